@@ -1,0 +1,99 @@
+"""The root Typer app: global options, error handling and exit codes.
+
+Exit codes: 0 ok; 1 refused or failed (e.g. a budget refusal); 2 bad usage or configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from costwarden.cli.state import CliState, state_of
+from costwarden.errors import ConfigError, CostwardenError, ValidationError
+
+__all__ = ["app", "main", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+app = typer.Typer(
+    name="costwarden",
+    help="Know what every LLM call costs, keep spend inside budgets, see where the money goes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Database URL (sqlite:///file.db or postgresql://...). [env: COSTWARDEN_DATABASE_URL]"),
+    ] = None,
+    config: Annotated[
+        str | None, typer.Option("--config", help="Config file (YAML or TOML). [env: COSTWARDEN_CONFIG]")
+    ] = None,
+    no_color: Annotated[bool, typer.Option("--no-color", help="Plain output without colors.")] = False,
+) -> None:
+    """Global options apply to every command."""
+    plain = no_color or bool(os.environ.get("NO_COLOR"))
+    ctx.obj = CliState(
+        db=db,
+        config=config,
+        no_color=plain,
+        console=Console(no_color=plain, highlight=False, soft_wrap=True),
+        err=Console(stderr=True, no_color=plain, highlight=False, soft_wrap=True),
+    )
+    ctx.call_on_close(state_of(ctx).close)
+
+
+def _register() -> None:
+    from costwarden.cli import db, prices, record, tiers
+
+    for module in (record, prices, tiers, db):
+        module.register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `costwarden` console script; returns the exit code."""
+    _register()
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        result = app(args=argv, prog_name="costwarden", standalone_mode=False)
+    except ConfigError as exc:
+        err.print(f"costwarden: configuration error: {exc}", markup=False)
+        return EXIT_USAGE
+    except ValidationError as exc:
+        err.print(f"costwarden: invalid input: {exc}", markup=False)
+        return EXIT_USAGE
+    except CostwardenError as exc:
+        err.print(f"costwarden: {exc}", markup=False)
+        return EXIT_FAILED
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        err.print("Aborted.")
+        return EXIT_FAILED
+    except (typer.BadParameter, typer.NoSuchOption) as exc:
+        exc.show()
+        return EXIT_USAGE
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return EXIT_USAGE if isinstance(exc, click.UsageError) else EXIT_FAILED
+        raise
+    return result if isinstance(result, int) else EXIT_OK
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""Parsers shared by commands: dates, datetimes and output formats."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+import typer
+
+__all__ = ["parse_when", "parse_day_start"]
+
+
+def parse_when(value: str, flag: str, tz: ZoneInfo | None = None) -> datetime:
+    """An ISO-8601 date or datetime; without an offset it is read in `tz` (default UTC)."""
+    zone = tz or ZoneInfo("UTC")
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            parsed = datetime.combine(date.fromisoformat(text), time(0), tzinfo=zone)
+        else:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=zone)
+    except ValueError:
+        raise typer.BadParameter(
+            f"expected an ISO-8601 date or datetime (2026-11-23 or 2026-11-23T14:05:00+01:00), got {value!r}",
+            param_hint=flag,
+        ) from None
+    return parsed.astimezone(UTC)
+
+
+def parse_day_start(value: str, flag: str, tz: ZoneInfo | None = None) -> datetime:
+    """Like parse_when; kept separate so callers read clearly when a bare date means start of day."""
+    return parse_when(value, flag, tz)

@@ -1,0 +1,78 @@
+"""Turning events into JSON (stable schema, money as decimal strings) and into Rich output."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from costwarden.core.money import format_usd
+from costwarden.core.usage import ATTRIBUTION_FIELDS, TOKEN_FIELDS, UsageEvent
+
+__all__ = ["money_str", "event_to_json", "print_event"]
+
+
+def money_str(amount: Decimal) -> str:
+    """Exact decimal string for JSON/CSV: no exponent, no trailing zeros beyond cents."""
+    text = f"{amount.normalize():f}"
+    if "." not in text:
+        return f"{text}.00"
+    whole, frac = text.split(".")
+    return f"{whole}.{frac.ljust(2, '0')}"
+
+
+def event_to_json(event: UsageEvent) -> dict[str, Any]:
+    """The event as a JSON-ready dict (schema documented in docs/cli.md)."""
+    cost = event.cost
+    out: dict[str, Any] = {
+        "id": event.id,
+        "occurred_at": event.occurred_at.isoformat().replace("+00:00", "Z"),
+        "provider": event.provider,
+        "model": event.model,
+    }
+    out.update(event.usage.as_dict())
+    for name in ATTRIBUTION_FIELDS:
+        out[name] = getattr(event.attribution, name)
+    out["tags"] = dict(event.attribution.tags)
+    out.update(
+        {
+            "source": event.source.value,
+            "status": event.status.value,
+            "duration_ms": event.duration_ms,
+            "service_tier": event.service_tier,
+            "provider_cost": money_str(event.provider_cost) if event.provider_cost is not None else None,
+            "cost": money_str(cost.total) if cost else None,
+            "cost_source": cost.source.value if cost else None,
+            "price_ref": cost.price_ref if cost else None,
+            "cost_breakdown": {k: money_str(v) for k, v in cost.slices.items()} if cost else {},
+        }
+    )
+    return out
+
+
+def print_event(console: Console, event: UsageEvent) -> None:
+    """A compact human view of one stored event."""
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("id", event.id)
+    table.add_row("when", event.occurred_at.isoformat())
+    table.add_row("model", f"{event.provider}/{event.model}")
+    for name in TOKEN_FIELDS:
+        value = getattr(event.usage, name)
+        if value and name != "requests":
+            table.add_row(name.replace("_", " "), f"{value:,}")
+    for name in ATTRIBUTION_FIELDS:
+        value = getattr(event.attribution, name)
+        if value:
+            table.add_row(name, value)
+    for key, value in event.attribution.tags.items():
+        table.add_row(f"tag:{key}", value)
+    cost = event.cost
+    if cost is not None:
+        table.add_row("cost", f"{format_usd(cost.total, 6)} ({cost.source.value})")
+        if cost.price_ref:
+            table.add_row("priced by", cost.price_ref)
+    console.print(table)

@@ -1,0 +1,215 @@
+"""Settings: one config file (YAML, or TOML) validated into typed models.
+
+Where things come from, first match wins:
+- the config file: `--config PATH`, else `$COSTWARDEN_CONFIG`, else `config.yaml` / `config.yml` /
+  `config.toml` in the user config dir (e.g. `~/.config/costwarden/`), else no file (all defaults);
+- the database: `--db URL`, else `$COSTWARDEN_DATABASE_URL`, else the file's `database:`, else a SQLite file
+  `costwarden.db` in the user data dir (e.g. `~/.local/share/costwarden/`).
+
+Every error names the file, the key path and what was expected, e.g.
+`costwarden.yaml: budgets[0].limits.cost_usd: expected a non-negative amount, got '-5'`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pydantic
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from costwarden.core.pricing import PricingConfig
+from costwarden.core.tiers import TiersConfig
+from costwarden.errors import ConfigError
+
+__all__ = [
+    "CONFIG_ENV",
+    "DATABASE_ENV",
+    "Settings",
+    "RetentionConfig",
+    "EstimationConfig",
+    "load_settings",
+    "find_config_file",
+    "default_database_url",
+    "user_config_dir",
+    "user_data_dir",
+]
+
+CONFIG_ENV = "COSTWARDEN_CONFIG"
+DATABASE_ENV = "COSTWARDEN_DATABASE_URL"
+_CONFIG_NAMES = ("config.yaml", "config.yml", "config.toml")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RetentionConfig(_Section):
+    """How long each level of detail is kept (`costwarden maintain`). None keeps forever."""
+
+    detailed_days: int | None = Field(default=90, ge=1)
+    daily_days: int | None = Field(default=365, ge=1)
+    monthly_days: int | None = Field(default=None, ge=1)
+
+
+class EstimationConfig(_Section):
+    """How the worst case of a call is estimated before it runs."""
+
+    default_max_tokens: int = Field(default=4096, ge=1)
+    """Output tokens assumed when a call sets no `max_tokens`."""
+    safety_margin: float = Field(default=0.10, ge=0, le=10)
+    """Added to input token estimates of models without an exact tokenizer (0.10 = +10 %)."""
+
+
+class Settings(_Section):
+    """The whole configuration. Unknown keys are refused."""
+
+    database: str | None = None
+    timezone: str = "UTC"
+    redis_url: str | None = None
+    pricing: PricingConfig = Field(default_factory=PricingConfig)
+    tiers: TiersConfig = Field(default_factory=TiersConfig)
+    budgets: Any = None
+    providers: Any = None
+    alerts: Any = None
+    estimation: EstimationConfig = Field(default_factory=EstimationConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    source: str | None = Field(default=None, exclude=True)
+    """The file the settings were read from (None: defaults only)."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r} (use an IANA name such as UTC or Europe/Berlin)")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def user_config_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("costwarden"))
+
+
+def user_data_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("costwarden"))
+
+
+def default_database_url() -> str:
+    """`sqlite:///<user data dir>/costwarden.db`."""
+    return f"sqlite:///{user_data_dir() / 'costwarden.db'}"
+
+
+def find_config_file(path: str | os.PathLike[str] | None = None) -> Path | None:
+    """The config file to read: `path`, else `$COSTWARDEN_CONFIG`, else one in the user config dir."""
+    if path is not None:
+        explicit = Path(path)
+        if not explicit.is_file():
+            raise ConfigError("config file not found", source=str(explicit))
+        return explicit
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        from_env = Path(env)
+        if not from_env.is_file():
+            raise ConfigError(f"config file not found (named by ${CONFIG_ENV})", source=str(from_env))
+        return from_env
+    for name in _CONFIG_NAMES:
+        candidate = user_config_dir() / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read_file(path: Path) -> Mapping[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file: {exc.strerror or exc}", source=str(path)) from None
+    if path.suffix == ".toml":
+        try:
+            data: Any = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"invalid TOML: {exc}", source=str(path)) from None
+    else:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise ConfigError(f"invalid YAML{where}: {problem}", source=str(path)) from None
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"expected a mapping of sections at the top, got {type(data).__name__}", source=str(path))
+    return data
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    kind = error.get("type", "")
+    given = error.get("input")
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    msg = str(error.get("msg", "invalid value"))
+    msg = msg.removeprefix("Value error, ")
+    if kind not in ("value_error", "assertion_error") and not isinstance(given, Mapping | list):
+        msg = f"{msg}, got {given!r}"
+    return msg
+
+
+def validation_to_config_error(exc: pydantic.ValidationError, source: str | None) -> ConfigError:
+    """The first validation problem as a ConfigError naming file and key path (others are appended)."""
+    errors = exc.errors()
+    first = errors[0]
+    message = _describe(first)
+    if len(errors) > 1:
+        more = "; ".join(f"{_key_path(tuple(e['loc']))}: {_describe(e)}" for e in errors[1:4])
+        message += f" (also: {more})"
+    return ConfigError(message, source=source or "configuration", key=_key_path(tuple(first["loc"])))
+
+
+def settings_from_mapping(data: Mapping[str, Any], source: str | None = None) -> Settings:
+    """Validate a mapping (as read from a config file) into Settings."""
+    try:
+        settings = Settings.model_validate({**data, "source": source})
+    except pydantic.ValidationError as exc:
+        raise validation_to_config_error(exc, source) from None
+    return settings
+
+
+def load_settings(
+    config: str | os.PathLike[str] | None = None,
+    *,
+    database: str | None = None,
+) -> Settings:
+    """Read and validate the configuration, then apply the database precedence (argument, env, file, default)."""
+    path = find_config_file(config)
+    data: Mapping[str, Any] = _read_file(path) if path is not None else {}
+    settings = settings_from_mapping(data, str(path) if path is not None else None)
+    url = database or os.environ.get(DATABASE_ENV) or settings.database or default_database_url()
+    return settings.model_copy(update={"database": url})

@@ -1,0 +1,5 @@
+"""Storage behind one protocol: SQL (SQLite, PostgreSQL) and an in-memory double."""
+
+from costwarden.ledger.base import AppendOutcome, EventQuery, Ledger, ModelSeen, Totals
+
+__all__ = ["AppendOutcome", "EventQuery", "Ledger", "ModelSeen", "Totals"]

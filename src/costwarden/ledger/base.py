@@ -1,0 +1,149 @@
+"""The ledger protocol: append-only, idempotent storage of priced usage events, and its queries.
+
+Every backend (SQLite, PostgreSQL, the in-memory test double) implements `Ledger`; the same test-suite runs
+against all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+from costwarden.core.usage import ATTRIBUTION_FIELDS, UsageEvent
+
+__all__ = [
+    "GROUP_FIELDS",
+    "FILTER_FIELDS",
+    "AppendOutcome",
+    "EventQuery",
+    "Totals",
+    "ModelSeen",
+    "Ledger",
+    "check_group_key",
+]
+
+# Keys accepted by `group_by` (plus `tag:NAME` for any tag).
+GROUP_FIELDS: tuple[str, ...] = (
+    *ATTRIBUTION_FIELDS,
+    "provider",
+    "model",
+    "status",
+    "source",
+    "cost_source",
+    "hour",
+    "day",
+    "month",
+)
+# Keys accepted by `EventQuery.where` (plus `tag:NAME`).
+FILTER_FIELDS: tuple[str, ...] = (*ATTRIBUTION_FIELDS, "provider", "model", "status", "source", "cost_source")
+
+
+def check_group_key(key: str) -> str:
+    """Return `key` if it can group or filter a query, else raise `ValueError` naming the choices."""
+    if key in GROUP_FIELDS or (key.startswith("tag:") and len(key) > 4):
+        return key
+    raise ValueError(f"cannot group by {key!r}; choose one of {', '.join(GROUP_FIELDS)} or tag:NAME")
+
+
+class AppendOutcome(StrEnum):
+    """What appending one event did."""
+
+    INSERTED = "inserted"  # a new id
+    REPLACED = "replaced"  # a newer snapshot of a known id replaced the stored one
+    UNCHANGED = "unchanged"  # the same (or an older) snapshot of a known id: a no-op
+
+
+@dataclass(frozen=True, slots=True)
+class EventQuery:
+    """Which events a query covers: `start <= occurred_at < end` (UTC) and equality filters.
+
+    `where` maps a field of `FILTER_FIELDS` (or `tag:NAME`) to the value it must equal; the value None
+    selects events where the field is unset.
+    """
+
+    start: datetime | None = None
+    end: datetime | None = None
+    where: Mapping[str, str | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Sums over a group of events. `key` holds the group values in `group_by` order.
+
+    `hour`, `day` and `month` group keys are ISO strings in UTC: `2026-11-23T14`, `2026-11-23`, `2026-11`.
+    """
+
+    key: tuple[str | None, ...]
+    events: int
+    requests: int
+    input_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cache_write_1h_tokens: int
+    output_tokens: int
+    reasoning_tokens: int
+    web_search_requests: int
+    cost: Decimal
+    unpriced_events: int
+    unpriced_cost: Decimal
+    error_events: int
+
+    @property
+    def total_tokens(self) -> int:
+        return (
+            self.input_tokens
+            + self.cache_read_tokens
+            + self.cache_write_tokens
+            + self.cache_write_1h_tokens
+            + self.output_tokens
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSeen:
+    """A provider/model pair seen in the ledger, with how its events were priced."""
+
+    provider: str
+    model: str
+    cost_source: str
+    events: int
+    cost: Decimal
+    price_ref: str | None
+
+
+@runtime_checkable
+class Ledger(Protocol):
+    """Append-only, idempotent event storage. Events must be priced (`event.cost` set) before appending."""
+
+    def upgrade(self) -> list[str]:
+        """Apply pending migrations; return the names applied."""
+        ...
+
+    def append(self, event: UsageEvent) -> AppendOutcome:
+        """Store one event durably. Same id again: no-op, unless its `snapshot_key()` is higher (replace)."""
+        ...
+
+    def append_many(self, events: Iterable[UsageEvent]) -> int:
+        """Store many events in few transactions with the same idempotency rules; return how many were
+        inserted or replaced."""
+        ...
+
+    def get(self, event_id: str) -> UsageEvent | None: ...
+
+    def totals(self, query: EventQuery = EventQuery(), group_by: Sequence[str] = ()) -> list[Totals]:
+        """Sums per group, ordered by cost descending then key. No `group_by`: one row (key `()`)."""
+        ...
+
+    def events(
+        self, query: EventQuery = EventQuery(), *, limit: int | None = None, newest_first: bool = False
+    ) -> Iterator[UsageEvent]:
+        """The events themselves, by `occurred_at` then id, streamed."""
+        ...
+
+    def models_seen(self) -> list[ModelSeen]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,322 @@
+"""The Warden: where pricing, budgets and the ledger meet. One object per process (or per test).
+
+    from costwarden import Warden
+    warden = Warden.from_config()                       # config file + database as configured
+    event = warden.record(provider="openai", model="gpt-5", input_tokens=1200, output_tokens=300)
+    print(event.cost.total, event.cost.source)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from costwarden.config import Settings, load_settings
+from costwarden.context import attribution_scope, current_attribution
+from costwarden.core.calls import Admission, CallRequest
+from costwarden.core.pricing import PriceBook
+from costwarden.core.tiers import TierBook
+from costwarden.core.usage import (
+    ATTRIBUTION_FIELDS,
+    Attribution,
+    CostSource,
+    EventSource,
+    EventStatus,
+    Usage,
+    UsageEvent,
+)
+from costwarden.ledger.base import Ledger
+
+__all__ = ["Warden", "BudgetController"]
+
+
+class BudgetController(Protocol):
+    """What the Warden asks of the budget engine. Without one, every call is allowed."""
+
+    def admit(self, request: CallRequest, worst_case: Decimal) -> Admission:
+        """Reserve `worst_case` against every applicable budget at once, or raise `BudgetExceeded`."""
+        ...
+
+    def settle(self, admission: Admission, event: UsageEvent) -> None:
+        """Replace the reservation with the real (already recorded) cost."""
+        ...
+
+    def release(self, admission: Admission) -> None:
+        """Give the reservation back without spending."""
+        ...
+
+    def recorded(self, events: Sequence[UsageEvent]) -> None:
+        """Events recorded without admission (imports, `record`): count them and raise alerts."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Warden:
+    """Records, prices and (with budgets configured) admits LLM calls.
+
+    Build it with `Warden.from_config(...)`, or pass parts directly (`ledger=MemoryLedger()` in tests).
+    Nothing is opened until first use; `close()` (or `with Warden(...)`) releases the database.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        ledger: Ledger | None = None,
+        database: str | None = None,
+        pricebook: PriceBook | None = None,
+        budgets: BudgetController | None = None,
+    ) -> None:
+        self.settings = settings if settings is not None else Settings()
+        if database is not None:
+            self.settings = self.settings.model_copy(update={"database": database})
+        self._ledger = ledger
+        self.pricebook = pricebook if pricebook is not None else PriceBook(self.settings.pricing)
+        self._tiers: TierBook | None = None
+        self._budgets = budgets
+        self._budgets_built = budgets is not None
+        self._pid = os.getpid()
+
+    @classmethod
+    def from_config(
+        cls, config: str | os.PathLike[str] | None = None, *, database: str | None = None
+    ) -> Warden:
+        """Load the config file (see `costwarden.config`) and build a Warden from it."""
+        return cls(load_settings(config, database=database))
+
+    # -- parts -------------------------------------------------------------------------------------------
+
+    @property
+    def ledger(self) -> Ledger:
+        """The ledger, opened (and migrated) on first use."""
+        if self._ledger is None:
+            from costwarden.ledger.sql import open_ledger
+            from costwarden.config import default_database_url
+
+            url = self.settings.database or default_database_url()
+            self._ledger = open_ledger(url)
+        return self._ledger
+
+    @property
+    def tiers(self) -> TierBook:
+        if self._tiers is None:
+            self._tiers = TierBook(self.settings.tiers)
+        return self._tiers
+
+    @property
+    def budgets(self) -> BudgetController | None:
+        """The budget engine, built from `settings.budgets` on first use (None when no budgets apply)."""
+        if not self._budgets_built:
+            self._budgets_built = True
+            self._budgets = self._build_budgets()
+        return self._budgets
+
+    def _build_budgets(self) -> BudgetController | None:
+        return None
+
+    def close(self) -> None:
+        if self._budgets is not None:
+            self._budgets.close()
+        if self._ledger is not None:
+            self._ledger.close()
+            self._ledger = None
+
+    def __enter__(self) -> Warden:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- recording ---------------------------------------------------------------------------------------
+
+    def price(self, event: UsageEvent) -> UsageEvent:
+        """The event with its cost computed (an event already carrying a cost is re-priced)."""
+        return event.with_cost(self.pricebook.price(event))
+
+    def _prepare(self, event: UsageEvent | None, fields: dict[str, Any]) -> UsageEvent:
+        if event is None:
+            scope = current_attribution()
+            for name in ATTRIBUTION_FIELDS:
+                if fields.get(name) is None and getattr(scope, name) is not None:
+                    fields[name] = getattr(scope, name)
+            if scope.tags:
+                fields["tags"] = {**scope.tags, **(fields.get("tags") or {})}
+            event = UsageEvent.create(**fields)
+        elif fields:
+            raise TypeError("pass either an event or keyword fields, not both")
+        return self.price(event)
+
+    def record(self, event: UsageEvent | None = None, /, **fields: Any) -> UsageEvent:
+        """Price and store one event (or build it from keyword fields, as `UsageEvent.create`).
+
+        Idempotent on the event id. Returns the event as stored, with its cost.
+        """
+        priced = self._prepare(event, fields)
+        self.ledger.append(priced)
+        budgets = self.budgets
+        if budgets is not None:
+            budgets.recorded([priced])
+        return priced
+
+    def record_many(self, events: Iterable[UsageEvent]) -> list[UsageEvent]:
+        """Price and store many events in batches; returns them with their costs."""
+        priced = [self.price(e) for e in events]
+        self.ledger.append_many(priced)
+        budgets = self.budgets
+        if budgets is not None and priced:
+            budgets.recorded(priced)
+        return priced
+
+    # -- guarded calls -----------------------------------------------------------------------------------
+
+    def worst_case(self, request: CallRequest, provider: str | None = None, model: str | None = None) -> Decimal:
+        """The most a call can cost: its input estimate plus `max_tokens` (or the configured cap) of output."""
+        output = request.max_tokens if request.max_tokens is not None else self.settings.estimation.default_max_tokens
+        usage = Usage(input_tokens=request.input_tokens, output_tokens=output)
+        cost = self.pricebook.price_usage(
+            provider or request.provider,
+            model or request.model,
+            usage,
+            datetime.now(UTC),
+            service_tier=request.service_tier,
+        )
+        return cost.total
+
+    def admit(self, request: CallRequest) -> Admission:
+        """Reserve the call's worst case against every applicable budget (all or nothing).
+
+        Raises `BudgetExceeded` when refused. The admission says which provider/model to call.
+        """
+        scope = current_attribution()
+        if scope != Attribution():
+            request = replace(request, attribution=scope.merged(request.attribution))
+        budgets = self.budgets
+        if budgets is None:
+            return Admission(request=request, provider=request.provider, model=request.model)
+        return budgets.admit(request, self.worst_case(request))
+
+    def settle(
+        self,
+        admission: Admission,
+        usage: Usage,
+        *,
+        event_id: str | None = None,
+        status: EventStatus | str = EventStatus.OK,
+        occurred_at: datetime | None = None,
+        duration_ms: int | None = None,
+        provider_cost: Decimal | None = None,
+        estimated: bool = False,
+        service_tier: str | None = None,
+        source: EventSource | str = EventSource.SDK,
+        model: str | None = None,
+    ) -> UsageEvent:
+        """Record the call's real usage and replace its reservation with the real cost.
+
+        `estimated=True` marks usage that was not reported by the provider (e.g. a broken stream).
+        `model` records the exact model the provider reported, when it differs from the admitted name.
+        """
+        request = admission.request
+        a = request.attribution
+        event = UsageEvent(
+            id=event_id or request.request_id,
+            occurred_at=occurred_at or datetime.now(UTC),
+            provider=admission.provider,
+            model=model or admission.model,
+            usage=usage,
+            attribution=a,
+            source=source,  # type: ignore[arg-type]
+            status=status,  # type: ignore[arg-type]
+            duration_ms=duration_ms if duration_ms is not None else admission.elapsed_ms,
+            service_tier=service_tier or request.service_tier,
+            provider_cost=provider_cost,
+        )
+        priced = self.price(event)
+        if estimated and priced.cost is not None and priced.cost.source == CostSource.COMPUTED:
+            priced = priced.with_cost(replace(priced.cost, source=CostSource.ESTIMATED))
+        self.ledger.append(priced)
+        admission.settled = True
+        budgets = self.budgets
+        if budgets is not None:
+            budgets.settle(admission, priced)
+        return priced
+
+    def release(self, admission: Admission) -> None:
+        """Give an admission's reservation back without recording usage."""
+        if admission.settled:
+            return
+        admission.settled = True
+        budgets = self.budgets
+        if budgets is not None:
+            budgets.release(admission)
+
+    def fail(self, admission: Admission, *, status: EventStatus | str = EventStatus.ERROR,
+             usage: Usage | None = None, event_id: str | None = None) -> UsageEvent:
+        """Record a failed or cancelled call (usage zero unless known) and give the reservation back."""
+        return self.settle(admission, usage or Usage(), status=status, event_id=event_id)
+
+    @contextmanager
+    def guard(self, request: CallRequest) -> Iterator[Admission]:
+        """Admit a call for the block; if the block raises before settling, record it as failed."""
+        admission = self.admit(request)
+        try:
+            yield admission
+        except BaseException as exc:
+            if not admission.settled:
+                cancelled = isinstance(exc, KeyboardInterrupt | GeneratorExit) or type(exc).__name__ == "CancelledError"
+                self.fail(admission, status=EventStatus.CANCELLED if cancelled else EventStatus.ERROR)
+            raise
+        else:
+            if not admission.settled:
+                self.release(admission)
+
+    @asynccontextmanager
+    async def aguard(self, request: CallRequest) -> AsyncIterator[Admission]:
+        """`guard` for async code."""
+        with self.guard(request) as admission:
+            yield admission
+
+    @contextmanager
+    def run(
+        self,
+        *,
+        project: str | None = None,
+        agent: str | None = None,
+        session: str | None = None,
+        run: str | None = None,
+        task: str | None = None,
+        task_type: str | None = None,
+        plan: str | None = None,
+        user: str | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> Iterator[Attribution]:
+        """Attribute every call made inside the block (threads and asyncio tasks included)."""
+        attribution = Attribution(
+            project=project,
+            agent=agent,
+            session=session,
+            run=run,
+            task=task,
+            task_type=task_type,
+            plan=plan,
+            user=user,
+            tags=tags or {},
+        )
+        with attribution_scope(attribution) as merged:
+            yield merged
+
+    # -- capture -----------------------------------------------------------------------------------------
+
+    def wrap(self, client: Any, **defaults: Any) -> Any:
+        """Return a client of the same shape whose calls are admitted, measured and recorded.
+
+        Supports `openai.OpenAI`, `openai.AsyncOpenAI`, `anthropic.Anthropic` and `anthropic.AsyncAnthropic`.
+        """
+        from costwarden.integrations import wrap_client
+
+        return wrap_client(self, client, **defaults)

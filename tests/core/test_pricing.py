@@ -707,3 +707,14 @@ def test_docs_example_runs_as_documented(capsys: pytest.CaptureFixture[str]) -> 
     assert printed[:3] == documented[:3]
     assert printed[3].startswith(documented[3].split(", ...")[0])
     assert printed[3].endswith("price_ref='fallback')")
+
+
+def test_entry_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from costwarden.core import pricing
+
+    monkeypatch.setattr(pricing, "_MAX_ENTRIES", 3)
+    book = PriceBook()
+    for index in range(10):
+        assert _cost(book, "acme", f"model-{index}", input_tokens=1).source is CostSource.UNPRICED
+    assert len(book._entries) <= 3
+    assert _cost(book, "openai", "gpt-5", input_tokens=1_000_000).total == D("1.25")

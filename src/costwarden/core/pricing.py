@@ -62,6 +62,7 @@ __all__ = [
 ]
 
 FALLBACK_REF = "fallback"
+_MAX_ENTRIES = 10_000
 _ZERO = Decimal(0)
 _Builder = Callable[[datetime, int], RateCard]
 
@@ -255,6 +256,8 @@ class PriceBook:
         key = (provider, model, service_tier)
         entry = self._entries.get(key)
         if entry is None:
+            if len(self._entries) >= _MAX_ENTRIES:  # bounded: model names come from callers
+                self._entries.clear()
             entry = self._entries[key] = self._resolve(provider, model, service_tier)
         return entry
 

@@ -23,7 +23,9 @@ import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from costwarden.core.policy import AdmissionConfig, AlertsConfig, BudgetConfig
 from costwarden.core.pricing import PricingConfig
+from costwarden.core.routing import ProviderConfig
 from costwarden.core.tiers import TiersConfig
 from costwarden.errors import ConfigError
 
@@ -74,9 +76,10 @@ class Settings(_Section):
     redis_url: str | None = None
     pricing: PricingConfig = Field(default_factory=PricingConfig)
     tiers: TiersConfig = Field(default_factory=TiersConfig)
-    budgets: Any = None
-    providers: Any = None
-    alerts: Any = None
+    budgets: list[BudgetConfig] = Field(default_factory=list)
+    providers: list[ProviderConfig] = Field(default_factory=list)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    admission: AdmissionConfig = Field(default_factory=AdmissionConfig)
     estimation: EstimationConfig = Field(default_factory=EstimationConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     source: str | None = Field(default=None, exclude=True)
@@ -88,8 +91,15 @@ class Settings(_Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {value!r} (use an IANA name such as UTC or Europe/Berlin)")
+            raise ValueError(
+                f"unknown timezone {value!r} (use an IANA name such as UTC or Europe/Berlin)"
+            ) from None
         return value
+
+    @field_validator("budgets", "providers", mode="before")
+    @classmethod
+    def _list_or_none(cls, value: object) -> object:
+        return [] if value is None else value
 
     @property
     def tz(self) -> ZoneInfo:
@@ -154,7 +164,9 @@ def _read_file(path: Path) -> Mapping[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, Mapping):
-        raise ConfigError(f"expected a mapping of sections at the top, got {type(data).__name__}", source=str(path))
+        raise ConfigError(
+            f"expected a mapping of sections at the top, got {type(data).__name__}", source=str(path)
+        )
     return data
 
 
@@ -199,7 +211,26 @@ def settings_from_mapping(data: Mapping[str, Any], source: str | None = None) ->
         settings = Settings.model_validate({**data, "source": source})
     except pydantic.ValidationError as exc:
         raise validation_to_config_error(exc, source) from None
+    _check_unique(settings, source)
     return settings
+
+
+def _check_unique(settings: Settings, source: str | None) -> None:
+    """Budget ids and provider names are unique; the error names the second occurrence."""
+    sections = (
+        ("budgets", "id", [b.id for b in settings.budgets]),
+        ("providers", "name", [p.name for p in settings.providers]),
+    )
+    for section, key, names in sections:
+        seen: set[str] = set()
+        for index, name in enumerate(names):
+            if name in seen:
+                raise ConfigError(
+                    f"{name!r} is used twice",
+                    source=source or "configuration",
+                    key=f"{section}[{index}].{key}",
+                )
+            seen.add(name)
 
 
 def load_settings(
@@ -207,7 +238,8 @@ def load_settings(
     *,
     database: str | None = None,
 ) -> Settings:
-    """Read and validate the configuration, then apply the database precedence (argument, env, file, default)."""
+    """Read and validate the configuration, then apply the database precedence (argument, env, file,
+    default)."""
     path = find_config_file(config)
     data: Mapping[str, Any] = _read_file(path) if path is not None else {}
     settings = settings_from_mapping(data, str(path) if path is not None else None)

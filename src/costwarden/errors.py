@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
+
 __all__ = [
     "CostwardenError",
     "ConfigError",
@@ -9,6 +12,9 @@ __all__ = [
     "PricingError",
     "LedgerError",
     "MissingExtraError",
+    "BudgetExceeded",
+    "RunTerminated",
+    "QueueTimeout",
 ]
 
 
@@ -58,3 +64,63 @@ class MissingExtraError(CostwardenError, ImportError):
         self.package = package
         self.extra = extra
         super().__init__(f"{package} is not installed; install it with: pip install 'costwarden[{extra}]'")
+
+
+class BudgetExceeded(CostwardenError):
+    """A call was refused because a budget has no room for its worst case.
+
+    The message is the notice to show people (e.g. "Cloud budget exhausted, operating local-only until
+    2026-12-01 00:00 UTC"). `limit`, `spent` and `reserved` are in the budget's `unit`: USD (Decimal) for
+    `cost_usd`, counts for `tokens`, `requests` and `concurrent`. `resets_at` is None for budgets that never
+    reset (`total`, `run`).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        budget_id: str,
+        scope: str,
+        period: str,
+        limit: Decimal | int,
+        spent: Decimal | int,
+        reserved: Decimal | int,
+        resets_at: datetime | None,
+        unit: str = "cost_usd",
+        requested: Decimal | int = 0,
+        action: str = "block",
+    ) -> None:
+        self.budget_id = budget_id
+        self.scope = scope
+        self.period = period
+        self.limit = limit
+        self.spent = spent
+        self.reserved = reserved
+        self.resets_at = resets_at
+        self.unit = unit
+        self.requested = requested
+        self.action = action
+        super().__init__(message)
+
+    @property
+    def remaining(self) -> Decimal | int:
+        """What was left for new calls when the call was refused (never negative)."""
+        left = self.limit - self.spent - self.reserved
+        return left if left > 0 else type(left)(0)
+
+
+class RunTerminated(BudgetExceeded):
+    """A run exceeded a budget whose action is `terminate_run`: this and every later call of the run are
+    refused."""
+
+    def __init__(self, message: str, *, run: str | None = None, **details: object) -> None:
+        self.run = run
+        super().__init__(message, **details)  # type: ignore[arg-type]
+
+
+class QueueTimeout(BudgetExceeded):
+    """A call waited for budget or concurrency capacity (`queue` action) and its timeout passed."""
+
+    def __init__(self, message: str, *, waited: float = 0.0, **details: object) -> None:
+        self.waited = waited
+        super().__init__(message, **details)  # type: ignore[arg-type]

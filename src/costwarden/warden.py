@@ -8,13 +8,14 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from costwarden.config import Settings, load_settings
 from costwarden.context import attribution_scope, current_attribution
@@ -32,7 +33,13 @@ from costwarden.core.usage import (
 )
 from costwarden.ledger.base import Ledger
 
+if TYPE_CHECKING:
+    from costwarden.estimate import TokenEstimator
+    from costwarden.quotas import Quotas
+
 __all__ = ["Warden", "BudgetController"]
+
+_Client = TypeVar("_Client")
 
 
 class BudgetController(Protocol):
@@ -312,11 +319,27 @@ class Warden:
 
     # -- capture -----------------------------------------------------------------------------------------
 
-    def wrap(self, client: Any, **defaults: Any) -> Any:
-        """Return a client of the same shape whose calls are admitted, measured and recorded.
+    def wrap(self, client: _Client, **defaults: Any) -> _Client:
+        """Return a copy of the client whose calls are admitted, measured and recorded.
 
-        Supports `openai.OpenAI`, `openai.AsyncOpenAI`, `anthropic.Anthropic` and `anthropic.AsyncAnthropic`.
+        Supports `openai.OpenAI`, `openai.AsyncOpenAI`, `anthropic.Anthropic` and `anthropic.AsyncAnthropic`
+        (and their Azure, Bedrock and Vertex variants). `defaults`: `provider`, attribution (`project`,
+        `agent`, ...), `tags`, `fallbacks`, `clients`, `allow_fallback`, `capabilities`; see docs/capture.md.
         """
         from costwarden.integrations import wrap_client
 
         return wrap_client(self, client, **defaults)
+
+    @functools.cached_property
+    def quotas(self) -> Quotas:
+        """The latest known rate-limit quota per provider, read from the headers of wrapped calls."""
+        from costwarden.quotas import Quotas, store_for_ledger
+
+        return Quotas(store_for_ledger(lambda: self.ledger))
+
+    @functools.cached_property
+    def estimator(self) -> TokenEstimator:
+        """Pre-call input token estimates (`settings.estimation.safety_margin` for borrowed tokenizers)."""
+        from costwarden.estimate import TokenEstimator
+
+        return TokenEstimator(self.settings.estimation.safety_margin)

@@ -55,7 +55,14 @@ def root(
     ctx.call_on_close(state_of(ctx).close)
 
 
+_registered = False
+
+
 def _register() -> None:
+    global _registered
+    if _registered:
+        return
+    _registered = True
     from costwarden.cli import db, prices, record, tiers
 
     for module in (record, prices, tiers, db):
@@ -82,16 +89,14 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         err.print("Aborted.")
         return EXIT_FAILED
-    except (typer.BadParameter, typer.NoSuchOption) as exc:
-        exc.show()
-        return EXIT_USAGE
-    except Exception as exc:
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return EXIT_USAGE if isinstance(exc, click.UsageError) else EXIT_FAILED
-        raise
+    except typer.TyperException as exc:
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err.print(f"costwarden: {exc.format_message()}", markup=False)
+        code = getattr(exc, "exit_code", EXIT_FAILED)
+        return code if isinstance(code, int) else EXIT_FAILED
     return result if isinstance(result, int) else EXIT_OK
 
 

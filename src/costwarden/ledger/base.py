@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from costwarden.core.usage import ATTRIBUTION_FIELDS, UsageEvent
+from costwarden.core.usage import ATTRIBUTION_FIELDS, UsageEvent, ensure_utc
 
 __all__ = [
     "GROUP_FIELDS",
@@ -23,7 +23,11 @@ __all__ = [
     "Totals",
     "ModelSeen",
     "Ledger",
+    "ALL_EVENTS",
     "check_group_key",
+    "check_filter_key",
+    "period_label",
+    "sort_totals",
 ]
 
 # Keys accepted by `group_by` (plus `tag:NAME` for any tag).
@@ -49,6 +53,25 @@ def check_group_key(key: str) -> str:
     raise ValueError(f"cannot group by {key!r}; choose one of {', '.join(GROUP_FIELDS)} or tag:NAME")
 
 
+def check_filter_key(key: str) -> str:
+    """Return `key` if `EventQuery.where` can filter on it, else raise `ValueError` naming the choices."""
+    if key in FILTER_FIELDS or (key.startswith("tag:") and len(key) > 4):
+        return key
+    raise ValueError(f"cannot filter on {key!r}; choose one of {', '.join(FILTER_FIELDS)} or tag:NAME")
+
+
+def period_label(at: datetime, unit: str) -> str:
+    """The UTC `hour`, `day` or `month` group of an instant: `2026-11-23T14`, `2026-11-23`, `2026-11`."""
+    iso = at.astimezone(UTC).isoformat()
+    if unit == "hour":
+        return iso[:13]
+    if unit == "day":
+        return iso[:10]
+    if unit == "month":
+        return iso[:7]
+    raise ValueError(f"unknown period {unit!r}; choose hour, day or month")
+
+
 class AppendOutcome(StrEnum):
     """What appending one event did."""
 
@@ -68,6 +91,19 @@ class EventQuery:
     start: datetime | None = None
     end: datetime | None = None
     where: Mapping[str, str | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Bounds must be aware (normalised to UTC); filter keys are checked here so every backend agrees.
+        if self.start is not None:
+            object.__setattr__(self, "start", ensure_utc(self.start, "start"))
+        if self.end is not None:
+            object.__setattr__(self, "end", ensure_utc(self.end, "end"))
+        for key in self.where:
+            check_filter_key(key)
+
+
+ALL_EVENTS = EventQuery()
+"""The query without bounds or filters (the default of every query method)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +139,11 @@ class Totals:
         )
 
 
+def sort_totals(rows: Iterable[Totals]) -> list[Totals]:
+    """The order of `Ledger.totals`: cost descending, then key ascending with unset (None) values last."""
+    return sorted(rows, key=lambda r: (-r.cost, tuple((v is None, v or "") for v in r.key)))
+
+
 @dataclass(frozen=True, slots=True)
 class ModelSeen:
     """A provider/model pair seen in the ledger, with how its events were priced."""
@@ -128,18 +169,25 @@ class Ledger(Protocol):
         ...
 
     def append_many(self, events: Iterable[UsageEvent]) -> int:
-        """Store many events in few transactions with the same idempotency rules; return how many were
-        inserted or replaced."""
+        """Store many events in one transaction with the same idempotency rules; return how many ids were
+        inserted or replaced. Several snapshots of one id in the batch count once (the highest wins).
+
+        Every event is checked before anything is written: an unpriced event raises `ValidationError` and
+        nothing of the batch is stored.
+        """
         ...
 
     def get(self, event_id: str) -> UsageEvent | None: ...
 
-    def totals(self, query: EventQuery = EventQuery(), group_by: Sequence[str] = ()) -> list[Totals]:
-        """Sums per group, ordered by cost descending then key. No `group_by`: one row (key `()`)."""
+    def totals(self, query: EventQuery = ALL_EVENTS, group_by: Sequence[str] = ()) -> list[Totals]:
+        """Sums per group, ordered by cost descending then key (unset values last, see `sort_totals`).
+
+        No `group_by`: exactly one row (key `()`), zeros when nothing matches. A bad key raises `ValueError`.
+        """
         ...
 
     def events(
-        self, query: EventQuery = EventQuery(), *, limit: int | None = None, newest_first: bool = False
+        self, query: EventQuery = ALL_EVENTS, *, limit: int | None = None, newest_first: bool = False
     ) -> Iterator[UsageEvent]:
         """The events themselves, by `occurred_at` then id, streamed."""
         ...

@@ -1,0 +1,18 @@
+"""The ordered list of ledger migrations.
+
+To change the schema, add a module `mNNNN_what.py` with `NAME = "mNNNN_what"` and
+`def upgrade(conn: Connection) -> None` (explicit DDL; branch on `conn.dialect.name` where the backends
+differ), append it to `MIGRATIONS`, and update the `Table`s in `costwarden.ledger.schema`. Never edit or
+reorder a migration that has shipped: databases out there have it recorded as applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from costwarden.ledger.migrate import Migration
+from costwarden.ledger.migrations import m0001_events
+
+__all__ = ["MIGRATIONS"]
+
+MIGRATIONS: Sequence[Migration] = (m0001_events,)

@@ -1,0 +1,165 @@
+"""The ledger's tables on one `MetaData`, and the SQL expressions that group and filter events.
+
+These `Table`s describe the *current* schema and are what queries are built from. Migrations never call
+`metadata.create_all()`: each one states its own DDL (see `costwarden.ledger.migrations`), and a test checks
+that a blank database migrated to the end matches the tables here. Other stores put their tables on the
+same `metadata` and create them from their own migration modules.
+
+Decisions (see docs/storage.md):
+- `occurred_at` / `recorded_at` are BIGINT microseconds since the Unix epoch, UTC: exact (Python's own
+  resolution), identical on both backends, 8 bytes, and range scans and hour/day buckets are integer math.
+- money is BIGINT in units of 10^-10 USD; sums are exact on both backends.
+- tags live in the row as a JSON object (TEXT with `json_extract` on SQLite, JSONB with `->>` on PostgreSQL):
+  one row per event keeps appends to a single insert.
+- text columns use the "C" collation on PostgreSQL: byte order, the same as SQLite and Python sort strings.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ColumnElement,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    func,
+    literal_column,
+    select,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeEngine
+
+from costwarden.core.usage import ATTRIBUTION_FIELDS, TOKEN_FIELDS
+
+__all__ = [
+    "metadata",
+    "events",
+    "migrations_table",
+    "EVENT_INDEXES",
+    "FIELD_COLUMNS",
+    "text_type",
+    "id_type",
+    "tags_type",
+    "field_column",
+    "tag_value",
+    "time_bucket",
+    "month_label",
+    "HOUR_US",
+    "DAY_US",
+]
+
+HOUR_US: Final = 3_600_000_000
+DAY_US: Final = 86_400_000_000
+
+# Event fields whose column has another name (`user` is reserved in PostgreSQL).
+FIELD_COLUMNS: Final[dict[str, str]] = {"user": "user_name"}
+
+
+def text_type() -> TypeEngine[str]:
+    """Unbounded text; byte-order ("C") collation on PostgreSQL."""
+    return Text().with_variant(Text(collation="C"), "postgresql")
+
+
+def id_type() -> TypeEngine[str]:
+    return String(255).with_variant(String(255, collation="C"), "postgresql")
+
+
+def tags_type() -> TypeEngine[Any]:
+    """A JSON object of tag name -> value: TEXT on SQLite, JSONB on PostgreSQL."""
+    return Text().with_variant(JSONB(), "postgresql")
+
+
+metadata = MetaData()
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", id_type(), nullable=False),
+    Column("occurred_at", BigInteger, nullable=False),
+    Column("provider", text_type(), nullable=False),
+    Column("model", text_type(), nullable=False),
+    *(Column(name, BigInteger, nullable=False) for name in TOKEN_FIELDS),
+    Column("total_tokens", BigInteger, nullable=False),
+    *(Column(FIELD_COLUMNS.get(name, name), text_type(), nullable=True) for name in ATTRIBUTION_FIELDS),
+    Column("tags", tags_type(), nullable=True),
+    Column("source", text_type(), nullable=False),
+    Column("status", text_type(), nullable=False),
+    Column("duration_ms", BigInteger, nullable=True),
+    Column("service_tier", text_type(), nullable=True),
+    Column("provider_cost_units", BigInteger, nullable=True),
+    Column("cost_units", BigInteger, nullable=False),
+    Column("cost_source", text_type(), nullable=False),
+    Column("price_ref", text_type(), nullable=True),
+    Column("cost_slices", Text(), nullable=True),
+    Column("recorded_at", BigInteger, nullable=False),
+    Column("revision", Integer, nullable=False),
+    PrimaryKeyConstraint("id", name="pk_events"),
+)
+
+EVENT_INDEXES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
+    ("ix_events_occurred_at", ("occurred_at",)),
+    ("ix_events_project_occurred_at", ("project", "occurred_at")),
+    ("ix_events_agent_occurred_at", ("agent", "occurred_at")),
+    ("ix_events_session", ("session",)),
+    ("ix_events_model", ("model",)),
+)
+for _name, _columns in EVENT_INDEXES:
+    Index(_name, *(events.c[c] for c in _columns))
+del _name, _columns
+
+migrations_table = Table(
+    "costwarden_migrations",
+    metadata,
+    Column("name", String(255), nullable=False),
+    Column("applied_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("name", name="pk_costwarden_migrations"),
+)
+
+
+def field_column(name: str) -> ColumnElement[Any]:
+    """The `events` column of an event field (`user` -> `user_name`)."""
+    return events.c[FIELD_COLUMNS.get(name, name)]
+
+
+def _sqlite_path_safe(name: str) -> bool:
+    return '"' not in name and "\\" not in name and all(ch >= " " for ch in name)
+
+
+def tag_value(dialect: str, name: str) -> ColumnElement[Any]:
+    """The value of tag `name` (NULL when absent) as a SQL expression."""
+    if dialect == "postgresql":
+        value: ColumnElement[Any] = type_coerce(events.c.tags, JSONB)[name].astext
+        return value
+    if _sqlite_path_safe(name):
+        return func.json_extract(events.c.tags, f'$."{name}"')
+    # A JSON path cannot quote every label: look the key up instead (slower, always exact).
+    each = func.json_each(events.c.tags).table_valued("key", "value")
+    return select(each.c.value).where(each.c.key == name).scalar_subquery()
+
+
+def _floor_div(value: ColumnElement[int], divisor: int) -> ColumnElement[int]:
+    # Both backends truncate integer division towards zero; shift negatives so buckets floor.
+    d = literal_column(str(divisor), BigInteger)
+    return (value - (value % d + d) % d) // d
+
+
+def time_bucket(unit_us: int) -> ColumnElement[int]:
+    """The index of the UTC hour/day (`unit_us` long) an event occurred in, counted from the epoch."""
+    return _floor_div(events.c.occurred_at, unit_us)
+
+
+def month_label(dialect: str) -> ColumnElement[str]:
+    """`YYYY-MM` (UTC) of an event."""
+    seconds = _floor_div(events.c.occurred_at, 1_000_000)
+    if dialect == "postgresql":
+        utc = func.timezone(literal_column("'UTC'"), func.to_timestamp(seconds))
+        return func.to_char(utc, literal_column("'YYYY-MM'"))
+    return func.strftime(literal_column("'%Y-%m'"), seconds, literal_column("'unixepoch'"))

@@ -1,0 +1,491 @@
+"""The SQL ledger: SQLite (the default, one file) and PostgreSQL (shared by many hosts), one code path.
+
+Appends are idempotent upserts: `INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE` the new snapshot key
+`(total_tokens, occurred_at)` is higher. `append_many` encodes every event first (so bad input writes
+nothing), keeps the highest snapshot per id, then writes in one transaction: multi-row `executemany` on
+SQLite, COPY into a temporary staging table and one `INSERT ... SELECT ... ON CONFLICT` on PostgreSQL.
+
+Other stores share the engine and its transactions: `SqlLedger.write()` / `SqlLedger.read()`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from types import TracebackType
+from typing import Any, Final
+
+from sqlalchemy import Connection, Engine, Select, case, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from costwarden.core.money import from_units
+from costwarden.core.usage import EventStatus, UsageEvent
+from costwarden.errors import CostwardenError, LedgerError
+from costwarden.ledger.base import (
+    ALL_EVENTS,
+    AppendOutcome,
+    EventQuery,
+    ModelSeen,
+    Totals,
+    check_group_key,
+    period_label,
+    sort_totals,
+)
+from costwarden.ledger.codec import (
+    INT_COLUMNS,
+    ROW_COLUMNS,
+    Row,
+    canonical_row,
+    decode_row,
+    encode_batch,
+    encode_event,
+    from_micros,
+    newer,
+    now_micros,
+    to_micros,
+)
+from costwarden.ledger.engine import create_ledger_engine, read_transaction, write_transaction
+from costwarden.ledger.migrate import Migration, applied_migrations, check_not_newer, pending_migrations
+from costwarden.ledger.migrate import upgrade as run_migrations
+from costwarden.ledger.schema import (
+    DAY_US,
+    HOUR_US,
+    events,
+    field_column,
+    month_label,
+    tag_value,
+    time_bucket,
+)
+
+__all__ = ["SqlLedger", "WriteHook", "open_ledger"]
+
+_SUMMED: Final = (
+    "requests",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "web_search_requests",
+)
+_UNPRICED: Final = "unpriced"
+_STREAM_BATCH: Final = 2000
+_SQLITE_ROWS_PER_STATEMENT: Final = 200
+
+
+WriteHook = Callable[[Connection, Sequence[Row], Sequence[Row]], None]
+"""Called in the write transaction of every append: `(conn, written, replaced)`. `written` holds the rows
+now stored (new ids and higher snapshots), `replaced` the stored rows those snapshots replaced; both in
+`codec.ROW_COLUMNS` order, tags as canonical JSON text. Not called when nothing changed."""
+
+
+class _Statements:
+    """The SQL text of the write paths for one dialect (`?` placeholders on SQLite, `%s` on psycopg)."""
+
+    def __init__(self, dialect: str, quote: Callable[[str], str]) -> None:
+        mark = "?" if dialect == "sqlite" else "%s"
+        cols = ", ".join(quote(c) for c in ROW_COLUMNS)
+        one = ", ".join(
+            f"{mark}::jsonb" if dialect != "sqlite" and c == "tags" else mark for c in ROW_COLUMNS
+        )
+        updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in ROW_COLUMNS[1:])
+        upsert = (
+            f" ON CONFLICT (id) DO UPDATE SET {updates}, revision = events.revision + 1"
+            " WHERE (excluded.total_tokens, excluded.occurred_at) > (events.total_tokens, events.occurred_at)"
+        )
+        insert = f"INSERT INTO events ({cols}, revision) VALUES "
+
+        def values(n: int) -> str:
+            return insert + ", ".join([f"({one}, 1)"] * n)
+
+        self.select = f"SELECT {cols} FROM events WHERE id "
+        self.upsert_one = values(1) + upsert + " RETURNING revision"
+        self.upsert_row = values(1) + upsert
+        self.upsert_block = values(_SQLITE_ROWS_PER_STATEMENT) + upsert
+        self.insert_new_one = values(1) + " ON CONFLICT (id) DO NOTHING RETURNING id"
+        # PostgreSQL batches: COPY into a session-local staging table, then one INSERT ... SELECT.
+        stage_cols = ", ".join(f"{quote(c)} {_stage_type(c)}" for c in ROW_COLUMNS)
+        stage = "costwarden_stage_" + hashlib.sha1(stage_cols.encode()).hexdigest()[:10]
+        self.stage_ddl = f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ({stage_cols}) ON COMMIT DELETE ROWS"
+        self.stage_copy = f"COPY {stage} ({cols}) FROM STDIN (FORMAT BINARY)"
+        self.stage_types = ["int8" if c in INT_COLUMNS else "text" for c in ROW_COLUMNS]
+        picked = ", ".join(f"{quote(c)}::jsonb" if c == "tags" else quote(c) for c in ROW_COLUMNS)
+        merge = f"INSERT INTO events ({cols}, revision) SELECT {picked}, 1 FROM {stage}"
+        self.stage_upsert = merge + " ORDER BY id" + upsert  # id order: concurrent batches cannot deadlock
+        self.stage_upsert_ids = merge + " WHERE id = ANY(%s) ORDER BY id" + upsert
+        self.stage_insert_new = merge + " ORDER BY id ON CONFLICT (id) DO NOTHING RETURNING id"
+
+
+def _stage_type(column: str) -> str:
+    return "bigint" if column in INT_COLUMNS else 'text COLLATE "C"'
+
+
+def _blocks(rows: Sequence[Row], per: int) -> Iterator[tuple[Any, ...]]:
+    for i in range(0, len(rows) - per + 1, per):
+        yield tuple(itertools.chain.from_iterable(rows[i : i + per]))
+
+
+class SqlLedger:
+    """The `Ledger` on a SQLAlchemy engine (SQLite or PostgreSQL). Build it with `open_ledger(url)`.
+
+    `migrations` defaults to `costwarden.ledger.migrations.MIGRATIONS`; pass another list only in tests.
+    """
+
+    def __init__(self, engine: Engine, *, migrations: Sequence[Migration] | None = None) -> None:
+        dialect = engine.dialect.name
+        if dialect not in ("sqlite", "postgresql"):
+            raise LedgerError(f"unsupported database {dialect!r}; use SQLite or PostgreSQL")
+        if migrations is None:
+            from costwarden.ledger.migrations import MIGRATIONS
+
+            migrations = MIGRATIONS
+        self._engine = engine
+        self._dialect = dialect
+        self._migrations = tuple(migrations)
+        self._sql = _Statements(dialect, engine.dialect.identifier_preparer.quote)
+        self._hooks: list[WriteHook] = []
+
+    # -- engine and transactions ---------------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine; other stores run their SQL on it through `write()` / `read()`."""
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        """`sqlite` or `postgresql`."""
+        return self._dialect
+
+    def write(self) -> AbstractContextManager[Connection]:
+        """A write transaction (SQLite: `BEGIN IMMEDIATE`, waits up to the busy timeout). Commits on exit."""
+        return write_transaction(self._engine)
+
+    def read(self) -> AbstractContextManager[Connection]:
+        """A read transaction: one consistent snapshot; on SQLite it never waits for writers."""
+        return read_transaction(self._engine)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> SqlLedger:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SqlLedger({self._engine.url.render_as_string(hide_password=True)!r})"
+
+    @contextmanager
+    def _failing(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except CostwardenError:
+            raise
+        except (SQLAlchemyError, OSError) as exc:
+            raise LedgerError(f"ledger {action} failed: {exc}") from exc
+        except Exception as exc:
+            if type(exc).__module__.startswith(("psycopg", "sqlite3")):  # raised by the raw COPY path
+                raise LedgerError(f"ledger {action} failed: {exc}") from exc
+            raise
+
+    # -- migrations ----------------------------------------------------------------------------------
+
+    def upgrade(self) -> list[str]:
+        """Apply pending migrations; return the names applied (safe when processes race)."""
+        with self._failing("upgrade"):
+            return run_migrations(self._engine, self._migrations)
+
+    def pending_migrations(self) -> list[str]:
+        """Migrations not yet applied. Raises `LedgerError` if the database is newer than this code."""
+        with self._failing("migration check"):
+            return pending_migrations(self._engine, self._migrations)
+
+    def applied_migrations(self) -> list[str]:
+        with self._failing("migration check"), self.read() as conn:
+            return applied_migrations(conn)
+
+    def check_version(self) -> None:
+        """Raise `LedgerError` if the database records migrations this code does not know."""
+        check_not_newer(self.applied_migrations(), self._migrations)
+
+    # -- writing -------------------------------------------------------------------------------------
+
+    def add_write_hook(self, hook: WriteHook) -> None:
+        """Run `hook(conn, written, replaced)` inside every append transaction (e.g. to keep rollups or
+        counters in step with the events). An exception in a hook rolls the append back."""
+        self._hooks.append(hook)
+
+    def remove_write_hook(self, hook: WriteHook) -> None:
+        self._hooks.remove(hook)
+
+    def append(self, event: UsageEvent) -> AppendOutcome:
+        """Store one event durably (its own transaction). See `Ledger.append`."""
+        row = encode_event(event, now_micros())
+        with self._failing("append"), self.write() as conn:
+            if not self._hooks:
+                revision = conn.exec_driver_sql(self._sql.upsert_one, row).scalar()
+                if revision is None:
+                    return AppendOutcome.UNCHANGED
+                return AppendOutcome.INSERTED if revision == 1 else AppendOutcome.REPLACED
+            written, replaced = self._write_tracked(conn, [row])
+            self._run_hooks(conn, written, replaced)
+        if not written:
+            return AppendOutcome.UNCHANGED
+        return AppendOutcome.REPLACED if replaced else AppendOutcome.INSERTED
+
+    def append_many(self, events: Iterable[UsageEvent]) -> int:
+        """Store a batch in one transaction; return how many ids were inserted or replaced."""
+        rows = encode_batch(events, now_micros())
+        if not rows:
+            return 0
+        with self._failing("append_many"), self.write() as conn:
+            if self._hooks:
+                written, replaced = self._write_tracked(conn, rows)
+                self._run_hooks(conn, written, replaced)
+                return len(written)
+            if self._dialect == "sqlite":
+                return self._sqlite_upsert(conn, rows)
+            with self._pg_cursor(conn) as cursor:
+                self._pg_stage(cursor, rows)
+                cursor.execute(self._sql.stage_upsert)
+                return int(cursor.rowcount)
+
+    def _run_hooks(self, conn: Connection, written: Sequence[Row], replaced: Sequence[Row]) -> None:
+        if written:
+            for hook in list(self._hooks):
+                hook(conn, written, replaced)
+
+    def _sqlite_upsert(self, conn: Connection, rows: Sequence[Row]) -> int:
+        cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            whole = len(rows) - len(rows) % _SQLITE_ROWS_PER_STATEMENT
+            changed = 0
+            if whole:
+                cursor.executemany(self._sql.upsert_block, _blocks(rows, _SQLITE_ROWS_PER_STATEMENT))
+                changed += cursor.rowcount
+            if whole < len(rows):
+                cursor.executemany(self._sql.upsert_row, rows[whole:])
+                changed += cursor.rowcount
+            return int(changed)
+        finally:
+            cursor.close()
+
+    @staticmethod
+    def _pg_cursor(conn: Connection) -> Any:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        return raw.cursor()
+
+    def _pg_stage(self, cursor: Any, rows: Sequence[Row]) -> None:
+        cursor.execute(self._sql.stage_ddl)
+        with cursor.copy(self._sql.stage_copy) as copy:
+            copy.set_types(self._sql.stage_types)
+            for row in rows:
+                copy.write_row(row)
+
+    def _write_tracked(self, conn: Connection, rows: Sequence[Row]) -> tuple[list[Row], list[Row]]:
+        """Write `rows` (distinct ids) and return (written, replaced) exactly, also under concurrency:
+        SQLite holds the write lock; PostgreSQL inserts new ids first, then locks the others' rows."""
+        if self._dialect == "sqlite":
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                stored = self._stored(cursor, [row[0] for row in rows], "?", lock=False)
+            finally:
+                cursor.close()
+            written = [row for row in rows if row[0] not in stored or newer(row, stored[row[0]])]
+            self._sqlite_upsert(conn, written)
+            return written, [canonical_row(stored[row[0]]) for row in written if row[0] in stored]
+        with self._pg_cursor(conn) as cursor:
+            if len(rows) == 1:
+                cursor.execute(self._sql.insert_new_one, rows[0])
+            else:
+                self._pg_stage(cursor, rows)
+                cursor.execute(self._sql.stage_insert_new)
+            inserted = {r[0] for r in cursor.fetchall()}
+            others = [row for row in rows if row[0] not in inserted]
+            if not others:
+                return list(rows), []
+            stored = self._stored(cursor, [row[0] for row in others], "%s", lock=True)
+            updates = [row for row in others if row[0] not in stored or newer(row, stored[row[0]])]
+            if len(rows) == 1 and updates:
+                cursor.execute(self._sql.upsert_row, updates[0])
+            elif updates:
+                cursor.execute(self._sql.stage_upsert_ids, ([row[0] for row in updates],))
+        written = [row for row in rows if row[0] in inserted] + updates
+        return written, [canonical_row(stored[row[0]]) for row in updates if row[0] in stored]
+
+    def _stored(self, cursor: Any, ids: Sequence[str], mark: str, *, lock: bool) -> dict[str, Row]:
+        """The stored rows of `ids` (locked FOR UPDATE, in id order, on PostgreSQL)."""
+        found: dict[str, Row] = {}
+        if lock:
+            cursor.execute(self._sql.select + f"= ANY({mark}) ORDER BY id FOR UPDATE", (list(ids),))
+            found.update((row[0], tuple(row)) for row in cursor.fetchall())
+            return found
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            cursor.execute(self._sql.select + f"IN ({', '.join([mark] * len(chunk))})", chunk)
+            found.update((row[0], tuple(row)) for row in cursor.fetchall())
+        return found
+
+    # -- reading -------------------------------------------------------------------------------------
+
+    def _conditions(self, query: EventQuery) -> list[Any]:
+        conditions: list[Any] = []
+        if query.start is not None:
+            conditions.append(events.c.occurred_at >= to_micros(query.start))
+        if query.end is not None:
+            conditions.append(events.c.occurred_at < to_micros(query.end))
+        for key, value in query.where.items():
+            column = tag_value(self._dialect, key[4:]) if key.startswith("tag:") else field_column(key)
+            conditions.append(column.is_(None) if value is None else column == value)
+        return conditions
+
+    def _group_expression(self, key: str) -> Any:
+        if key == "hour":
+            return time_bucket(HOUR_US)
+        if key == "day":
+            return time_bucket(DAY_US)
+        if key == "month":
+            return month_label(self._dialect)
+        if key.startswith("tag:"):
+            return tag_value(self._dialect, key[4:])
+        return field_column(key)
+
+    def get(self, event_id: str) -> UsageEvent | None:
+        stmt = select(*(events.c[c] for c in ROW_COLUMNS)).where(events.c.id == event_id)
+        with self._failing("read"), self.read() as conn:
+            row = conn.execute(stmt).first()
+        return None if row is None else decode_row(row)
+
+    def events(
+        self, query: EventQuery = ALL_EVENTS, *, limit: int | None = None, newest_first: bool = False
+    ) -> Iterator[UsageEvent]:
+        """The events of `query` by `occurred_at` then id, streamed (a server-side cursor on PostgreSQL)."""
+        order = (events.c.occurred_at, events.c.id)
+        stmt: Select[Any] = (
+            select(*(events.c[c] for c in ROW_COLUMNS))
+            .where(*self._conditions(query))
+            .order_by(*(c.desc() for c in order) if newest_first else order)
+        )
+        if limit is not None:
+            if limit < 0:
+                raise ValueError(f"limit must not be negative, got {limit}")
+            stmt = stmt.limit(limit)
+        return self._stream(stmt)
+
+    def _stream(self, stmt: Select[Any]) -> Iterator[UsageEvent]:
+        with self._failing("read"), self.read() as conn:
+            if self._dialect == "postgresql":
+                conn.execution_options(yield_per=_STREAM_BATCH)
+            for row in conn.execute(stmt):
+                yield decode_row(row)
+
+    def totals(self, query: EventQuery = ALL_EVENTS, group_by: Sequence[str] = ()) -> list[Totals]:
+        keys = [check_group_key(key) for key in group_by]
+        labelled = [self._group_expression(key).label(f"k{i}") for i, key in enumerate(keys)]
+        unpriced = events.c.cost_source == _UNPRICED
+        stmt = select(
+            *labelled,
+            func.count(),
+            *(func.sum(events.c[name]) for name in _SUMMED),
+            func.sum(events.c.cost_units),
+            func.sum(case((unpriced, 1), else_=0)),
+            func.sum(case((unpriced, events.c.cost_units), else_=0)),
+            func.sum(case((events.c.status == EventStatus.ERROR.value, 1), else_=0)),
+        ).where(*self._conditions(query))
+        if labelled:
+            stmt = stmt.group_by(*labelled)
+        with self._failing("totals"), self.read() as conn:
+            rows = conn.execute(stmt).all()
+        out = [self._totals_row(keys, tuple(row)) for row in rows]
+        if not keys and not out:
+            out = [self._totals_row([], (0,) * 13)]
+        return sort_totals(out)
+
+    @staticmethod
+    def _totals_row(keys: Sequence[str], row: tuple[Any, ...]) -> Totals:
+        n = len(keys)
+        label: list[str | None] = []
+        for key, value in zip(keys, row[:n], strict=True):
+            if value is None:
+                label.append(None)
+            elif key in ("hour", "day"):
+                bucket = int(value) * (HOUR_US if key == "hour" else DAY_US)
+                label.append(period_label(from_micros(bucket), key))
+            else:
+                label.append(str(value))
+        sums = [int(v or 0) for v in row[n:]]
+        return Totals(
+            key=tuple(label),
+            events=sums[0],
+            requests=sums[1],
+            input_tokens=sums[2],
+            cache_read_tokens=sums[3],
+            cache_write_tokens=sums[4],
+            cache_write_1h_tokens=sums[5],
+            output_tokens=sums[6],
+            reasoning_tokens=sums[7],
+            web_search_requests=sums[8],
+            cost=from_units(sums[9]),
+            unpriced_events=sums[10],
+            unpriced_cost=from_units(sums[11]),
+            error_events=sums[12],
+        )
+
+    def models_seen(self) -> list[ModelSeen]:
+        stmt = select(
+            events.c.provider,
+            events.c.model,
+            events.c.cost_source,
+            func.count(),
+            func.sum(events.c.cost_units),
+            func.max(events.c.price_ref),
+        ).group_by(events.c.provider, events.c.model, events.c.cost_source)
+        with self._failing("read"), self.read() as conn:
+            rows = conn.execute(stmt).all()
+        seen = [
+            ModelSeen(
+                provider=str(p),
+                model=str(m),
+                cost_source=str(s),
+                events=int(n),
+                cost=from_units(int(c or 0)),
+                price_ref=None if ref is None else str(ref),
+            )
+            for p, m, s, n, c, ref in rows
+        ]
+        return sorted(seen, key=lambda s: (s.provider, s.model, s.cost_source))
+
+
+def open_ledger(
+    url: str,
+    *,
+    create: bool = True,
+    migrations: Sequence[Migration] | None = None,
+    engine_options: Mapping[str, Any] | None = None,
+) -> SqlLedger:
+    """Open the ledger at `url`: `sqlite:///path.db`, a plain file path, or `postgresql://user@host/db`.
+
+    With `create=True` (the default) the SQLite file is created if needed and pending migrations are
+    applied. With `create=False` nothing is created or migrated (call `upgrade()`), and a missing SQLite
+    file raises `LedgerError`. Either way a database written by a newer costwarden raises `LedgerError`.
+    PostgreSQL needs the `postgres` extra (`MissingExtraError` otherwise).
+    """
+    engine = create_ledger_engine(url, create=create, engine_options=engine_options)
+    ledger = SqlLedger(engine, migrations=migrations)
+    try:
+        if create:
+            ledger.upgrade()
+        else:
+            ledger.check_version()
+    except BaseException:
+        ledger.close()
+        raise
+    return ledger

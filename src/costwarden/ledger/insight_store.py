@@ -1,0 +1,108 @@
+"""Dismissed insights: which suggestions a user has dismissed, remembered in the ledger database
+(table `insight_dismissals`, created by migration `m0004_rollups`) so every host sees the same list.
+
+`MemoryDismissals` is the in-process double used with `MemoryLedger`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime
+from typing import Protocol
+
+from sqlalchemy import BigInteger, Column, Engine, PrimaryKeyConstraint, String, Table, delete, select
+
+from costwarden.ledger.codec import from_micros, to_micros
+from costwarden.ledger.engine import read_transaction, write_transaction
+from costwarden.ledger.schema import metadata, text_type
+
+__all__ = ["insight_dismissals", "Dismissals", "SqlDismissals", "MemoryDismissals", "dismissals_of"]
+
+insight_dismissals = Table(
+    "insight_dismissals",
+    metadata,
+    Column("insight_id", String(64), nullable=False),
+    Column("dismissed_at", BigInteger, nullable=False),
+    Column("title", text_type(), nullable=True),
+    PrimaryKeyConstraint("insight_id", name="pk_insight_dismissals"),
+)
+
+
+class Dismissals(Protocol):
+    """Where dismissed insight ids are kept."""
+
+    def dismissed(self) -> dict[str, datetime]: ...
+
+    def dismiss(self, insight_id: str, title: str | None = None, at: datetime | None = None) -> bool:
+        """Remember a dismissal; False when it was already dismissed."""
+        ...
+
+    def restore(self, insight_id: str) -> bool:
+        """Forget a dismissal; False when it was not dismissed."""
+        ...
+
+
+class SqlDismissals:
+    """Dismissals in the ledger database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def dismissed(self) -> dict[str, datetime]:
+        with read_transaction(self.engine) as conn:
+            rows = conn.execute(
+                select(insight_dismissals.c.insight_id, insight_dismissals.c.dismissed_at)
+            ).all()
+        return {str(i): from_micros(int(at)) for i, at in rows}
+
+    def dismiss(self, insight_id: str, title: str | None = None, at: datetime | None = None) -> bool:
+        moment = to_micros(at or datetime.now(UTC))
+        with write_transaction(self.engine) as conn:
+            found = conn.execute(
+                select(insight_dismissals.c.insight_id).where(insight_dismissals.c.insight_id == insight_id)
+            ).first()
+            if found is not None:
+                return False
+            conn.execute(
+                insight_dismissals.insert().values(insight_id=insight_id, dismissed_at=moment, title=title)
+            )
+        return True
+
+    def restore(self, insight_id: str) -> bool:
+        with write_transaction(self.engine) as conn:
+            result = conn.execute(
+                delete(insight_dismissals).where(insight_dismissals.c.insight_id == insight_id)
+            )
+        return bool(result.rowcount)
+
+
+class MemoryDismissals:
+    """Dismissals held in memory (for `MemoryLedger` and tests)."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, datetime] = {}
+
+    def dismissed(self) -> dict[str, datetime]:
+        return dict(self._items)
+
+    def dismiss(self, insight_id: str, title: str | None = None, at: datetime | None = None) -> bool:
+        if insight_id in self._items:
+            return False
+        self._items[insight_id] = at or datetime.now(UTC)
+        return True
+
+    def restore(self, insight_id: str) -> bool:
+        return self._items.pop(insight_id, None) is not None
+
+
+def dismissals_of(ledger: object) -> Dismissals:
+    """The dismissal store of a ledger: its database for SQL ledgers, else one kept on the ledger object."""
+    engine = getattr(ledger, "engine", None)
+    if isinstance(engine, Engine):
+        return SqlDismissals(engine)
+    store = getattr(ledger, "_costwarden_dismissals", None)
+    if not isinstance(store, MemoryDismissals):
+        store = MemoryDismissals()
+        with contextlib.suppress(AttributeError):
+            ledger._costwarden_dismissals = store  # type: ignore[attr-defined]
+    return store

@@ -1,0 +1,154 @@
+"""Machine formats of reports: JSON with a stable, documented schema (docs/reports.md) and plain CSV.
+
+Money is always a decimal string (`"12.5000000001"`, at least two decimals, never an exponent); token
+counts are integers; times are ISO-8601 in UTC with a `Z`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from costwarden.ledger.base import Totals
+from costwarden.reports.model import BudgetLine, Report, share
+from costwarden.reports.periods import Period, utc_iso
+
+__all__ = [
+    "REPORT_SCHEMA",
+    "TOTALS_FIELDS",
+    "money",
+    "totals_json",
+    "period_json",
+    "group_json",
+    "budget_json",
+    "report_json",
+    "rows_csv",
+    "report_csv",
+    "CSV_DEFAULT_GROUPING",
+]
+
+REPORT_SCHEMA = "costwarden.report/1"
+TOTALS_FIELDS: tuple[str, ...] = (
+    "events",
+    "requests",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "total_tokens",
+    "web_search_requests",
+    "error_events",
+    "unpriced_events",
+    "cost",
+    "unpriced_cost",
+)
+CSV_DEFAULT_GROUPING: tuple[str, ...] = ("project", "provider", "model")
+
+
+def money(amount: Decimal) -> str:
+    """An exact decimal string with at least two decimals: `12.50`, `0.0000031`."""
+    text = f"{amount.normalize():f}"
+    if "." not in text:
+        return f"{text}.00"
+    whole, frac = text.split(".")
+    return f"{whole}.{frac.ljust(2, '0')}"
+
+
+def totals_json(row: Totals) -> dict[str, Any]:
+    """The sums of one row (no key)."""
+    out: dict[str, Any] = {}
+    for name in TOTALS_FIELDS:
+        value = getattr(row, name)
+        out[name] = money(value) if isinstance(value, Decimal) else value
+    return out
+
+
+def period_json(period: Period) -> dict[str, Any]:
+    return {
+        "label": period.label,
+        "start": None if period.start.year <= 1970 else utc_iso(period.start),
+        "end": None if period.end.year >= 9999 else utc_iso(period.end),
+        "timezone": period.timezone,
+    }
+
+
+def group_json(row: Totals, keys: Sequence[str], whole: Decimal | None = None) -> dict[str, Any]:
+    """A grouped row: `{"key": {name: value}, ...sums}` (plus `share_percent` of `whole`)."""
+    out: dict[str, Any] = {"key": dict(zip(keys, row.key, strict=True))}
+    out.update(totals_json(row))
+    if whole is not None:
+        out["share_percent"] = str(share(row.cost, whole))
+    return out
+
+
+def budget_json(line: BudgetLine) -> dict[str, Any]:
+    def opt(value: Decimal | None) -> str | None:
+        return None if value is None else money(value)
+
+    return {
+        "id": line.id,
+        "name": line.name,
+        "scope": line.scope,
+        "period": line.period,
+        "action": line.action,
+        "limit": opt(line.limit),
+        "used": money(line.used),
+        "remaining": opt(line.remaining),
+        "percent_used": None if line.percent_used is None else str(line.percent_used),
+        "limit_tokens": line.limit_tokens,
+        "used_tokens": line.used_tokens,
+        "resets_at": None if line.resets_at is None else utc_iso(line.resets_at),
+        "days_left": None if line.days_left is None else str(line.days_left),
+        "projected": opt(line.projected),
+    }
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    """The report as a JSON-ready dict; every key is always present (schema `costwarden.report/1`)."""
+    whole = report.totals.cost
+    return {
+        "schema": REPORT_SCHEMA,
+        "generated_at": utc_iso(report.generated_at),
+        "period": period_json(report.period),
+        "totals": totals_json(report.totals),
+        "sessions": report.sessions,
+        "runs": report.runs,
+        "average_per_session": money(report.average_per_session),
+        "group_by": list(report.group_by),
+        "groups": [group_json(r, report.group_by, whole) for r in report.groups],
+        "by_project": [group_json(r, ("project",), whole) for r in report.by_project],
+        "by_model": [group_json(r, ("provider", "model"), whole) for r in report.by_model],
+        "top_sessions": [
+            {"session": s.session, "project": s.project, **totals_json(s.totals)} for s in report.top_sessions
+        ],
+        "budgets": [budget_json(b) for b in report.budgets],
+        "answered_from": list(report.sources),
+    }
+
+
+def rows_csv(rows: Iterable[Totals], keys: Sequence[str]) -> str:
+    """Plain CSV: one header line, the group columns, then every sum (money as decimal strings)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*keys, *TOTALS_FIELDS])
+    for row in rows:
+        values = [getattr(row, name) for name in TOTALS_FIELDS]
+        writer.writerow(
+            [
+                *("" if v is None else v for v in row.key),
+                *(money(v) if isinstance(v, Decimal) else v for v in values),
+            ]
+        )
+    return buffer.getvalue()
+
+
+def report_csv(report: Report, extra_rows: Sequence[Totals] | None = None) -> str:
+    """The report's groups as CSV; without `--by` the caller passes rows grouped by `CSV_DEFAULT_GROUPING`."""
+    if report.group_by:
+        return rows_csv(report.groups, report.group_by)
+    return rows_csv(extra_rows or [], CSV_DEFAULT_GROUPING)

@@ -17,12 +17,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from costwarden.core.calls import CallRequest
+from costwarden.core.calls import Admission, CallRequest
 from costwarden.errors import CostwardenError
 from costwarden.estimate import TokenEstimator
 from costwarden.integrations.call import TrackedCall
 from costwarden.integrations.kinds import Kind, given
-from costwarden.integrations.options import WrapOptions, pop_call_options
+from costwarden.integrations.options import CallOptions, WrapOptions, pop_call_options
 from costwarden.integrations.streams import instrument_async_stream, instrument_stream
 from costwarden.quotas import Quotas
 from costwarden.warden import Warden
@@ -63,6 +63,12 @@ class Context:
         return self.warden.estimator
 
 
+@dataclass(frozen=True, slots=True)
+class _Extra:
+    options: CallOptions
+    stream: bool
+
+
 @dataclass
 class CallPlan:
     """A call admitted and ready to send."""
@@ -87,7 +93,8 @@ class Binding:
 
     # -- before the call ---------------------------------------------------------------------------------
 
-    def plan(self, kwargs: dict[str, Any], *, stream: bool | None = None, raw: bool = True) -> CallPlan:
+    def request(self, kwargs: dict[str, Any], *, stream: bool | None = None) -> tuple[CallRequest, _Extra]:
+        """Strip the `costwarden_*` options from `kwargs` and describe the call for admission."""
         ctx = self.ctx
         options = pop_call_options(kwargs, ctx.options)
         for name in _MATERIALIZE:
@@ -117,7 +124,14 @@ class Binding:
             allow_fallback=options.allow_fallback,
             service_tier=tier if isinstance(tier, str) else None,
         )
-        admission = ctx.warden.admit(request)
+        return request, _Extra(options, is_stream)
+
+    def admitted(
+        self, kwargs: dict[str, Any], admission: Admission, extra: _Extra, *, raw: bool = True
+    ) -> CallPlan:
+        """Apply an admission to the call: fallback target and model, stream usage, raw response header."""
+        ctx = self.ctx
+        is_stream = extra.stream
         try:
             target = self.resource
             if admission.switched:
@@ -136,9 +150,23 @@ class Binding:
             ctx.warden.release(admission)
             raise
         call = TrackedCall(
-            ctx.warden, admission, quotas=ctx.quotas, estimator=ctx.estimator, event_id=options.event_id
+            ctx.warden, admission, quotas=ctx.quotas, estimator=ctx.estimator, event_id=extra.options.event_id
         )
         return CallPlan(kwargs=kwargs, call=call, target=target, stream=is_stream, wants_raw=wants_raw)
+
+    def plan(self, kwargs: dict[str, Any], *, stream: bool | None = None, raw: bool = True) -> CallPlan:
+        """Admit a call (blocking while a budget queue holds it) and prepare it for sending."""
+        request, extra = self.request(kwargs, stream=stream)
+        return self.admitted(kwargs, self.ctx.warden.admit(request), extra, raw=raw)
+
+    async def aplan(
+        self, kwargs: dict[str, Any], *, stream: bool | None = None, raw: bool = True
+    ) -> CallPlan:
+        """`plan` for async clients: a queued admission waits without blocking the event loop."""
+        request, extra = self.request(kwargs, stream=stream)
+        aadmit = getattr(self.ctx.warden, "aadmit", None)
+        admission = await aadmit(request) if aadmit is not None else self.ctx.warden.admit(request)
+        return self.admitted(kwargs, admission, extra, raw=raw)
 
     def _routable(self, provider: str) -> bool:
         return provider == self.ctx.options.provider or provider in self.ctx.options.clients
@@ -219,7 +247,7 @@ class Binding:
 
         @functools.wraps(getattr(type(self.resource), original_name))
         async def wrapped(*args: Any, **kwargs: Any) -> Any:
-            plan = self.plan(kwargs)
+            plan = await self.aplan(kwargs)
             try:
                 raw = await self.original(plan.target)(*args, **plan.kwargs)
             except BaseException as exc:

@@ -1,0 +1,163 @@
+"""Retention folds detail into daily and monthly totals without changing any report total."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from costwarden.config import RetentionConfig
+from costwarden.core.usage import UsageEvent
+from costwarden.ledger.base import EventQuery
+from costwarden.ledger.rollup_store import RollupStore
+from costwarden.ledger.sql import SqlLedger, open_ledger
+from costwarden.reports.aggregate import Aggregator
+from costwarden.reports.periods import local_midnight, month_start, named_period, next_month_start
+from costwarden.reports.retention import apply_retention, plan_retention
+from costwarden.reports.rollups import NotResolvable
+
+from .conftest import NOW, make_history, oracle, priced, snapshots
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def sql_ledger(request: pytest.FixtureRequest) -> Iterator[SqlLedger]:
+    url = request.getfixturevalue("pg_url" if request.param == "postgres" else "sqlite_url")
+    ledger = open_ledger(url)
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+
+
+def _periods(tz: ZoneInfo) -> list[tuple[datetime | None, datetime | None]]:
+    """Named periods, every month of the history, every day of the last 14 months, and all time."""
+    out: list[tuple[datetime | None, datetime | None]] = [(None, None)]
+    for name in ("today", "yesterday", "this-week", "this-month", "last-30-days"):
+        p = named_period(name, NOW, tz)
+        out.append((p.start, p.end))
+    month = month_start(NOW.astimezone(tz).date() - timedelta(days=440))
+    while month <= NOW.astimezone(tz).date():
+        out.append((local_midnight(month, tz), local_midnight(next_month_start(month), tz)))
+        month = next_month_start(month)
+    today = NOW.astimezone(tz).date()
+    day = today - timedelta(days=330)
+    while day <= today:
+        out.append((local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz)))
+        day += timedelta(days=1 if (today - day).days < 100 else 5)
+    return out
+
+
+def _all_totals(aggregator: Aggregator, tz: ZoneInfo) -> dict[tuple[object, ...], object]:
+    out: dict[tuple[object, ...], object] = {}
+    for start, end in _periods(tz):
+        query = EventQuery(start=start, end=end)
+        for group_by in ((), ("project", "model"), ("agent",), ("session",), ("tag:team",)):
+            try:
+                out[(start, end, group_by)] = aggregator.totals(query, group_by)
+            except NotResolvable:
+                out[(start, end, group_by)] = "not resolvable"
+    return out
+
+
+def test_retention_changes_no_total(sql_ledger: SqlLedger) -> None:
+    history = make_history(count=2500, days=560)
+    sql_ledger.append_many(history)
+    later = snapshots(history)
+    sql_ledger.append_many(later)
+    truth = {e.id: e for e in history}
+    for event in later:
+        if event.snapshot_key() > truth[event.id].snapshot_key():
+            truth[event.id] = event
+    store = RollupStore(sql_ledger.engine)
+    aggregator = Aggregator(sql_ledger, BERLIN, store)
+    before = _all_totals(aggregator, BERLIN)
+    assert "not resolvable" not in before.values()
+    config = RetentionConfig(detailed_days=90, daily_days=365, monthly_days=None)
+
+    dry = apply_retention(store, config, now=NOW, tz=BERLIN, dry_run=True)
+    assert dry.events_deleted > 0 and dry.hourly_folded > 0 and dry.daily_folded > 0
+    assert store.coverage().events_before is None
+    assert sql_ledger.totals()[0].events == len(truth)
+
+    done = apply_retention(store, config, now=NOW, tz=BERLIN)
+    assert (done.events_deleted, done.hourly_folded, done.daily_folded) == (
+        dry.events_deleted,
+        dry.hourly_folded,
+        dry.daily_folded,
+    )
+    horizon = store.coverage().events_before
+    assert horizon == local_midnight(date(2026, 8, 25), BERLIN)
+    assert sql_ledger.totals()[0].events == sum(1 for e in truth.values() if e.occurred_at >= horizon)
+    stats = store.stats()
+    assert set(stats) == {"hour", "day", "month"}
+
+    after = _all_totals(aggregator, BERLIN)
+    assert after == before  # every period, every grouping, to the last unit
+    for (start, end, group_by), rows in after.items():
+        if group_by in ((), ("project", "model")):
+            assert rows == oracle(truth.values(), group_by, BERLIN, start, end), (start, end, group_by)
+
+    # a second run has nothing left to do; a range cutting a folded day is refused, not guessed
+    again = apply_retention(store, config, now=NOW, tz=BERLIN)
+    assert (again.events_deleted, again.hourly_folded, again.daily_folded) == (0, 0, 0)
+    with pytest.raises(NotResolvable):
+        aggregator.totals(EventQuery(start=horizon - timedelta(hours=5), end=NOW))
+    with pytest.raises(NotResolvable):
+        aggregator.totals(EventQuery(start=horizon - timedelta(days=3)), ("hour",))
+
+
+def test_late_events_before_the_horizon_are_not_counted_twice(sql_ledger: SqlLedger) -> None:
+    history = make_history(count=400, days=200)
+    sql_ledger.append_many(history)
+    store = RollupStore(sql_ledger.engine)
+    aggregator = Aggregator(sql_ledger, ZoneInfo("UTC"), store)
+    config = RetentionConfig(detailed_days=30, daily_days=90)
+    apply_retention(store, config, now=NOW, tz=ZoneInfo("UTC"))
+    before = aggregator.total()
+    sql_ledger.append_many(history)  # re-import of logs whose old part was already summarized
+    old = UsageEvent.create(provider="openai", model="gpt-5", id="late", occurred_at=NOW - timedelta(days=60))
+    sql_ledger.append(priced(old, 12345))
+    assert aggregator.total() == before
+    assert store.verify() == []
+    apply_retention(store, config, now=NOW, tz=ZoneInfo("UTC"))
+    assert aggregator.total() == before
+
+
+def test_monthly_retention_forgets_old_months(sql_ledger: SqlLedger) -> None:
+    history = make_history(count=400, days=500)
+    sql_ledger.append_many(history)
+    store = RollupStore(sql_ledger.engine)
+    result = apply_retention(
+        store, RetentionConfig(detailed_days=30, daily_days=60, monthly_days=120), now=NOW, tz=ZoneInfo("UTC")
+    )
+    assert result.rows_dropped > 0
+    cut = result.plan.drop_before
+    assert cut is not None
+    aggregator = Aggregator(sql_ledger, ZoneInfo("UTC"), store)
+    assert aggregator.total(EventQuery(start=cut)) == oracle(history, start=cut)[0]
+    assert aggregator.total(EventQuery(end=cut)).events == 0
+
+
+def test_plan_never_folds_days_that_still_have_events() -> None:
+    plan = plan_retention(RetentionConfig(detailed_days=400, daily_days=30), NOW, "UTC")
+    assert plan.events_before is not None and plan.months_before is not None
+    assert plan.months_before <= plan.events_before
+    assert plan.months_before.day == 1
+    keep = plan_retention(RetentionConfig(detailed_days=None, daily_days=30), NOW, "UTC")
+    assert keep.events_before is None and keep.months_before is None
+
+
+def test_a_timezone_without_whole_hour_midnights_folds_in_utc(sql_ledger: SqlLedger) -> None:
+    history = make_history(count=300, days=120)
+    sql_ledger.append_many(history)
+    store = RollupStore(sql_ledger.engine)
+    kolkata = ZoneInfo("Asia/Kolkata")
+    result = apply_retention(store, RetentionConfig(detailed_days=30), now=NOW, tz=kolkata)
+    assert result.plan.timezone == "UTC" and result.notes
+    utc = Aggregator(sql_ledger, ZoneInfo("UTC"), store)
+    assert utc.totals(EventQuery(), ("day",)) == oracle(history, ("day",))
+    assert Aggregator(sql_ledger, kolkata, store).total() == oracle(history)[0]

@@ -19,7 +19,13 @@ from costwarden.reports.totals import add_totals, event_totals, sort_rows
 NOW = datetime(2026, 11, 23, 14, 5, tzinfo=UTC)
 PROJECTS = ("backend-api", "frontend", "data", None)
 AGENTS = ("feature-dev", "bugfix-dev", "clarifier", "builder")
-MODELS = (("anthropic", "claude-sonnet-4-5"), ("anthropic", "claude-opus-4-1"), ("openai", "gpt-5"), ("local", "llama3"))
+MODELS = (
+    ("anthropic", "claude-sonnet-4-5"),
+    ("anthropic", "claude-opus-4-1"),
+    ("openai", "gpt-5"),
+    ("local", "llama3"),
+)
+UTC_ZONE = ZoneInfo("UTC")
 
 
 def priced(event: UsageEvent, units: int, source: CostSource = CostSource.COMPUTED) -> UsageEvent:
@@ -90,10 +96,10 @@ def latest(events: Iterable[UsageEvent]) -> list[UsageEvent]:
     return list(kept.values())
 
 
-def oracle(
+def oracle(  # noqa: PLR0917
     events: Iterable[UsageEvent],
     group_by: Sequence[str] = (),
-    tz: ZoneInfo = ZoneInfo("UTC"),
+    tz: ZoneInfo = UTC_ZONE,
     start: datetime | None = None,
     end: datetime | None = None,
     where: dict[str, str | None] | None = None,

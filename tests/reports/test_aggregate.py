@@ -15,6 +15,7 @@ from costwarden.reports.aggregate import Aggregator, hour_to_local
 
 from .conftest import NOW, oracle
 
+Filler = Callable[[], list[UsageEvent]]
 GROUPINGS: list[tuple[str, ...]] = [
     (),
     ("project",),
@@ -33,9 +34,7 @@ ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata")
 
 
 @pytest.mark.parametrize("zone", ZONES)
-def test_totals_match_the_events(
-    ledger: Ledger, filled: Callable[[], list[UsageEvent]], zone: str
-) -> None:
+def test_totals_match_the_events(ledger: Ledger, filled: Callable[[], list[UsageEvent]], zone: str) -> None:
     truth = filled()
     tz = ZoneInfo(zone)
     aggregator = Aggregator(ledger, tz, rollups_of(ledger))
@@ -51,7 +50,7 @@ def test_totals_match_the_events(
             assert aggregator.totals(query, group_by) == expected, (zone, group_by, start)
 
 
-def test_rollups_and_events_agree_and_filters_apply(ledger: Ledger, filled: Callable[[], list[UsageEvent]]) -> None:
+def test_rollups_and_events_agree_and_filters_apply(ledger: Ledger, filled: Filler) -> None:
     truth = filled()
     tz = ZoneInfo("Europe/Berlin")
     store = rollups_of(ledger)
@@ -73,7 +72,7 @@ def test_rollups_and_events_agree_and_filters_apply(ledger: Ledger, filled: Call
         assert store.verify() == []
 
 
-def test_unpriced_and_failed_calls_are_counted(ledger: Ledger, filled: Callable[[], list[UsageEvent]]) -> None:
+def test_unpriced_and_failed_calls_are_counted(ledger: Ledger, filled: Filler) -> None:
     truth = filled()
     total = Aggregator(ledger, ZoneInfo("UTC"), rollups_of(ledger)).total()
     assert total.unpriced_events == sum(1 for e in truth if e.cost and e.cost.source == "unpriced") > 0

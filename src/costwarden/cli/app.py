@@ -63,9 +63,9 @@ def _register() -> None:
     if _registered:
         return
     _registered = True
-    from costwarden.cli import db, prices, record, tiers
+    from costwarden.cli import db, importer, prices, record, tiers
 
-    for module in (record, prices, tiers, db):
+    for module in (record, prices, tiers, db, importer):
         module.register(app)
 
 

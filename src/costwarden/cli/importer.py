@@ -1,0 +1,226 @@
+"""`costwarden import claude-code|codex [PATH...]`: import coding agents' local logs.
+
+Incremental and idempotent: each file is read from where the last import stopped, and event ids are
+stable, so running it again adds nothing. `--watch` keeps following new lines. Malformed lines are
+skipped and counted in the summary, never fatal.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from costwarden.cli.state import state_of
+from costwarden.core.money import format_usd
+from costwarden.importers.claude_code import ClaudeCodeParser
+from costwarden.importers.claude_code import default_paths as claude_paths
+from costwarden.importers.codex import CodexParser
+from costwarden.importers.codex import default_paths as codex_paths
+from costwarden.importers.common import (
+    ImportStats,
+    LineParser,
+    find_files,
+    import_files,
+    offsets_for,
+    pending_bytes,
+)
+
+__all__ = ["register", "import_app", "run_import"]
+
+import_app = typer.Typer(
+    name="import",
+    help="Import usage from coding agents' local logs (Claude Code, Codex).",
+    no_args_is_help=True,
+)
+
+_PROGRESS_MIN_BYTES = 8 << 20
+
+
+def _stats_json(stats: ImportStats, source: str) -> dict[str, Any]:
+    return {
+        "source": source,
+        "files": stats.files,
+        "files_read": stats.files_read,
+        "bytes_read": stats.bytes_read,
+        "lines": stats.lines,
+        "records": stats.records,
+        "events": stats.events,
+        "malformed_lines": stats.malformed,
+        "cost_usd": str(stats.cost),
+        "by_model": {m: {"events": n, "cost_usd": str(c)} for m, (n, c) in sorted(stats.by_model.items())},
+        "malformed_examples": stats.malformed_at,
+    }
+
+
+def _summary(console: Console, stats: ImportStats, source: str) -> None:
+    if stats.files == 0:
+        console.print(f"{source}: no log files found", markup=False)
+        return
+    console.print(
+        f"{source}: {stats.files} files ({stats.files_read} with new lines), {stats.lines:,} new lines, "
+        f"{stats.bytes_read / 1e6:,.1f} MB; {stats.events:,} events recorded "
+        f"({stats.records:,} records read), {format_usd(stats.cost)}",
+        markup=False,
+    )
+    if stats.by_model:
+        table = Table(show_edge=False, box=None)
+        table.add_column("model")
+        table.add_column("events", justify="right")
+        table.add_column("cost", justify="right")
+        for model, (count, cost) in sorted(stats.by_model.items(), key=lambda kv: (-kv[1][1], kv[0])):
+            table.add_row(model, f"{count:,}", format_usd(cost))
+        console.print(table)
+    if stats.malformed:
+        console.print(f"skipped {stats.malformed:,} malformed lines, e.g.:", markup=False)
+        for example in stats.malformed_at[:5]:
+            console.print(f"  {example}", markup=False)
+
+
+def run_import(
+    ctx: typer.Context,
+    parser_factory: Callable[[], LineParser],
+    defaults: Callable[[], list[Path]],
+    paths: list[Path] | None,
+    *,
+    watch: bool,
+    interval: float,
+    cycles: int | None,
+    progress: bool,
+    as_json: bool,
+    batch_size: int,
+) -> None:
+    state = state_of(ctx)
+    warden = state.warden
+    parser = parser_factory()
+    roots = list(paths) if paths else defaults()
+    offsets = offsets_for(warden.ledger)
+    total = ImportStats()
+    passes = 0
+    try:
+        while True:
+            files = find_files(roots)
+            todo = pending_bytes(parser, files, offsets)
+            show_bar = progress and not as_json and todo >= _PROGRESS_MIN_BYTES and state.err.is_terminal
+            if show_bar:
+                columns = (
+                    TextColumn("{task.description}"),
+                    BarColumn(),
+                    DownloadColumn(),
+                    TransferSpeedColumn(),
+                    TimeRemainingColumn(),
+                )
+                with Progress(*columns, console=state.err, transient=True) as bar:
+                    task = bar.add_task(f"importing {parser.source}", total=todo)
+
+                    def advance(n: int, bar: Progress = bar, task: Any = task) -> None:
+                        bar.advance(task, n)
+
+                    stats = import_files(
+                        warden, parser, files, batch_size=batch_size, offsets=offsets, progress=advance
+                    )
+            else:
+                stats = import_files(warden, parser, files, batch_size=batch_size, offsets=offsets)
+            passes += 1
+            if watch and not as_json and (stats.events or stats.malformed):
+                _summary(state.console, stats, parser.source)
+            total.merge(stats)
+            total.files = stats.files
+            if not watch or (cycles is not None and passes >= cycles):
+                break
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+    if as_json:
+        typer.echo(json.dumps(_stats_json(total, parser.source), indent=2))
+    elif not watch:
+        _summary(state.console, total, parser.source)
+    else:
+        state.console.print(f"stopped after {passes} passes", markup=False)
+        _summary(state.console, total, parser.source)
+
+
+_Paths = Annotated[
+    list[Path] | None,
+    typer.Argument(help="Log files or folders (searched for *.jsonl). Default: the agent's own log folders."),
+]
+_Watch = Annotated[bool, typer.Option("--watch", help="Keep following new lines until interrupted (Ctrl-C).")]
+_Interval = Annotated[
+    float, typer.Option("--interval", min=0.05, help="Seconds between passes with --watch.")
+]
+_Cycles = Annotated[
+    int | None, typer.Option("--cycles", min=1, hidden=True, help="Stop --watch after N passes.")
+]
+_NoProgress = Annotated[bool, typer.Option("--no-progress", help="No progress bar.")]
+_Json = Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")]
+_Batch = Annotated[int, typer.Option("--batch-size", min=1, help="Events written per transaction.")]
+
+
+@import_app.command("claude-code")
+def claude_code(  # noqa: PLR0917 - Typer reads options from the signature
+    ctx: typer.Context,
+    paths: _Paths = None,
+    watch: _Watch = False,
+    interval: _Interval = 2.0,
+    cycles: _Cycles = None,
+    no_progress: _NoProgress = False,
+    as_json: _Json = False,
+    batch_size: _Batch = 2000,
+) -> None:
+    """Import Claude Code sessions ($CLAUDE_CONFIG_DIR, ~/.config/claude, ~/.claude: projects/**/*.jsonl)."""
+    run_import(
+        ctx,
+        ClaudeCodeParser,
+        claude_paths,
+        paths,
+        watch=watch,
+        interval=interval,
+        cycles=cycles,
+        progress=not no_progress,
+        as_json=as_json,
+        batch_size=batch_size,
+    )
+
+
+@import_app.command("codex")
+def codex(  # noqa: PLR0917 - Typer reads options from the signature
+    ctx: typer.Context,
+    paths: _Paths = None,
+    watch: _Watch = False,
+    interval: _Interval = 2.0,
+    cycles: _Cycles = None,
+    no_progress: _NoProgress = False,
+    as_json: _Json = False,
+    batch_size: _Batch = 2000,
+) -> None:
+    """Import Codex sessions ($CODEX_HOME, default ~/.codex: sessions/**/*.jsonl)."""
+    run_import(
+        ctx,
+        CodexParser,
+        codex_paths,
+        paths,
+        watch=watch,
+        interval=interval,
+        cycles=cycles,
+        progress=not no_progress,
+        as_json=as_json,
+        batch_size=batch_size,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(import_app, name="import")

@@ -74,7 +74,7 @@ def _summary(console: Console, stats: ImportStats, source: str) -> None:
     console.print(
         f"{source}: {stats.files} files ({stats.files_read} with new lines), {stats.lines:,} new lines, "
         f"{stats.bytes_read / 1e6:,.1f} MB; {stats.events:,} events recorded "
-        f"({stats.records:,} records read), {format_usd(stats.cost)}",
+        f"({stats.records:,} records read), {format_usd(stats.cost, 4)}",
         markup=False,
     )
     if stats.by_model:
@@ -83,7 +83,7 @@ def _summary(console: Console, stats: ImportStats, source: str) -> None:
         table.add_column("events", justify="right")
         table.add_column("cost", justify="right")
         for model, (count, cost) in sorted(stats.by_model.items(), key=lambda kv: (-kv[1][1], kv[0])):
-            table.add_row(model, f"{count:,}", format_usd(cost))
+            table.add_row(model, f"{count:,}", format_usd(cost, 4))
         console.print(table)
     if stats.malformed:
         console.print(f"skipped {stats.malformed:,} malformed lines, e.g.:", markup=False)

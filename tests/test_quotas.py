@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from costwarden.ledger import Ledger
 from costwarden.quotas import MemoryQuotaStore, Quotas, parse_duration, parse_quota_headers
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -82,3 +83,21 @@ def test_writes_are_throttled_but_kept_in_memory_and_flushed() -> None:
     quotas.flush()
     assert store.latest("openai").windows["requests"].remaining == 50  # type: ignore[union-attr]
     assert [s.provider for s in quotas.all()] == ["openai"]
+
+
+def test_snapshots_are_stored_in_the_ledger_database(ledger: Ledger) -> None:
+    from costwarden.warden import Warden
+
+    headers = {"anthropic-ratelimit-requests-limit": "50", "anthropic-ratelimit-requests-remaining": "49"}
+    with Warden(ledger=ledger) as first:
+        first.quotas.observe("anthropic", headers, model="claude-haiku-4-5", status_code=200)
+        first.quotas.flush()
+        again = Warden(ledger=ledger)
+        stored = again.quotas.latest("anthropic")
+        assert stored is not None
+        assert stored.windows["requests"].remaining == 49
+        assert (stored.model, stored.status_code) == ("claude-haiku-4-5", 200)
+        older = parse_quota_headers("anthropic", headers, now=NOW)
+        assert older is not None
+        again.quotas.store.save(older)  # an older snapshot never replaces a newer one
+        assert again.quotas.store.latest("anthropic").observed_at == stored.observed_at  # type: ignore[union-attr]

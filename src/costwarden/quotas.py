@@ -249,8 +249,11 @@ class MemoryQuotaStore:
         return sorted(self._rows.values(), key=lambda s: s.provider)
 
 
+_MEMORY_STORES: weakref.WeakKeyDictionary[object, MemoryQuotaStore] = weakref.WeakKeyDictionary()
+
+
 class LazyQuotaStore:
-    """Picks the store on first use: SQL on the ledger's database, or memory for a `MemoryLedger`."""
+    """Picks the store on first use: SQL on the ledger's database, or memory tied to a `MemoryLedger`."""
 
     def __init__(self, ledger: Callable[[], object]) -> None:
         self._ledger = ledger
@@ -260,8 +263,14 @@ class LazyQuotaStore:
         if self._store is None:
             from costwarden.ledger.capture_store import SqlQuotaStore, engine_of
 
-            engine = engine_of(self._ledger())
-            self._store = SqlQuotaStore(engine) if engine is not None else MemoryQuotaStore()
+            ledger = self._ledger()
+            engine = engine_of(ledger)
+            if engine is not None:
+                self._store = SqlQuotaStore(engine)
+            else:
+                self._store = _MEMORY_STORES.get(ledger)
+                if self._store is None:
+                    self._store = _MEMORY_STORES[ledger] = MemoryQuotaStore()
         return self._store
 
     def save(self, snapshot: QuotaSnapshot) -> None:

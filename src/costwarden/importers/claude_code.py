@@ -16,6 +16,7 @@ session = `sessionId`, agent = `claude-code`; `costUSD` becomes the provider-rep
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -24,7 +25,7 @@ from typing import Any
 
 from costwarden.core.usage import Attribution, EventSource, UsageEvent
 from costwarden.errors import ValidationError
-from costwarden.importers.common import Malformed, env_paths
+from costwarden.importers.common import Malformed, Record, env_paths
 from costwarden.integrations.usage import anthropic_usage
 from costwarden.warden import Warden
 
@@ -76,7 +77,7 @@ class ClaudeCodeParser:
     def finish(self, warden: Warden) -> None:
         pass
 
-    def parse(self, line: bytes, offset: int, state: dict[str, Any]) -> list[UsageEvent]:
+    def parse(self, line: bytes, offset: int, state: dict[str, Any]) -> list[Record]:
         if b'"usage"' not in line:
             if not (line.lstrip().startswith(b"{") and line.rstrip().endswith(b"}")):
                 raise Malformed("not a JSON object")
@@ -101,40 +102,51 @@ class ClaudeCodeParser:
         if not isinstance(message_id, str) or not message_id:
             raise Malformed("assistant message without an id")
         request_id = record.get("requestId")
-        event_id = (
-            f"{SOURCE}:{message_id}:{request_id}"
-            if isinstance(request_id, str) and request_id
-            else (f"{SOURCE}:{message_id}")
+        if isinstance(request_id, str) and request_id:
+            event_id = f"{SOURCE}:{message_id}:{request_id}"[:255]
+        else:
+            event_id = f"{SOURCE}:{message_id}"[:255]
+        occurred_at = _timestamp(record.get("timestamp"))
+        return [(event_id, lambda: _event(event_id, occurred_at, model, message["usage"], record))]
+
+
+def _event(
+    event_id: str, occurred_at: datetime, model: str, usage: dict[str, Any], record: dict[str, Any]
+) -> UsageEvent:
+    cwd = record.get("cwd") if isinstance(record.get("cwd"), str) else None
+    tags: dict[str, str] = {}
+    if cwd:
+        tags["cwd"] = cwd
+    branch = record.get("gitBranch")
+    if isinstance(branch, str) and branch:
+        tags["git_branch"] = branch
+    if record.get("isSidechain") is True:
+        tags["sidechain"] = "true"
+    session = record.get("sessionId")
+    try:
+        return UsageEvent(
+            id=event_id,
+            occurred_at=occurred_at,
+            provider="anthropic",
+            model=model,
+            usage=anthropic_usage(usage),
+            attribution=Attribution(
+                project=_project(cwd) if cwd else None,
+                agent="claude-code",
+                session=session if isinstance(session, str) else None,
+                tags=tags,
+            ),
+            source=EventSource.IMPORT,
+            service_tier=_tier(usage),
+            provider_cost=_cost(record.get("costUSD")),
         )
-        cwd = record.get("cwd") if isinstance(record.get("cwd"), str) else None
-        tags: dict[str, str] = {}
-        if cwd:
-            tags["cwd"] = cwd
-        if isinstance(record.get("gitBranch"), str) and record["gitBranch"]:
-            tags["git_branch"] = record["gitBranch"]
-        if record.get("isSidechain") is True:
-            tags["sidechain"] = "true"
-        session = record.get("sessionId")
-        try:
-            event = UsageEvent(
-                id=event_id[:255],
-                occurred_at=_timestamp(record.get("timestamp")),
-                provider="anthropic",
-                model=model,
-                usage=anthropic_usage(message["usage"]),
-                attribution=Attribution(
-                    project=PurePath(cwd).name or cwd if cwd else None,
-                    agent="claude-code",
-                    session=session if isinstance(session, str) else None,
-                    tags=tags,
-                ),
-                source=EventSource.IMPORT,
-                service_tier=_tier(message["usage"]),
-                provider_cost=_cost(record.get("costUSD")),
-            )
-        except ValidationError as exc:
-            raise Malformed(str(exc)) from None
-        return [event]
+    except ValidationError as exc:
+        raise Malformed(str(exc)) from None
+
+
+@functools.lru_cache(maxsize=1024)
+def _project(cwd: str) -> str:
+    return PurePath(cwd).name or cwd
 
 
 def _tier(usage: dict[str, Any]) -> str | None:

@@ -22,7 +22,7 @@ from typing import Any
 
 from costwarden.core.usage import Attribution, EventSource, Usage, UsageEvent
 from costwarden.errors import ValidationError
-from costwarden.importers.common import Malformed
+from costwarden.importers.common import Malformed, Record
 from costwarden.integrations.usage import count
 from costwarden.quotas import QuotaSnapshot, QuotaWindow
 from costwarden.warden import Warden
@@ -87,7 +87,7 @@ class CodexParser:
             warden.quotas.flush()
             self._quota = None
 
-    def parse(self, line: bytes, offset: int, state: dict[str, Any]) -> list[UsageEvent]:
+    def parse(self, line: bytes, offset: int, state: dict[str, Any]) -> list[Record]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -134,7 +134,8 @@ class CodexParser:
             raise Malformed("token_count without usage")
         if not any(turn.values()):
             return []
-        return [self._event(state, at, offset, turn)]
+        event = self._event(state, at, offset, turn)
+        return [(event.id, lambda: event)]
 
     def _event(self, state: dict[str, Any], at: datetime, offset: int, turn: dict[str, int]) -> UsageEvent:
         model = state.get("model") or ASSUMED_MODEL

@@ -30,6 +30,7 @@ __all__ = [
     "offsets_for",
     "Malformed",
     "LineParser",
+    "Record",
     "ImportStats",
     "find_files",
     "read_new_lines",
@@ -82,8 +83,12 @@ def offsets_for(ledger: object) -> OffsetStore:
     return store
 
 
+Record = tuple[str, Callable[[], UsageEvent]]
+"""An event id and a function building the event (built only for the last snapshot of each id)."""
+
+
 class LineParser(Protocol):
-    """One log format: turns a complete line into usage events (or none)."""
+    """One log format: turns a complete line into usage records (or none)."""
 
     source: str
 
@@ -91,8 +96,9 @@ class LineParser(Protocol):
         """Per-file state, kept between imports (JSON-serialisable)."""
         ...
 
-    def parse(self, line: bytes, offset: int, state: dict[str, Any]) -> list[UsageEvent]:
-        """Events of one line (`offset`: its byte position). Raises `Malformed` for a broken line."""
+    def parse(self, line: bytes, offset: int, state: dict[str, Any]) -> list[Record]:
+        """Records of one line (`offset`: its byte position). Raises `Malformed` for a broken line; the
+        builders may raise `Malformed` too (counted when the batch is written)."""
         ...
 
     def finish(self, warden: Warden) -> None:
@@ -203,14 +209,22 @@ def _import_file(
     if known is not None and known.position == stat.st_size:
         return stats
     stats.files_read = 1
-    batch: dict[str, UsageEvent] = {}
+    batch: dict[str, Callable[[], UsageEvent]] = {}
     lines = known.lines if known is not None else 0
     done = position
 
     def flush() -> None:
         nonlocal batch
         if batch:
-            recorded = warden.record_many(batch.values())
+            events: list[UsageEvent] = []
+            for event_id, build in batch.items():
+                try:
+                    events.append(build())
+                except Malformed as exc:
+                    stats.malformed += 1
+                    if len(stats.malformed_at) < 20:
+                        stats.malformed_at.append(f"{path}: {event_id}: {exc}")
+            recorded = warden.record_many(events)
             stats.add_events(recorded)
             batch = {}
         store.put(
@@ -231,16 +245,16 @@ def _import_file(
         stats.lines += 1
         if line.strip():
             try:
-                events = parser.parse(line, offset, state)
+                records = parser.parse(line, offset, state)
             except Malformed as exc:
                 stats.malformed += 1
                 if len(stats.malformed_at) < 20:
                     stats.malformed_at.append(f"{path}:{lines}: {exc}")
-                events = []
-            for event in events:
+                records = []
+            for event_id, build in records:
                 stats.records += 1
-                batch.pop(event.id, None)  # the last snapshot of an id wins (and moves to the end)
-                batch[event.id] = event
+                batch.pop(event_id, None)  # the last snapshot of an id wins (and moves to the end)
+                batch[event_id] = build
         if progress is not None:
             progress(end - done)
         stats.bytes_read += end - done

@@ -27,6 +27,8 @@ def field(obj: Any, name: str) -> Any:
     """`obj[name]` for mappings, `obj.name` otherwise; None when absent."""
     if obj is None:
         return None
+    if type(obj) is dict:
+        return obj.get(name)
     if isinstance(obj, Mapping):
         return obj.get(name)
     return getattr(obj, name, None)
@@ -36,9 +38,11 @@ def count(obj: Any, *path: str) -> int:
     """A non-negative int at `path` inside `obj` (0 when missing, null or not a number)."""
     value = obj
     for name in path:
-        value = field(value, name)
+        value = value.get(name) if type(value) is dict else field(value, name)
         if value is None:
             return 0
+    if type(value) is int:
+        return value if value > 0 else 0
     if isinstance(value, bool):
         return 0
     if isinstance(value, int):

@@ -31,7 +31,7 @@ from typing import Any
 
 from costwarden.testing.wire import Rendered, Reply, error_body, render, sse
 
-__all__ = ["FakeProvider", "Reply", "ReceivedRequest"]
+__all__ = ["FakeProvider", "Reply", "ReceivedRequest", "main"]
 
 _ROUTES = {
     "/v1/chat/completions": "chat",
@@ -273,3 +273,21 @@ class FakeProvider:
         """Change the default reply's fields (for every request not given a queued reply); returns self."""
         self.default = replace(self.default, **fields)
         return self
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m costwarden.testing [--port N]`: serve until interrupted; prints the base URL first."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description="A fake OpenAI/Anthropic provider on 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    with FakeProvider(port=args.port) as fake:
+        print(fake.base_url, flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+        sys.stdout.flush()

@@ -100,6 +100,7 @@ _INT64_MAX: Final = 2**63 - 1
 # StrEnum members hash and compare as their values, so one dict maps both members and plain strings.
 _COST_SOURCES: Final[dict[str, str]] = {m.value: m.value for m in CostSource}
 _KEY_JSON: dict[str, str] = {}
+_TAGS_JSON: dict[tuple[tuple[str, str], ...], str] = {}
 
 
 def to_micros(at: datetime) -> int:
@@ -117,12 +118,16 @@ def now_micros() -> int:
 
 
 def _units(field: str, amount: object) -> int:
-    if isinstance(amount, bool) or not isinstance(amount, Decimal | int):
-        raise ValidationError(field, f"expected a Decimal amount, got {amount!r}")
-    value = Decimal(amount)
-    if not value.is_finite() or value < 0:
+    if type(amount) is not Decimal:
+        if isinstance(amount, bool) or not isinstance(amount, Decimal | int):
+            raise ValidationError(field, f"expected a Decimal amount, got {amount!r}")
+        amount = Decimal(amount)
+    try:
+        units = to_units(amount)
+    except (ArithmeticError, ValueError):  # NaN, infinities
+        raise ValidationError(field, f"expected a finite non-negative amount, got {amount}") from None
+    if units < 0:
         raise ValidationError(field, f"expected a finite non-negative amount, got {amount}")
-    units = to_units(value)
     if units > _INT64_MAX:
         raise ValidationError(field, f"amount {amount} is too large to store")
     return units
@@ -133,7 +138,7 @@ def _key_json(key: str) -> str:
     if fragment is None:
         if not isinstance(key, str) or not key:
             raise ValidationError("cost.slices", f"slice names must be non-empty strings, got {key!r}")
-        fragment = json.dumps(key, ensure_ascii=False) + ":"
+        fragment = json.dumps(key, ensure_ascii=False) + ':"'
         if len(_KEY_JSON) < 4096:
             _KEY_JSON[key] = fragment
     return fragment
@@ -145,16 +150,24 @@ def _slices_json(slices: Mapping[str, Decimal]) -> str | None:
     parts = []
     for key, amount in slices.items():
         value: object = amount
-        if isinstance(value, bool) or not isinstance(value, Decimal | int):
+        if type(value) is not Decimal and (isinstance(value, bool) or not isinstance(value, Decimal | int)):
             raise ValidationError(f"cost.slices.{key}", f"expected a Decimal amount, got {amount!r}")
-        parts.append(f'{_key_json(key)}"{amount}"')  # str(Decimal) needs no JSON escaping
+        parts.append(_key_json(key) + str(amount) + '"')  # str(Decimal) needs no JSON escaping
     return "{" + ",".join(parts) + "}"
 
 
 def _tags_json(tags: Mapping[str, str]) -> str | None:
+    # Many events carry the same tags: remember recent encodings (tags are already sorted by name).
     if not tags:
         return None
-    return json.dumps(tags, ensure_ascii=False, separators=(",", ":"))
+    key = tuple(tags.items())
+    text = _TAGS_JSON.get(key)
+    if text is None:
+        text = json.dumps(tags, ensure_ascii=False, separators=(",", ":"))
+        if len(_TAGS_JSON) >= 4096:
+            _TAGS_JSON.clear()
+        _TAGS_JSON[key] = text
+    return text
 
 
 def encode_event(event: UsageEvent, recorded_at: int) -> Row:

@@ -167,8 +167,11 @@ class MemoryLedger:
     ) -> Iterator[UsageEvent]:
         if limit is not None and limit < 0:
             raise ValueError(f"limit must not be negative, got {limit}")
+        return self._stream(query, limit, newest_first)
+
+    def _stream(self, query: EventQuery, limit: int | None, newest_first: bool) -> Iterator[UsageEvent]:
         found = sorted(self._matching(query), key=lambda e: (e.occurred_at, e.id), reverse=newest_first)
-        return iter(found if limit is None else found[:limit])
+        yield from (found if limit is None else found[:limit])
 
     def totals(self, query: EventQuery = ALL_EVENTS, group_by: Sequence[str] = ()) -> list[Totals]:
         keys = [check_group_key(key) for key in group_by]

@@ -16,6 +16,8 @@ Decisions (see docs/storage.md):
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -38,6 +40,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeEngine
 
 from costwarden.core.usage import ATTRIBUTION_FIELDS, TOKEN_FIELDS
+from costwarden.ledger.codec import INT_COLUMNS, ROW_COLUMNS
 
 __all__ = [
     "metadata",
@@ -54,6 +57,7 @@ __all__ = [
     "month_label",
     "HOUR_US",
     "DAY_US",
+    "WriteStatements",
 ]
 
 HOUR_US: Final = 3_600_000_000
@@ -163,3 +167,50 @@ def month_label(dialect: str) -> ColumnElement[str]:
         utc = func.timezone(literal_column("'UTC'"), func.to_timestamp(seconds))
         return func.to_char(utc, literal_column("'YYYY-MM'"))
     return func.strftime(literal_column("'%Y-%m'"), seconds, literal_column("'unixepoch'"))
+
+
+def _stage_type(column: str) -> str:
+    return "bigint" if column in INT_COLUMNS else 'text COLLATE "C"'
+
+
+class WriteStatements:
+    """The SQL text that writes encoded rows (`codec.ROW_COLUMNS` order) into `events`, for one dialect
+    (`?` placeholders on SQLite, `%s` on psycopg). Every insert is the idempotent upsert: a stored id is
+    only overwritten by a higher snapshot `(total_tokens, occurred_at)`, and then its revision goes up."""
+
+    def __init__(self, dialect: str, quote: Callable[[str], str], rows_per_block: int) -> None:
+        mark = "?" if dialect == "sqlite" else "%s"
+        cols = ", ".join(quote(c) for c in ROW_COLUMNS)
+        one = ", ".join(
+            f"{mark}::jsonb" if dialect != "sqlite" and c == "tags" else mark for c in ROW_COLUMNS
+        )
+        updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in ROW_COLUMNS[1:])
+        upsert = (
+            f" ON CONFLICT (id) DO UPDATE SET {updates}, revision = events.revision + 1"
+            " WHERE (excluded.total_tokens, excluded.occurred_at) > (events.total_tokens, events.occurred_at)"
+        )
+        insert = f"INSERT INTO events ({cols}, revision) VALUES "
+
+        def values(n: int) -> str:
+            return insert + ", ".join([f"({one}, 1)"] * n)
+
+        self.select = f"SELECT {cols} FROM events WHERE id "
+        self.upsert_one = values(1) + upsert + " RETURNING revision"
+        self.upsert_row = values(1) + upsert
+        self.upsert_block = values(rows_per_block) + upsert
+        # With write hooks, PostgreSQL returns each stored row's revision and the version the statement's
+        # snapshot saw before it (see `SqlLedger._write_tracked_pg`).
+        tracked = (
+            " RETURNING events.id, events.revision, (SELECT to_jsonb(o) FROM events o WHERE o.id = events.id)"
+        )
+        self.upsert_one_tracked = values(1) + upsert + tracked
+        # PostgreSQL batches: COPY into a session-local staging table, then one INSERT ... SELECT.
+        stage_cols = ", ".join(f"{quote(c)} {_stage_type(c)}" for c in ROW_COLUMNS)
+        stage = "costwarden_stage_" + hashlib.sha1(stage_cols.encode()).hexdigest()[:10]
+        self.stage_ddl = f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ({stage_cols}) ON COMMIT DELETE ROWS"
+        self.stage_copy = f"COPY {stage} ({cols}) FROM STDIN (FORMAT BINARY)"
+        self.stage_types = ["int8" if c in INT_COLUMNS else "text" for c in ROW_COLUMNS]
+        picked = ", ".join(f"{quote(c)}::jsonb" if c == "tags" else quote(c) for c in ROW_COLUMNS)
+        merge = f"INSERT INTO events ({cols}, revision) SELECT {picked}, 1 FROM {stage}"
+        self.stage_upsert = merge + " ORDER BY id" + upsert  # id order: concurrent batches cannot deadlock
+        self.stage_upsert_tracked = self.stage_upsert + tracked

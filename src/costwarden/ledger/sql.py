@@ -10,7 +10,6 @@ Other stores share the engine and its transactions: `SqlLedger.write()` / `SqlLe
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -34,7 +33,6 @@ from costwarden.ledger.base import (
     sort_totals,
 )
 from costwarden.ledger.codec import (
-    INT_COLUMNS,
     ROW_COLUMNS,
     Row,
     canonical_row,
@@ -52,6 +50,7 @@ from costwarden.ledger.migrate import upgrade as run_migrations
 from costwarden.ledger.schema import (
     DAY_US,
     HOUR_US,
+    WriteStatements,
     events,
     field_column,
     month_label,
@@ -74,6 +73,7 @@ _SUMMED: Final = (
 _UNPRICED: Final = "unpriced"
 _STREAM_BATCH: Final = 2000
 _SQLITE_ROWS_PER_STATEMENT: Final = 200
+_TRACKED_ATTEMPTS: Final = 20
 
 
 WriteHook = Callable[[Connection, Sequence[Row], Sequence[Row]], None]
@@ -82,45 +82,8 @@ now stored (new ids and higher snapshots), `replaced` the stored rows those snap
 `codec.ROW_COLUMNS` order, tags as canonical JSON text. Not called when nothing changed."""
 
 
-class _Statements:
-    """The SQL text of the write paths for one dialect (`?` placeholders on SQLite, `%s` on psycopg)."""
-
-    def __init__(self, dialect: str, quote: Callable[[str], str]) -> None:
-        mark = "?" if dialect == "sqlite" else "%s"
-        cols = ", ".join(quote(c) for c in ROW_COLUMNS)
-        one = ", ".join(
-            f"{mark}::jsonb" if dialect != "sqlite" and c == "tags" else mark for c in ROW_COLUMNS
-        )
-        updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in ROW_COLUMNS[1:])
-        upsert = (
-            f" ON CONFLICT (id) DO UPDATE SET {updates}, revision = events.revision + 1"
-            " WHERE (excluded.total_tokens, excluded.occurred_at) > (events.total_tokens, events.occurred_at)"
-        )
-        insert = f"INSERT INTO events ({cols}, revision) VALUES "
-
-        def values(n: int) -> str:
-            return insert + ", ".join([f"({one}, 1)"] * n)
-
-        self.select = f"SELECT {cols} FROM events WHERE id "
-        self.upsert_one = values(1) + upsert + " RETURNING revision"
-        self.upsert_row = values(1) + upsert
-        self.upsert_block = values(_SQLITE_ROWS_PER_STATEMENT) + upsert
-        self.insert_new_one = values(1) + " ON CONFLICT (id) DO NOTHING RETURNING id"
-        # PostgreSQL batches: COPY into a session-local staging table, then one INSERT ... SELECT.
-        stage_cols = ", ".join(f"{quote(c)} {_stage_type(c)}" for c in ROW_COLUMNS)
-        stage = "costwarden_stage_" + hashlib.sha1(stage_cols.encode()).hexdigest()[:10]
-        self.stage_ddl = f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ({stage_cols}) ON COMMIT DELETE ROWS"
-        self.stage_copy = f"COPY {stage} ({cols}) FROM STDIN (FORMAT BINARY)"
-        self.stage_types = ["int8" if c in INT_COLUMNS else "text" for c in ROW_COLUMNS]
-        picked = ", ".join(f"{quote(c)}::jsonb" if c == "tags" else quote(c) for c in ROW_COLUMNS)
-        merge = f"INSERT INTO events ({cols}, revision) SELECT {picked}, 1 FROM {stage}"
-        self.stage_upsert = merge + " ORDER BY id" + upsert  # id order: concurrent batches cannot deadlock
-        self.stage_upsert_ids = merge + " WHERE id = ANY(%s) ORDER BY id" + upsert
-        self.stage_insert_new = merge + " ORDER BY id ON CONFLICT (id) DO NOTHING RETURNING id"
-
-
-def _stage_type(column: str) -> str:
-    return "bigint" if column in INT_COLUMNS else 'text COLLATE "C"'
+class _Interrupted(Exception):
+    """A tracked write saw a concurrent change and must start over."""
 
 
 def _blocks(rows: Sequence[Row], per: int) -> Iterator[tuple[Any, ...]]:
@@ -145,7 +108,9 @@ class SqlLedger:
         self._engine = engine
         self._dialect = dialect
         self._migrations = tuple(migrations)
-        self._sql = _Statements(dialect, engine.dialect.identifier_preparer.quote)
+        self._sql = WriteStatements(
+            dialect, engine.dialect.identifier_preparer.quote, _SQLITE_ROWS_PER_STATEMENT
+        )
         self._hooks: list[WriteHook] = []
 
     # -- engine and transactions ---------------------------------------------------------------------
@@ -228,14 +193,14 @@ class SqlLedger:
     def append(self, event: UsageEvent) -> AppendOutcome:
         """Store one event durably (its own transaction). See `Ledger.append`."""
         row = encode_event(event, now_micros())
-        with self._failing("append"), self.write() as conn:
-            if not self._hooks:
-                revision = conn.exec_driver_sql(self._sql.upsert_one, row).scalar()
-                if revision is None:
-                    return AppendOutcome.UNCHANGED
-                return AppendOutcome.INSERTED if revision == 1 else AppendOutcome.REPLACED
-            written, replaced = self._write_tracked(conn, [row])
-            self._run_hooks(conn, written, replaced)
+        if not self._hooks:
+            with self._failing("append"):
+                revision = self._upsert_one(row)
+            if revision is None:
+                return AppendOutcome.UNCHANGED
+            return AppendOutcome.INSERTED if revision == 1 else AppendOutcome.REPLACED
+        with self._failing("append"):
+            written, replaced = self._write_tracked([row])
         if not written:
             return AppendOutcome.UNCHANGED
         return AppendOutcome.REPLACED if replaced else AppendOutcome.INSERTED
@@ -245,17 +210,34 @@ class SqlLedger:
         rows = encode_batch(events, now_micros())
         if not rows:
             return 0
-        with self._failing("append_many"), self.write() as conn:
+        with self._failing("append_many"):
             if self._hooks:
-                written, replaced = self._write_tracked(conn, rows)
-                self._run_hooks(conn, written, replaced)
-                return len(written)
+                return len(self._write_tracked(rows)[0])
+            with self.write() as conn:
+                if self._dialect == "sqlite":
+                    return self._sqlite_upsert(conn, rows)
+                with self._pg_cursor(conn) as cursor:
+                    self._pg_stage(cursor, rows)
+                    cursor.execute(self._sql.stage_upsert)
+                    return int(cursor.rowcount)
+
+    def _upsert_one(self, row: Row) -> int | None:
+        """The lean path of a single append: the pooled DBAPI connection, one statement, commit."""
+        raw: Any = self._engine.raw_connection()
+        try:
+            cursor = raw.cursor()
             if self._dialect == "sqlite":
-                return self._sqlite_upsert(conn, rows)
-            with self._pg_cursor(conn) as cursor:
-                self._pg_stage(cursor, rows)
-                cursor.execute(self._sql.stage_upsert)
-                return int(cursor.rowcount)
+                cursor.execute("BEGIN IMMEDIATE")
+            cursor.execute(self._sql.upsert_one, row)
+            found = cursor.fetchone()
+            cursor.close()
+            raw.commit()
+        except BaseException:
+            raw.rollback()
+            raise
+        finally:
+            raw.close()
+        return None if found is None else int(found[0])
 
     def _run_hooks(self, conn: Connection, written: Sequence[Row], replaced: Sequence[Row]) -> None:
         if written:
@@ -290,49 +272,63 @@ class SqlLedger:
             for row in rows:
                 copy.write_row(row)
 
-    def _write_tracked(self, conn: Connection, rows: Sequence[Row]) -> tuple[list[Row], list[Row]]:
-        """Write `rows` (distinct ids) and return (written, replaced) exactly, also under concurrency:
-        SQLite holds the write lock; PostgreSQL inserts new ids first, then locks the others' rows."""
-        if self._dialect == "sqlite":
-            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    def _write_tracked(self, rows: Sequence[Row]) -> tuple[list[Row], list[Row]]:
+        """Write `rows` (distinct ids) and run the hooks in the same transaction with exactly what was
+        written and what it replaced. Returns (written, replaced)."""
+        for _ in range(_TRACKED_ATTEMPTS):
             try:
-                stored = self._stored(cursor, [row[0] for row in rows], "?", lock=False)
-            finally:
-                cursor.close()
-            written = [row for row in rows if row[0] not in stored or newer(row, stored[row[0]])]
-            self._sqlite_upsert(conn, written)
-            return written, [canonical_row(stored[row[0]]) for row in written if row[0] in stored]
+                with self.write() as conn:
+                    if self._dialect == "sqlite":
+                        written, replaced = self._write_tracked_sqlite(conn, rows)
+                    else:
+                        written, replaced = self._write_tracked_pg(conn, rows)
+                    self._run_hooks(conn, written, replaced)
+                return written, replaced
+            except _Interrupted:
+                continue  # rolled back: a concurrent writer changed a row we replaced
+        raise LedgerError(
+            f"events kept changing under concurrent writers; gave up after {_TRACKED_ATTEMPTS} tries"
+        )
+
+    def _write_tracked_sqlite(self, conn: Connection, rows: Sequence[Row]) -> tuple[list[Row], list[Row]]:
+        # The IMMEDIATE transaction holds the write lock: read the stored versions, then write.
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        stored: dict[str, Row] = {}
+        try:
+            ids = [row[0] for row in rows]
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                cursor.execute(self._sql.select + f"IN ({', '.join('?' * len(chunk))})", chunk)
+                stored.update((found[0], tuple(found)) for found in cursor.fetchall())
+        finally:
+            cursor.close()
+        written = [row for row in rows if row[0] not in stored or newer(row, stored[row[0]])]
+        self._sqlite_upsert(conn, written)
+        return written, [canonical_row(stored[row[0]]) for row in written if row[0] in stored]
+
+    def _write_tracked_pg(self, conn: Connection, rows: Sequence[Row]) -> tuple[list[Row], list[Row]]:
+        """One upsert in id order (so concurrent batches cannot deadlock) that returns, per stored row,
+        its new revision and the version the statement's snapshot saw. When a concurrent writer slipped
+        in between (the revisions do not follow on), raise `_Interrupted`: the caller retries."""
         with self._pg_cursor(conn) as cursor:
             if len(rows) == 1:
-                cursor.execute(self._sql.insert_new_one, rows[0])
+                cursor.execute(self._sql.upsert_one_tracked, rows[0])
             else:
                 self._pg_stage(cursor, rows)
-                cursor.execute(self._sql.stage_insert_new)
-            inserted = {r[0] for r in cursor.fetchall()}
-            others = [row for row in rows if row[0] not in inserted]
-            if not others:
-                return list(rows), []
-            stored = self._stored(cursor, [row[0] for row in others], "%s", lock=True)
-            updates = [row for row in others if row[0] not in stored or newer(row, stored[row[0]])]
-            if len(rows) == 1 and updates:
-                cursor.execute(self._sql.upsert_row, updates[0])
-            elif updates:
-                cursor.execute(self._sql.stage_upsert_ids, ([row[0] for row in updates],))
-        written = [row for row in rows if row[0] in inserted] + updates
-        return written, [canonical_row(stored[row[0]]) for row in updates if row[0] in stored]
-
-    def _stored(self, cursor: Any, ids: Sequence[str], mark: str, *, lock: bool) -> dict[str, Row]:
-        """The stored rows of `ids` (locked FOR UPDATE, in id order, on PostgreSQL)."""
-        found: dict[str, Row] = {}
-        if lock:
-            cursor.execute(self._sql.select + f"= ANY({mark}) ORDER BY id FOR UPDATE", (list(ids),))
-            found.update((row[0], tuple(row)) for row in cursor.fetchall())
-            return found
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            cursor.execute(self._sql.select + f"IN ({', '.join([mark] * len(chunk))})", chunk)
-            found.update((row[0], tuple(row)) for row in cursor.fetchall())
-        return found
+                cursor.execute(self._sql.stage_upsert_tracked)
+            returned = cursor.fetchall()
+        by_id = {row[0]: row for row in rows}
+        written: list[Row] = []
+        replaced: list[Row] = []
+        for event_id, revision, before in returned:
+            if before is None and revision == 1:
+                written.append(by_id[event_id])
+            elif before is not None and revision == int(before["revision"]) + 1:
+                written.append(by_id[event_id])
+                replaced.append(canonical_row([before[c] for c in ROW_COLUMNS]))
+            else:
+                raise _Interrupted
+        return written, replaced
 
     # -- reading -------------------------------------------------------------------------------------
 
@@ -384,8 +380,12 @@ class SqlLedger:
         with self._failing("read"), self.read() as conn:
             if self._dialect == "postgresql":
                 conn.execution_options(yield_per=_STREAM_BATCH)
-            for row in conn.execute(stmt):
-                yield decode_row(row)
+            result = conn.execute(stmt)
+            try:
+                for row in result:
+                    yield decode_row(row)
+            finally:
+                result.close()  # before the transaction ends, also when the stream is abandoned
 
     def totals(self, query: EventQuery = ALL_EVENTS, group_by: Sequence[str] = ()) -> list[Totals]:
         keys = [check_group_key(key) for key in group_by]

@@ -1,0 +1,95 @@
+"""Shared fixtures.
+
+- `_isolated_env` (autouse): no `COSTWARDEN_*` variable leaks in, and HOME / XDG config, data, cache and
+  state dirs point into a fresh temporary directory, so no test reads or writes the user's files.
+- `sqlite_url`: a SQLite ledger URL in the test's temporary directory (the file does not exist yet).
+- `pg_url`: a PostgreSQL URL whose `search_path` is a fresh schema, dropped after the test. PostgreSQL
+  comes from `TEST_POSTGRES_URL` (default `postgresql://postgres@127.0.0.1:5432/test`); when it is not
+  reachable the test is skipped, except under `CI=true`, where it fails.
+- `ledger`: the ledger, once per backend: `sqlite`, `postgres`, `memory`.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from costwarden.ledger import Ledger, MemoryLedger
+
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    for name in list(os.environ):
+        if name.startswith("COSTWARDEN_"):
+            monkeypatch.delenv(name)
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    return home
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'ledger.db'}"
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    """The PostgreSQL server URL, checked once per session (skip locally / fail under CI if down)."""
+    url = os.environ.get("TEST_POSTGRES_URL", DEFAULT_PG_URL)
+    try:
+        import psycopg
+
+        with psycopg.connect(url, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:
+        message = f"PostgreSQL at {url} is not reachable: {exc}"
+        if _in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A URL on a fresh schema (via `search_path`); the schema is dropped after the test."""
+    import psycopg
+
+    schema = f"cw_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in pg_server else "?"
+    yield f"{pg_server}{separator}options={quote(f'-csearch_path={schema}')}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute("SET lock_timeout = '20s'")
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), "memory"])
+def ledger(request: pytest.FixtureRequest) -> Iterator[Ledger]:
+    """An empty, migrated ledger on each backend."""
+    if request.param == "memory":
+        yield MemoryLedger()
+        return
+    from costwarden.ledger.sql import open_ledger
+
+    url = request.getfixturevalue("pg_url" if request.param == "postgres" else "sqlite_url")
+    opened = open_ledger(url)
+    try:
+        yield opened
+    finally:
+        opened.close()

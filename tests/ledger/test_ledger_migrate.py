@@ -1,0 +1,172 @@
+"""Migrations: a blank database reaches the schema of `schema.py`, old ones upgrade, newer ones refuse."""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import Connection, inspect, text
+
+from costwarden.errors import LedgerError
+from costwarden.ledger import schema
+from costwarden.ledger.engine import create_ledger_engine
+from costwarden.ledger.migrations import MIGRATIONS, m0001_events
+from costwarden.ledger.sql import SqlLedger, open_ledger
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue("pg_url" if request.param == "postgres" else "sqlite_url"))
+
+
+def shape(conn: Connection, table: str) -> tuple[list[str], list[str], dict[str, list[str]]]:
+    """Columns, primary key and indexes (name -> columns) of a table as the database reports them."""
+    inspector = inspect(conn)
+    columns = [c["name"] for c in inspector.get_columns(table)]
+    primary = list(inspector.get_pk_constraint(table)["constrained_columns"])
+    indexes = {str(ix["name"]): [str(c) for c in ix["column_names"]] for ix in inspector.get_indexes(table)}
+    return columns, primary, indexes
+
+
+def expected_shape(table_name: str) -> tuple[list[str], list[str], dict[str, list[str]]]:
+    table = schema.metadata.tables[table_name]
+    indexes = {str(ix.name): [c.name for c in ix.columns] for ix in table.indexes}
+    return [c.name for c in table.columns], [c.name for c in table.primary_key.columns], indexes
+
+
+def test_blank_database_reaches_the_schema(db_url: str) -> None:
+    with open_ledger(db_url) as ledger:
+        assert ledger.applied_migrations() == [m.NAME for m in MIGRATIONS]
+        assert ledger.pending_migrations() == []
+        with ledger.read() as conn:
+            tables = set(inspect(conn).get_table_names())
+            assert {"events", "costwarden_migrations"} <= tables
+            for name in ("events", "costwarden_migrations"):
+                assert shape(conn, name) == expected_shape(name), name
+        assert ledger.upgrade() == []
+
+
+def test_migrations_are_listed_once_under_their_module_name() -> None:
+    names = [m.NAME for m in MIGRATIONS]
+    assert len(set(names)) == len(names)
+    assert names == sorted(names)
+    for migration in MIGRATIONS:
+        module = importlib.import_module(f"costwarden.ledger.migrations.{migration.NAME}")
+        assert module is migration
+
+
+def _add_budget_note(conn: Connection) -> None:
+    conn.exec_driver_sql("ALTER TABLE events ADD COLUMN note TEXT")
+    conn.exec_driver_sql("CREATE INDEX ix_events_note ON events (note)")
+
+
+M9002 = SimpleNamespace(NAME="m9002_note", upgrade=_add_budget_note)
+
+
+def test_older_database_upgrades(db_url: str, make_event: object) -> None:
+    with open_ledger(db_url, migrations=[m0001_events]) as old:
+        event = make_event()  # type: ignore[operator]
+        old.append(event)
+    newer = SqlLedger(create_ledger_engine(db_url), migrations=[m0001_events, M9002])
+    try:
+        assert newer.pending_migrations() == ["m9002_note"]
+        assert newer.upgrade() == ["m9002_note"]
+        assert newer.upgrade() == []
+        assert newer.applied_migrations() == ["m0001_events", "m9002_note"]
+        with newer.read() as conn:
+            columns, _, indexes = shape(conn, "events")
+        assert "note" in columns and "ix_events_note" in indexes
+        assert newer.get(event.id) == event
+    finally:
+        newer.close()
+
+
+def test_database_from_a_newer_version_is_refused(db_url: str) -> None:
+    open_ledger(db_url, migrations=[m0001_events, M9002]).close()
+    with pytest.raises(LedgerError, match=r"newer costwarden.*m9002_note"):
+        open_ledger(db_url, migrations=[m0001_events])
+    with pytest.raises(LedgerError, match="newer costwarden"):
+        open_ledger(db_url, create=False, migrations=[m0001_events])
+
+
+def _broken(conn: Connection) -> None:
+    conn.exec_driver_sql("CREATE TABLE half_done (x INTEGER)")
+    raise RuntimeError("boom")
+
+
+def test_failed_migration_leaves_nothing_behind(db_url: str) -> None:
+    broken = SimpleNamespace(NAME="m9003_broken", upgrade=_broken)
+    with pytest.raises(LedgerError, match="m9003_broken failed: boom"):
+        open_ledger(db_url, migrations=[m0001_events, broken])
+    with open_ledger(db_url, create=False, migrations=[m0001_events, broken]) as ledger:
+        assert ledger.applied_migrations() == ["m0001_events"]
+        assert ledger.pending_migrations() == ["m9003_broken"]
+        with ledger.read() as conn:
+            assert "half_done" not in inspect(conn).get_table_names()
+
+
+def test_duplicate_names_are_refused(sqlite_url: str) -> None:
+    with pytest.raises(LedgerError, match="twice"):
+        open_ledger(sqlite_url, migrations=[m0001_events, m0001_events])
+
+
+def test_create_false_does_not_create(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "none.db"
+    with pytest.raises(LedgerError, match="no ledger database"):
+        open_ledger(f"sqlite:///{path}", create=False)
+    assert not path.exists()
+    with open_ledger(str(path)) as ledger:  # a plain path; create=True makes the directory
+        assert ledger.pending_migrations() == []
+    with open_ledger(f"sqlite:///{path}", create=False) as ledger:
+        assert ledger.applied_migrations() == [m.NAME for m in MIGRATIONS]
+
+
+def _open_and_count(url: str) -> list[str]:
+    with open_ledger(url) as ledger:
+        return ledger.applied_migrations()
+
+
+@pytest.mark.slow
+def test_racing_upgrades_apply_each_migration_once(db_url: str) -> None:
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(4) as pool:
+        results = pool.map(_open_and_count, [db_url] * 4)
+    assert all(r == [m.NAME for m in MIGRATIONS] for r in results)
+    with open_ledger(db_url, create=False) as ledger, ledger.read() as conn:
+        rows = conn.execute(text("SELECT name FROM costwarden_migrations")).scalars().all()
+    assert sorted(rows) == sorted(m.NAME for m in MIGRATIONS)
+
+
+def _plan(conn: Connection, sql: str) -> str:
+    if conn.dialect.name == "sqlite":
+        return " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    return " ".join(str(r[0]) for r in conn.exec_driver_sql(f"EXPLAIN {sql}"))
+
+
+@pytest.fixture
+def planned(db_url: str) -> Iterator[SqlLedger]:
+    with open_ledger(db_url) as ledger:
+        yield ledger
+
+
+@pytest.mark.parametrize(
+    ("where", "index"),
+    [
+        ("occurred_at >= 1 AND occurred_at < 2", "ix_events_occurred_at"),
+        ("project = 'p' AND occurred_at >= 1 AND occurred_at < 2", "ix_events_project_occurred_at"),
+        ("agent = 'a' AND occurred_at >= 1", "ix_events_agent_occurred_at"),
+        ("session = 's'", "ix_events_session"),
+        ("model = 'm'", "ix_events_model"),
+    ],
+)
+def test_queries_use_the_indexes(planned: SqlLedger, where: str, index: str) -> None:
+    with planned.read() as conn:
+        plan = _plan(conn, f"SELECT sum(cost_units) FROM events WHERE {where}")
+    # PostgreSQL's choice between fitting indexes on an empty table is arbitrary; SQLite's is not.
+    assert (index if planned.dialect == "sqlite" else "using ix_events_") in plan
+    assert "Seq Scan" not in plan and "SCAN events" not in plan

@@ -1,16 +1,16 @@
 """The Warden: where pricing, budgets and the ledger meet. One object per process (or per test).
 
-    from costwarden import Warden
-    warden = Warden.from_config()                       # config file + database as configured
-    event = warden.record(provider="openai", model="gpt-5", input_tokens=1200, output_tokens=300)
-    print(event.cost.total, event.cost.source)
+from costwarden import Warden
+warden = Warden.from_config()                       # config file + database as configured
+event = warden.record(provider="openai", model="gpt-5", input_tokens=1200, output_tokens=300)
+print(event.cost.total, event.cost.source)
 """
 
 from __future__ import annotations
 
 import functools
 import os
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -30,14 +30,20 @@ from costwarden.core.usage import (
     EventStatus,
     Usage,
     UsageEvent,
+    new_event_id,
 )
 from costwarden.ledger.base import Ledger
+
+if TYPE_CHECKING:
+    from costwarden.budgets.store import AlertRecord
 
 if TYPE_CHECKING:
     from costwarden.estimate import TokenEstimator
     from costwarden.quotas import Quotas
 
 __all__ = ["Warden", "BudgetController"]
+
+_EMPTY = Attribution()
 
 _Client = TypeVar("_Client")
 
@@ -50,7 +56,8 @@ class BudgetController(Protocol):
         ...
 
     def settle(self, admission: Admission, event: UsageEvent) -> None:
-        """Replace the reservation with the real (already recorded) cost."""
+        """Append the priced event to the ledger and replace the reservation with its real cost (in one
+        transaction where the storage allows)."""
         ...
 
     def release(self, admission: Admission) -> None:
@@ -58,7 +65,8 @@ class BudgetController(Protocol):
         ...
 
     def recorded(self, events: Sequence[UsageEvent]) -> None:
-        """Events recorded without admission (imports, `record`): count them and raise alerts."""
+        """Append events that had no admission (imports, `record`) to the ledger, count them and raise
+        alerts."""
         ...
 
     def close(self) -> None: ...
@@ -103,8 +111,8 @@ class Warden:
     def ledger(self) -> Ledger:
         """The ledger, opened (and migrated) on first use."""
         if self._ledger is None:
-            from costwarden.ledger.sql import open_ledger
             from costwarden.config import default_database_url
+            from costwarden.ledger.sql import open_ledger
 
             url = self.settings.database or default_database_url()
             self._ledger = open_ledger(url)
@@ -125,7 +133,19 @@ class Warden:
         return self._budgets
 
     def _build_budgets(self) -> BudgetController | None:
-        return None
+        from costwarden.budgets import build_engine
+
+        return build_engine(self.settings, self.ledger, self.worst_case)
+
+    def on_alert(self, callback: Callable[[AlertRecord], object]) -> Callable[[], None]:
+        """Call `callback` with every new alert (threshold crossings, exhaustions); returns an unsubscribe
+        function. Alerts are also logged (`costwarden.alerts`) and kept in the feed (`costwarden alerts`)."""
+        from costwarden.budgets import BudgetEngine
+
+        budgets = self.budgets
+        if not isinstance(budgets, BudgetEngine):
+            return lambda: None
+        return budgets.hub.add(callback)
 
     def close(self) -> None:
         if self._budgets is not None:
@@ -165,26 +185,35 @@ class Warden:
         Idempotent on the event id. Returns the event as stored, with its cost.
         """
         priced = self._prepare(event, fields)
-        self.ledger.append(priced)
         budgets = self.budgets
-        if budgets is not None:
+        if budgets is None:
+            self.ledger.append(priced)
+        else:
             budgets.recorded([priced])
         return priced
 
     def record_many(self, events: Iterable[UsageEvent]) -> list[UsageEvent]:
         """Price and store many events in batches; returns them with their costs."""
         priced = [self.price(e) for e in events]
-        self.ledger.append_many(priced)
         budgets = self.budgets
-        if budgets is not None and priced:
+        if budgets is None:
+            self.ledger.append_many(priced)
+        elif priced:
             budgets.recorded(priced)
         return priced
 
     # -- guarded calls -----------------------------------------------------------------------------------
 
-    def worst_case(self, request: CallRequest, provider: str | None = None, model: str | None = None) -> Decimal:
-        """The most a call can cost: its input estimate plus `max_tokens` (or the configured cap) of output."""
-        output = request.max_tokens if request.max_tokens is not None else self.settings.estimation.default_max_tokens
+    def worst_case(
+        self, request: CallRequest, provider: str | None = None, model: str | None = None
+    ) -> Decimal:
+        """The most a call can cost: its input estimate plus `max_tokens` (or the configured cap) of
+        output, priced as if sent to `provider`/`model` (default: the request's)."""
+        output = (
+            request.max_tokens
+            if request.max_tokens is not None
+            else self.settings.estimation.default_max_tokens
+        )
         usage = Usage(input_tokens=request.input_tokens, output_tokens=output)
         cost = self.pricebook.price_usage(
             provider or request.provider,
@@ -195,18 +224,35 @@ class Warden:
         )
         return cost.total
 
+    def _in_scope(self, request: CallRequest) -> CallRequest:
+        scope = current_attribution()
+        if scope != _EMPTY:
+            request = replace(request, attribution=scope.merged(request.attribution))
+        return request
+
     def admit(self, request: CallRequest) -> Admission:
         """Reserve the call's worst case against every applicable budget (all or nothing).
 
-        Raises `BudgetExceeded` when refused. The admission says which provider/model to call.
+        Raises `BudgetExceeded` when refused (`RunTerminated` for a terminated run, `QueueTimeout` when a
+        queued call waited too long). The admission says which provider/model to call, and why.
         """
-        scope = current_attribution()
-        if scope != Attribution():
-            request = replace(request, attribution=scope.merged(request.attribution))
+        request = self._in_scope(request)
         budgets = self.budgets
         if budgets is None:
             return Admission(request=request, provider=request.provider, model=request.model)
         return budgets.admit(request, self.worst_case(request))
+
+    async def aadmit(self, request: CallRequest) -> Admission:
+        """`admit` for async code: a queued call waits without blocking the event loop."""
+        request = self._in_scope(request)
+        budgets = self.budgets
+        if budgets is None:
+            return Admission(request=request, provider=request.provider, model=request.model)
+        aadmit = getattr(budgets, "aadmit", None)
+        if aadmit is None:
+            return budgets.admit(request, self.worst_case(request))
+        admission: Admission = await aadmit(request, self.worst_case(request))
+        return admission
 
     def settle(
         self,
@@ -246,10 +292,11 @@ class Warden:
         priced = self.price(event)
         if estimated and priced.cost is not None and priced.cost.source == CostSource.COMPUTED:
             priced = priced.with_cost(replace(priced.cost, source=CostSource.ESTIMATED))
-        self.ledger.append(priced)
         admission.settled = True
         budgets = self.budgets
-        if budgets is not None:
+        if budgets is None:
+            self.ledger.append(priced)
+        else:
             budgets.settle(admission, priced)
         return priced
 
@@ -262,8 +309,14 @@ class Warden:
         if budgets is not None:
             budgets.release(admission)
 
-    def fail(self, admission: Admission, *, status: EventStatus | str = EventStatus.ERROR,
-             usage: Usage | None = None, event_id: str | None = None) -> UsageEvent:
+    def fail(
+        self,
+        admission: Admission,
+        *,
+        status: EventStatus | str = EventStatus.ERROR,
+        usage: Usage | None = None,
+        event_id: str | None = None,
+    ) -> UsageEvent:
         """Record a failed or cancelled call (usage zero unless known) and give the reservation back."""
         return self.settle(admission, usage or Usage(), status=status, event_id=event_id)
 
@@ -271,22 +324,31 @@ class Warden:
     def guard(self, request: CallRequest) -> Iterator[Admission]:
         """Admit a call for the block; if the block raises before settling, record it as failed."""
         admission = self.admit(request)
-        try:
+        with self._settled_on_exit(admission):
             yield admission
+
+    @asynccontextmanager
+    async def aguard(self, request: CallRequest) -> AsyncIterator[Admission]:
+        """`guard` for async code (queued calls wait without blocking the event loop)."""
+        admission = await self.aadmit(request)
+        with self._settled_on_exit(admission):
+            yield admission
+
+    @contextmanager
+    def _settled_on_exit(self, admission: Admission) -> Iterator[None]:
+        try:
+            yield
         except BaseException as exc:
             if not admission.settled:
-                cancelled = isinstance(exc, KeyboardInterrupt | GeneratorExit) or type(exc).__name__ == "CancelledError"
+                cancelled = (
+                    isinstance(exc, KeyboardInterrupt | GeneratorExit)
+                    or type(exc).__name__ == "CancelledError"
+                )
                 self.fail(admission, status=EventStatus.CANCELLED if cancelled else EventStatus.ERROR)
             raise
         else:
             if not admission.settled:
                 self.release(admission)
-
-    @asynccontextmanager
-    async def aguard(self, request: CallRequest) -> AsyncIterator[Admission]:
-        """`guard` for async code."""
-        with self.guard(request) as admission:
-            yield admission
 
     @contextmanager
     def run(
@@ -302,8 +364,83 @@ class Warden:
         user: str | None = None,
         tags: dict[str, str] | None = None,
     ) -> Iterator[Attribution]:
-        """Attribute every call made inside the block (threads and asyncio tasks included)."""
-        attribution = Attribution(
+        """Attribute every call made inside the block (threads and asyncio tasks included) to one run.
+
+        Without `run` (and outside another run) a run id is generated, so per-run budgets apply: a
+        `terminate_run` budget refuses the run's further calls with `RunTerminated`. Budgets with
+        `concurrency: runs` hold a slot for the whole block (queueing up to their timeout).
+        """
+        attribution = self._run_attribution(
+            project=project,
+            agent=agent,
+            session=session,
+            run=run,
+            task=task,
+            task_type=task_type,
+            plan=plan,
+            user=user,
+            tags=tags,
+        )
+        with attribution_scope(attribution) as merged:
+            slot = self._enter_run(merged)
+            try:
+                yield merged
+            finally:
+                self._exit_run(slot, merged)
+
+    @asynccontextmanager
+    async def arun(
+        self,
+        *,
+        project: str | None = None,
+        agent: str | None = None,
+        session: str | None = None,
+        run: str | None = None,
+        task: str | None = None,
+        task_type: str | None = None,
+        plan: str | None = None,
+        user: str | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> AsyncIterator[Attribution]:
+        """`run` for async code: waiting for a run slot does not block the event loop."""
+        attribution = self._run_attribution(
+            project=project,
+            agent=agent,
+            session=session,
+            run=run,
+            task=task,
+            task_type=task_type,
+            plan=plan,
+            user=user,
+            tags=tags,
+        )
+        with attribution_scope(attribution) as merged:
+            budgets = self.budgets
+            slot = None
+            aenter = getattr(budgets, "aenter_run", None)
+            if aenter is not None:
+                slot = await aenter(merged)
+            try:
+                yield merged
+            finally:
+                self._exit_run(slot, merged)
+
+    def _run_attribution(
+        self,
+        *,
+        project: str | None,
+        agent: str | None,
+        session: str | None,
+        run: str | None,
+        task: str | None,
+        task_type: str | None,
+        plan: str | None,
+        user: str | None,
+        tags: dict[str, str] | None,
+    ) -> Attribution:
+        if run is None and current_attribution().run is None:
+            run = f"run-{new_event_id()[3:]}"
+        return Attribution(
             project=project,
             agent=agent,
             session=session,
@@ -314,8 +451,17 @@ class Warden:
             user=user,
             tags=tags or {},
         )
-        with attribution_scope(attribution) as merged:
-            yield merged
+
+    def _enter_run(self, attribution: Attribution) -> Any:
+        enter = getattr(self.budgets, "enter_run", None)
+        return enter(attribution) if enter is not None else None
+
+    def _exit_run(self, slot: Any, attribution: Attribution) -> None:
+        budgets: Any = self.budgets
+        if slot is not None and hasattr(budgets, "exit_run"):
+            budgets.exit_run(slot)
+        if attribution.run is not None and hasattr(budgets, "forget_run"):
+            budgets.forget_run(attribution.run)
 
     # -- capture -----------------------------------------------------------------------------------------
 

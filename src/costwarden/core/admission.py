@@ -225,7 +225,10 @@ def resets_at(need: Need, oldest: str | None = None) -> datetime | None:
 def human_amount(dimension: str, units: int) -> str:
     """`$12.50`, `12,000 tokens`, `5 requests`, `3 concurrent calls`."""
     if dimension == "cost":
-        return format_usd(from_units(units))
+        amount = from_units(units)
+        exponent = amount.normalize().as_tuple().exponent
+        places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+        return format_usd(amount, max(2, min(places, 6 if abs(amount) < 1 else 4)))
     noun = {"tokens": "tokens", "requests": "requests", "concurrent": "concurrent calls"}[dimension]
     return f"{units:,} {noun}"
 

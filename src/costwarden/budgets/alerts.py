@@ -1,0 +1,91 @@
+"""Alerts: threshold crossings and exhaustions, recorded once in the feed and handed to notifiers.
+
+A `Notifier` is anything with `notify(alert)`; `AlertHub` persists each alert (a threshold alert only the
+first time for its budget, scope, period, dimension and threshold) and then hands the new ones to every
+notifier and callback. Delivery errors are logged, never raised into the call that caused the alert.
+Webhook and email channels plug in here as further `Notifier`s.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Protocol, runtime_checkable
+
+from costwarden.budgets.store import AlertRecord, BudgetRecords
+
+__all__ = ["Notifier", "LogNotifier", "CallbackNotifier", "AlertHub", "LOGGER_NAME"]
+
+LOGGER_NAME = "costwarden.alerts"
+_LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "critical": logging.ERROR}
+_log = logging.getLogger(LOGGER_NAME)
+
+
+@runtime_checkable
+class Notifier(Protocol):
+    """A channel alerts are handed to after they are recorded (log, later webhook, email, ...)."""
+
+    def notify(self, alert: AlertRecord) -> None: ...
+
+
+class LogNotifier:
+    """Writes each alert to the `costwarden.alerts` logger; `info`/`warning`/`critical` map to log levels,
+    never below `min_level`."""
+
+    def __init__(self, min_level: str = "warning", logger: logging.Logger | None = None) -> None:
+        self.min_level = logging.getLevelName(min_level.upper())
+        self.logger = logger or _log
+
+    def notify(self, alert: AlertRecord) -> None:
+        level = _LEVELS.get(alert.level, logging.WARNING)
+        if level >= self.min_level:
+            self.logger.log(level, "%s", alert.message)
+
+
+class CallbackNotifier:
+    """Calls a function with each alert."""
+
+    def __init__(self, callback: Callable[[AlertRecord], object]) -> None:
+        self.callback = callback
+
+    def notify(self, alert: AlertRecord) -> None:
+        self.callback(alert)
+
+
+class AlertHub:
+    """Records alerts in `records` (when given) and delivers the new ones to the notifiers."""
+
+    def __init__(self, records: BudgetRecords | None = None, notifiers: Iterable[Notifier] = ()) -> None:
+        self.records = records
+        self._notifiers: list[Notifier] = list(notifiers)
+        self._lock = threading.Lock()
+
+    def add(self, notifier: Notifier | Callable[[AlertRecord], object]) -> Callable[[], None]:
+        """Register a notifier (or a plain callback); returns a function that unregisters it."""
+        item: Notifier = notifier if isinstance(notifier, Notifier) else CallbackNotifier(notifier)
+        with self._lock:
+            self._notifiers = [*self._notifiers, item]
+
+        def remove() -> None:
+            with self._lock:
+                self._notifiers = [n for n in self._notifiers if n is not item]
+
+        return remove
+
+    def emit(self, alert: AlertRecord) -> AlertRecord | None:
+        """Persist and deliver; returns the stored alert, or None when this threshold was already recorded."""
+        stored: AlertRecord | None = alert
+        if self.records is not None:
+            try:
+                stored = self.records.add_alert(alert)
+            except Exception:
+                _log.exception("could not record alert: %s", alert.message)
+        if stored is None:
+            return None
+        for notifier in self._notifiers:
+            try:
+                notifier.notify(stored)
+            except Exception:
+                _log.exception("alert notifier %r failed", notifier)
+        return stored

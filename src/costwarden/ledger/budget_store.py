@@ -1,0 +1,462 @@
+"""Budget counters, reservations, saved budgets and the alert feed in the ledger's SQL database.
+
+Tables (created by migration `m0002_budgets`; times are microseconds since the epoch, money 10^-10 USD):
+
+- `budget_counters`: one row per budget, scope value(s) and period instance (`key`): spent and reserved
+  cost, tokens and requests, in-flight calls (`reserved_concurrent`), and `terminated_at` for runs a
+  `terminate_run` budget stopped.
+- `budget_reservations`: every hold not yet settled or released, with its deadline and owner (pid, host).
+- `budget_alerts`: the feed: threshold crossings (unique `dedupe` key: recorded once) and exhaustions.
+- `budget_definitions`, `budget_meta`: budgets set from the CLI and a version stamp that changes with them.
+
+Atomicity. SQLite: every write is one `BEGIN IMMEDIATE` transaction, so processes on one file are
+serialised. PostgreSQL: `reserve` locks the counters it decides on with `SELECT ... FOR UPDATE` in key
+order (creating missing rows first), and every write touches counters in key order, so concurrent
+transactions neither overshoot nor deadlock (a detected deadlock is retried). `settle` appends the event to
+`events` in the same transaction that moves the reservation to spent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+from costwarden.budgets.store import (
+    Counted,
+    Reservation,
+    ReserveResult,
+    Spend,
+    SpendsFor,
+    decode_holds,
+    encode_holds,
+)
+from costwarden.core.admission import ZERO, Amounts, CounterState, Shortfall, combined, find_shortfall
+from costwarden.core.usage import UsageEvent
+from costwarden.ledger.budget_records import BudgetSql
+from costwarden.ledger.codec import Row, decode_row, now_micros
+from costwarden.ledger.schema import id_type, metadata, text_type
+from costwarden.ledger.sql import SqlLedger
+
+__all__ = [
+    "budget_counters",
+    "budget_reservations",
+    "budget_alerts",
+    "budget_definitions",
+    "budget_meta",
+    "SqlBudgetStore",
+]
+
+
+def _key_type() -> Any:
+    return String(512).with_variant(String(512, collation="C"), "postgresql")
+
+
+budget_counters = Table(
+    "budget_counters",
+    metadata,
+    Column("key", _key_type(), nullable=False),
+    Column("budget_id", text_type(), nullable=False),
+    Column("scope_key", text_type(), nullable=False),
+    Column("period_key", text_type(), nullable=False),
+    *(Column(f"spent_{d}", BigInteger, nullable=False) for d in ("cost", "tokens", "requests")),
+    *(
+        Column(f"reserved_{d}", BigInteger, nullable=False)
+        for d in ("cost", "tokens", "requests", "concurrent")
+    ),
+    Column("terminated_at", BigInteger, nullable=True),
+    Column("updated_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("key", name="pk_budget_counters"),
+    sqlite_with_rowid=False,
+)
+
+budget_reservations = Table(
+    "budget_reservations",
+    metadata,
+    Column("id", id_type(), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("label", text_type(), nullable=False),
+    Column("holds", Text(), nullable=False),
+    Column("deadline", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("host", text_type(), nullable=False),
+    PrimaryKeyConstraint("id", name="pk_budget_reservations"),
+    sqlite_with_rowid=False,
+)
+
+budget_alerts = Table(
+    "budget_alerts",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("budget_id", text_type(), nullable=False),
+    Column("scope", text_type(), nullable=False),
+    Column("period_key", text_type(), nullable=False),
+    Column("dimension", String(16), nullable=False),
+    Column("threshold", String(16), nullable=True),
+    Column("limit_units", BigInteger, nullable=False),
+    Column("spent_units", BigInteger, nullable=False),
+    Column("reserved_units", BigInteger, nullable=False),
+    Column("requested_units", BigInteger, nullable=False),
+    Column("resets_at", BigInteger, nullable=True),
+    Column("message", Text(), nullable=False),
+    Column("details", Text(), nullable=False),
+    Column("dedupe", _key_type(), nullable=True, unique=True),
+)
+Index("ix_budget_alerts_at", budget_alerts.c.at)
+
+budget_definitions = Table(
+    "budget_definitions",
+    metadata,
+    Column("id", String(128).with_variant(String(128, collation="C"), "postgresql"), nullable=False),
+    Column("definition", Text(), nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("id", name="pk_budget_definitions"),
+)
+
+budget_meta = Table(
+    "budget_meta",
+    metadata,
+    Column("name", String(64), nullable=False),
+    Column("value", Text(), nullable=False),
+    PrimaryKeyConstraint("name", name="pk_budget_meta"),
+)
+
+_COUNTER_COLUMNS = (
+    "key, spent_cost, spent_tokens, spent_requests, reserved_cost, reserved_tokens, reserved_requests,"
+    " reserved_concurrent, terminated_at"
+)
+_UPSERT = (
+    "INSERT INTO budget_counters (key, budget_id, scope_key, period_key, spent_cost, spent_tokens,"
+    " spent_requests, reserved_cost, reserved_tokens, reserved_requests, reserved_concurrent, updated_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET"
+    " spent_cost = budget_counters.spent_cost + excluded.spent_cost,"
+    " spent_tokens = budget_counters.spent_tokens + excluded.spent_tokens,"
+    " spent_requests = budget_counters.spent_requests + excluded.spent_requests,"
+    " reserved_cost = budget_counters.reserved_cost + excluded.reserved_cost,"
+    " reserved_tokens = budget_counters.reserved_tokens + excluded.reserved_tokens,"
+    " reserved_requests = budget_counters.reserved_requests + excluded.reserved_requests,"
+    " reserved_concurrent = budget_counters.reserved_concurrent + excluded.reserved_concurrent,"
+    " updated_at = excluded.updated_at"
+)
+_UPSERT_RETURNING = _UPSERT + " RETURNING spent_cost, spent_tokens, spent_requests"
+_INSERT_RESERVATION = (
+    "INSERT INTO budget_reservations (id, kind, label, holds, deadline, created_at, pid, host)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_DELETE_RESERVATION = "DELETE FROM budget_reservations WHERE id = ? RETURNING holds"
+_DELETE_EXPIRED = "DELETE FROM budget_reservations WHERE deadline < ? RETURNING holds"
+
+
+def _parts(key: str) -> tuple[str, str, str]:
+    """`budget|scope|period` -> its three parts (the scope itself may hold `|`)."""
+    budget_id, _, rest = key.partition("|")
+    scope_key, _, period_key = rest.rpartition("|")
+    return budget_id, scope_key, period_key
+
+
+def _state(row: Sequence[Any]) -> CounterState:
+    return CounterState(
+        Amounts(int(row[1]), int(row[2]), int(row[3])),
+        Amounts(int(row[4]), int(row[5]), int(row[6]), int(row[7])),
+        row[8] is not None,
+    )
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A settlement in progress on this thread: what the write hook needs and what it found."""
+
+    reservation_id: str | None
+    events: Mapping[str, UsageEvent]
+    spends_for: SpendsFor
+    taken: bool = False
+    counted: list[Counted] = field(default_factory=list)
+
+
+def _befores(
+    spends: Sequence[Spend], deltas: Mapping[str, tuple[Amounts, Amounts]], after: Mapping[str, Amounts]
+) -> list[Counted]:
+    """Each spend with its counter's spent amounts just before it (spends of one key apply in order)."""
+    out: list[Counted] = []
+    running: dict[str, Amounts] = {}
+    for spend in spends:
+        before = running.get(spend.key, after[spend.key] - deltas[spend.key][0])
+        out.append(Counted(spend, before))
+        running[spend.key] = before + spend.amounts
+    return out
+
+
+class SqlBudgetStore(BudgetSql):
+    """`CounterStore` and `BudgetRecords` on the ledger's database (SQLite or PostgreSQL)."""
+
+    def __init__(self, ledger: SqlLedger) -> None:
+        super().__init__(ledger)
+        self._select_cache: dict[tuple[int, bool], str] = {}
+        self._spends_for: SpendsFor | None = None
+        self._local = threading.local()
+        ledger.add_write_hook(self._counted)
+
+    def close(self) -> None:
+        with contextlib.suppress(ValueError):
+            self.ledger.remove_write_hook(self._counted)
+
+    # -- statements --------------------------------------------------------------------------------------
+
+    def _select_counters(self, count: int, lock: bool) -> str:
+        sql = self._select_cache.get((count, lock))
+        if sql is None:
+            marks = ", ".join(["?"] * count)
+            sql = f"SELECT {_COUNTER_COLUMNS} FROM budget_counters WHERE key IN ({marks})"
+            if lock:
+                sql += " ORDER BY key FOR UPDATE"
+            sql = self._select_cache[(count, lock)] = self._sql(sql)
+        return sql
+
+    def _fetch(self, cursor: Any, keys: Sequence[str], lock: bool) -> dict[str, CounterState]:
+        unique = sorted(set(keys))
+        cursor.execute(self._select_counters(len(unique), lock), unique)
+        return {row[0]: _state(row) for row in cursor.fetchall()}
+
+    def _apply(
+        self, cursor: Any, deltas: Mapping[str, tuple[Amounts, Amounts]], now: int
+    ) -> dict[str, Amounts]:
+        """Add (spent, reserved) deltas to counters in key order; returns spent after, per key."""
+        out: dict[str, Amounts] = {}
+        sql = self._sql(_UPSERT_RETURNING)
+        for key in sorted(deltas):
+            spent, reserved = deltas[key]
+            cursor.execute(
+                sql, (key, *_parts(key), spent.cost, spent.tokens, spent.requests, *reserved.as_tuple(), now)
+            )
+            row = cursor.fetchone()
+            out[key] = Amounts(int(row[0]), int(row[1]), int(row[2]))
+        return out
+
+    # -- counters ----------------------------------------------------------------------------------------
+
+    def reserve(self, reservation: Reservation, needs: Sequence[Any]) -> ReserveResult:
+        return self._retrying(lambda: self._reserve(reservation, needs))
+
+    def _reserve(self, reservation: Reservation, needs: Sequence[Any]) -> ReserveResult:
+        keys = [k for need in needs for k in need.keys]
+        lock = self._postgres
+        with self._cursor() as cursor:
+            states = self._fetch(cursor, keys, lock)
+            if lock:
+                missing = sorted(set(keys) - set(states))
+                if missing:
+                    now = now_micros()
+                    zero = (0, 0, 0, 0, 0, 0, 0)
+                    cursor.executemany(
+                        self._sql(_UPSERT.partition(" ON CONFLICT")[0] + " ON CONFLICT (key) DO NOTHING"),
+                        [(k, *_parts(k), *zero, now) for k in missing],
+                    )
+                    states.update(self._fetch(cursor, missing, lock))
+            short: list[Shortfall] = []
+            over: list[Shortfall] = []
+            for need in needs:
+                found = find_shortfall(need, combined(need.keys, states))
+                if found is not None:
+                    (short if need.enforce else over).append(found)
+            if short:
+                return ReserveResult(False, tuple(short), tuple(over))
+            now = now_micros()
+            rows = []
+            for hold in sorted(reservation.holds, key=lambda h: h.key):
+                a = hold.amounts
+                rows.append(
+                    (hold.key, *_parts(hold.key), 0, 0, 0, a.cost, a.tokens, a.requests, a.concurrent, now)
+                )
+            cursor.executemany(self._sql(_UPSERT), rows)
+            cursor.execute(
+                self._sql(_INSERT_RESERVATION),
+                (
+                    reservation.id,
+                    reservation.kind,
+                    reservation.label,
+                    encode_holds(reservation.holds),
+                    int(reservation.deadline * 1_000_000),
+                    int((reservation.created or time.time()) * 1_000_000),
+                    reservation.pid,
+                    reservation.host,
+                ),
+            )
+            return ReserveResult(True, (), tuple(over))
+
+    def _take(self, cursor: Any, reservation_id: str, deltas: dict[str, tuple[Amounts, Amounts]]) -> bool:
+        cursor.execute(self._sql(_DELETE_RESERVATION), (reservation_id,))
+        row = cursor.fetchone()
+        if row is None:
+            return False
+        for hold in decode_holds(row[0]):
+            spent, reserved = deltas.get(hold.key, (ZERO, ZERO))
+            deltas[hold.key] = (spent, reserved - hold.amounts)
+        return True
+
+    def settle(
+        self, reservation_id: str | None, events: Sequence[UsageEvent], spends_for: SpendsFor
+    ) -> list[Counted]:
+        """Append through the ledger; its write hook (`_counted`) drops the reservation and counts the
+        spends inside the append transaction. A duplicate event (nothing written) only releases."""
+        self._spends_for = spends_for
+        pending = _Pending(reservation_id, {e.id: e for e in events}, spends_for)
+        self._local.pending = pending
+        try:
+            self._retrying(lambda: self._append(events))
+        finally:
+            self._local.pending = None
+        if reservation_id is not None and not pending.taken:
+            self.release(reservation_id)
+        return pending.counted
+
+    def _append(self, events: Sequence[UsageEvent]) -> None:
+        if len(events) == 1:
+            self.ledger.append(events[0])
+        elif events:
+            self.ledger.append_many(events)
+
+    def _counted(self, conn: Connection, written: Sequence[Row], replaced: Sequence[Row]) -> None:
+        """The ledger's write hook: count what an append wrote, in its transaction."""
+        pending: _Pending | None = getattr(self._local, "pending", None)
+        spends_for = pending.spends_for if pending is not None else self._spends_for
+        if spends_for is None:
+            return
+        deltas: dict[str, tuple[Amounts, Amounts]] = {}
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            if pending is not None and pending.reservation_id is not None:
+                pending.taken = self._take(cursor, pending.reservation_id, deltas)
+            old = {row[0]: row for row in replaced}
+            spends: list[Spend] = []
+            for row in written:
+                event = pending.events.get(row[0]) if pending is not None else None
+                previous = old.get(row[0])
+                for spend in spends_for(
+                    event if event is not None else decode_row(row),
+                    decode_row(previous) if previous is not None else None,
+                ):
+                    spends.append(spend)
+                    spent, reserved = deltas.get(spend.key, (ZERO, ZERO))
+                    deltas[spend.key] = (spent + spend.amounts, reserved)
+            if not deltas:
+                return
+            after = self._apply(cursor, deltas, now_micros())
+        finally:
+            cursor.close()
+        if pending is not None:
+            pending.counted = _befores(spends, deltas, after)
+
+    def release(self, reservation_id: str) -> bool:
+        return self._retrying(lambda: self._release(reservation_id))
+
+    def _release(self, reservation_id: str) -> bool:
+        deltas: dict[str, tuple[Amounts, Amounts]] = {}
+        with self._cursor() as cursor:
+            found = self._take(cursor, reservation_id, deltas)
+            if deltas:
+                self._apply(cursor, deltas, now_micros())
+        return found
+
+    def reclaim(self, now: float) -> int:
+        return self._retrying(lambda: self._reclaim(now))
+
+    def _reclaim(self, now: float) -> int:
+        deltas: dict[str, tuple[Amounts, Amounts]] = {}
+        with self._cursor() as cursor:
+            cursor.execute(self._sql(_DELETE_EXPIRED), (int(now * 1_000_000),))
+            rows = cursor.fetchall()
+            for row in rows:
+                for hold in decode_holds(row[0]):
+                    spent, reserved = deltas.get(hold.key, (ZERO, ZERO))
+                    deltas[hold.key] = (spent, reserved - hold.amounts)
+            if deltas:
+                self._apply(cursor, deltas, now_micros())
+        return len(rows)
+
+    def states(self, keys: Sequence[str]) -> dict[str, CounterState]:
+        if not keys:
+            return {}
+        with self._cursor(write=False) as cursor:
+            return self._fetch(cursor, keys, False)
+
+    def counters(self, budget_id: str) -> dict[str, CounterState]:
+        with self._cursor(write=False) as cursor:
+            cursor.execute(
+                self._sql(f"SELECT {_COUNTER_COLUMNS} FROM budget_counters WHERE budget_id = ?"), (budget_id,)
+            )
+            return {row[0]: _state(row) for row in cursor.fetchall()}
+
+    def terminate(self, key: str) -> None:
+        return self._retrying(lambda: self._terminate(key))
+
+    def _terminate(self, key: str) -> None:
+        now = now_micros()
+        with self._cursor() as cursor:
+            self._apply(cursor, {key: (ZERO, ZERO)}, now)
+            cursor.execute(
+                self._sql(
+                    "UPDATE budget_counters SET terminated_at = ? WHERE key = ? AND terminated_at IS NULL"
+                ),
+                (now, key),
+            )
+
+    def reservations(self) -> list[Reservation]:
+        with self._cursor(write=False) as cursor:
+            cursor.execute(
+                "SELECT id, holds, deadline, pid, host, kind, label, created_at FROM budget_reservations"
+                " ORDER BY created_at"
+            )
+            return [
+                Reservation(r[0], decode_holds(r[1]), r[2] / 1e6, int(r[3]), r[4], r[5], r[6], r[7] / 1e6)
+                for r in cursor.fetchall()
+            ]
+
+    def rebuild(self, budget_ids: Sequence[str], compute: Callable[[], Mapping[str, Amounts]]) -> int:
+        return self._retrying(lambda: self._rebuild(budget_ids, compute))
+
+    def _rebuild(self, budget_ids: Sequence[str], compute: Callable[[], Mapping[str, Amounts]]) -> int:
+        if not budget_ids:
+            return 0
+        marks = ", ".join(["?"] * len(budget_ids))
+        now = now_micros()
+        with self._cursor() as cursor:
+            if self._postgres:
+                cursor.execute("LOCK TABLE budget_counters IN EXCLUSIVE MODE")
+            spent = compute()
+            ids = list(budget_ids)
+            cursor.execute(
+                self._sql(
+                    f"DELETE FROM budget_counters WHERE budget_id IN ({marks}) AND terminated_at IS NULL"
+                    " AND reserved_cost = 0 AND reserved_tokens = 0 AND reserved_requests = 0"
+                    " AND reserved_concurrent = 0"
+                ),
+                ids,
+            )
+            cursor.execute(
+                self._sql(
+                    f"UPDATE budget_counters SET spent_cost = 0, spent_tokens = 0, spent_requests = 0"
+                    f" WHERE budget_id IN ({marks})"
+                ),
+                ids,
+            )
+            self._apply(cursor, {key: (amounts, ZERO) for key, amounts in spent.items()}, now)
+        return len(spent)

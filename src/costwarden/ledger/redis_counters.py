@@ -1,0 +1,407 @@
+"""Budget counters and reservations in Redis, for hot budgets shared by many processes and hosts.
+
+Every decision is one Lua script, so it is atomic on the server: `reserve` checks every need and either
+holds all of them or none; `settle`, `release` and `reclaim` move a reservation's holds back. Keys share
+one hash tag (`cw:{NAMESPACE}:...`) so a cluster keeps them in one slot.
+
+The ledger stays the truth. Events are appended to the SQL ledger first; the counters follow. A Redis that
+lost its data (restart without persistence, flush) is noticed by the missing epoch key: the next
+admission rebuilds the counters from the ledger before deciding, and settlements made meanwhile are not
+counted twice (they are in the ledger the rebuild reads). Counters are integers (cost in 10^-10 USD); the
+scripts compare them as doubles, exact up to 2^53 units (about $900,000 per counter).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from costwarden.budgets.store import (
+    Counted,
+    Reservation,
+    ReserveResult,
+    Spend,
+    SpendsFor,
+    decode_holds,
+    encode_holds,
+)
+from costwarden.core.admission import Amounts, CounterState, Need, Shortfall
+from costwarden.core.usage import UsageEvent
+from costwarden.errors import LedgerError, MissingExtraError
+from costwarden.ledger.base import AppendOutcome, Ledger
+from costwarden.ledger.codec import Row, decode_row
+
+__all__ = ["RedisCounterStore"]
+
+_FIELDS = ("sc", "st", "sr", "rc", "rt", "rr", "rn", "x")
+_DIMS = ("cost", "tokens", "requests", "concurrent")
+
+# Shared Lua: read a counter's 7 amounts + terminated flag; apply a holds text ("key\tc\tt\tr\tn\n...").
+_LIB = """
+local function unhold(holds, sign)
+  for line in string.gmatch(holds, '[^\\n]+') do
+    local k, c, t, r, n = string.match(line, '^(.*)\\t(%-?%d+)\\t(%-?%d+)\\t(%-?%d+)\\t(%-?%d+)$')
+    local key = ARGV[1] .. 'c:' .. k
+    local amounts = {rc = tonumber(c), rt = tonumber(t), rr = tonumber(r), rn = tonumber(n)}
+    for field, x in pairs(amounts) do
+      if x ~= 0 then redis.call('HINCRBY', key, field, sign * x) end
+    end
+  end
+end
+local function take(id)
+  local holds = redis.call('HGET', ARGV[1] .. 'res', id)
+  if not holds then return 0 end
+  redis.call('HDEL', ARGV[1] .. 'res', id)
+  redis.call('ZREM', ARGV[1] .. 'dl', id)
+  unhold(string.sub(holds, string.find(holds, '\\n', 1, true) + 1), -1)
+  return 1
+end
+"""
+
+# ARGV: prefix, id, deadline, record ("meta\\nholds"), n_needs, then per need: n_keys, enforce, 4 limits
+# (-1: none), 4 requested, the need's keys (suffixes); then holds text for reserving.
+_RESERVE = (
+    _LIB
+    + """
+if redis.call('EXISTS', ARGV[1] .. 'epoch') == 0 then return {-1} end
+local n = tonumber(ARGV[5])
+local pos = 6
+local out = {1}
+local failed = false
+for i = 1, n do
+  local nk = tonumber(ARGV[pos]); local enforce = ARGV[pos + 1] == '1'
+  local lim = {}
+  local req = {}
+  for d = 1, 4 do
+    lim[d] = tonumber(ARGV[pos + 1 + d])
+    req[d] = tonumber(ARGV[pos + 5 + d])
+  end
+  pos = pos + 10
+  local s = {0, 0, 0, 0, 0, 0, 0}
+  local term = 0
+  local oldest = 0
+  for j = 1, nk do
+    local v = redis.call('HMGET', ARGV[1] .. 'c:' .. ARGV[pos], 'sc', 'st', 'sr', 'rc', 'rt', 'rr', 'rn', 'x')
+    local any = false
+    for d = 1, 7 do
+      local x = tonumber(v[d]) or 0
+      s[d] = s[d] + x
+      if x ~= 0 then any = true end
+    end
+    if v[8] then term = 1 end
+    if any and oldest == 0 then oldest = j end
+    pos = pos + 1
+  end
+  local bad = 0
+  if term == 1 then bad = 1 else
+    for d = 1, 4 do
+      if bad == 0 and lim[d] >= 0 and req[d] > 0 then
+        local spent = 0
+        if d <= 3 then spent = s[d] end
+        if spent + s[3 + d] + req[d] > lim[d] then bad = d end
+      end
+    end
+  end
+  if bad > 0 then
+    if enforce then failed = true end
+    local spent = 0
+    if bad <= 3 then spent = s[bad] end
+    table.insert(out, i); table.insert(out, bad); table.insert(out, tostring(spent))
+    table.insert(out, tostring(s[3 + bad])); table.insert(out, term); table.insert(out, oldest)
+  end
+end
+if failed then out[1] = 0; return out end
+redis.call('HSET', ARGV[1] .. 'res', ARGV[2], ARGV[4])
+redis.call('ZADD', ARGV[1] .. 'dl', ARGV[3], ARGV[2])
+unhold(string.sub(ARGV[4], string.find(ARGV[4], '\\n', 1, true) + 1), 1)
+return out
+"""
+)
+
+# ARGV: prefix, reservation id ('' for none), n, then per spend: key suffix, cost, tokens, requests.
+# Returns the spent amounts after each spend (or {-1} when the counters were lost: the rebuild counts).
+_SETTLE = (
+    _LIB
+    + """
+if ARGV[2] ~= '' then take(ARGV[2]) end
+if redis.call('EXISTS', ARGV[1] .. 'epoch') == 0 then return {-1} end
+local out = {}
+local pos = 4
+for i = 1, tonumber(ARGV[3]) do
+  local key = ARGV[1] .. 'c:' .. ARGV[pos]
+  table.insert(out, tostring(redis.call('HINCRBY', key, 'sc', ARGV[pos + 1])))
+  table.insert(out, tostring(redis.call('HINCRBY', key, 'st', ARGV[pos + 2])))
+  table.insert(out, tostring(redis.call('HINCRBY', key, 'sr', ARGV[pos + 3])))
+  pos = pos + 4
+end
+return out
+"""
+)
+
+_RELEASE = _LIB + "return take(ARGV[2])"
+
+_RECLAIM = (
+    _LIB
+    + """
+local ids = redis.call('ZRANGEBYSCORE', ARGV[1] .. 'dl', '-inf', '(' .. ARGV[2], 'LIMIT', 0, 1000)
+for _, id in ipairs(ids) do take(id) end
+return #ids
+"""
+)
+
+
+def _redis_module() -> Any:
+    try:
+        import redis
+    except ImportError:
+        raise MissingExtraError("redis", "redis") from None
+    return redis
+
+
+def _state(values: Sequence[Any]) -> CounterState:
+    n = [int(v) if v is not None else 0 for v in values[:7]]
+    return CounterState(Amounts(n[0], n[1], n[2]), Amounts(n[3], n[4], n[5], n[6]), values[7] is not None)
+
+
+@dataclass(slots=True)
+class _Pending:
+    reservation_id: str | None
+    events: Mapping[str, UsageEvent]
+    spends_for: SpendsFor
+    taken: bool = False
+    counted: list[Counted] = field(default_factory=list)
+
+
+class RedisCounterStore:
+    """`CounterStore` on Redis; events still go to `ledger` (the truth the counters are rebuilt from)."""
+
+    def __init__(self, url: str, ledger: Ledger, *, namespace: str | None = None, client: Any = None) -> None:
+        redis = _redis_module()
+        self.ledger = ledger
+        self.client = client if client is not None else redis.Redis.from_url(url)
+        if namespace is None:
+            namespace = hashlib.sha1(repr(ledger).encode()).hexdigest()[:10]
+        self.prefix = f"cw:{{{namespace}}}:"
+        self._reserve = self.client.register_script(_RESERVE)
+        self._settle = self.client.register_script(_SETTLE)
+        self._release = self.client.register_script(_RELEASE)
+        self._reclaim = self.client.register_script(_RECLAIM)
+        self._local = threading.local()
+        self._rebuild_lock = threading.Lock()
+        self.rebuild_counters: Callable[[], int] | None = None
+        """Set by the engine: recompute the counters from the ledger (used when Redis lost them)."""
+        hook = getattr(ledger, "add_write_hook", None)
+        self._hooked = hook is not None
+        if hook is not None:
+            hook(self._written)
+
+    def _call(self, script: Any, args: Sequence[Any]) -> Any:
+        try:
+            return script(keys=[self.prefix + "epoch"], args=[self.prefix, *args])
+        except Exception as exc:
+            if type(exc).__module__.startswith("redis"):
+                raise LedgerError(f"Redis budget counters failed: {exc}") from exc
+            raise
+
+    # -- counters ----------------------------------------------------------------------------------------
+
+    def reserve(self, reservation: Reservation, needs: Sequence[Need]) -> ReserveResult:
+        r = reservation
+        record = f"{r.kind}\t{r.label}\t{r.pid}\t{r.host}\t{r.created}\n{encode_holds(r.holds)}"
+        args: list[Any] = [r.id, repr(r.deadline), record, len(needs)]
+        for need in needs:
+            limits = need.applied.limits
+            args.append(len(need.keys))
+            args.append(1 if need.enforce else 0)
+            args.extend(-1 if limits.of(d) is None else limits.of(d) for d in _DIMS)
+            args.extend(need.amounts.as_tuple())
+            args.extend(need.keys)
+        result = self._call(self._reserve, args)
+        if int(result[0]) == -1:
+            self._recover()
+            result = self._call(self._reserve, args)
+        short: list[Shortfall] = []
+        over: list[Shortfall] = []
+        for i in range(1, len(result), 6):
+            need = needs[int(result[i]) - 1]
+            dim = _DIMS[int(result[i + 1]) - 1]
+            oldest = int(result[i + 5])
+            shortfall = Shortfall(
+                need,
+                dim,
+                need.applied.limits.of(dim) or 0,
+                int(result[i + 2]),
+                int(result[i + 3]),
+                need.amounts.of(dim),
+                terminated=bool(int(result[i + 4])),
+                oldest=need.keys[oldest - 1] if oldest else None,
+            )
+            (short if need.enforce else over).append(shortfall)
+        return ReserveResult(int(result[0]) == 1, tuple(short), tuple(over))
+
+    def _recover(self) -> None:
+        """Redis lost the counters: rebuild them from the ledger once (other processes wait for it)."""
+        with self._rebuild_lock:
+            if self.client.exists(self.prefix + "epoch"):
+                return
+            lock = self.client.set(self.prefix + "rebuilding", "1", nx=True, ex=60)
+            if not lock:
+                deadline = time.monotonic() + 60
+                while not self.client.exists(self.prefix + "epoch") and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                return
+            try:
+                if self.rebuild_counters is not None:
+                    self.rebuild_counters()
+                else:
+                    self.client.set(self.prefix + "epoch", str(time.time()))
+            finally:
+                self.client.delete(self.prefix + "rebuilding")
+
+    def settle(
+        self, reservation_id: str | None, events: Sequence[UsageEvent], spends_for: SpendsFor
+    ) -> list[Counted]:
+        """Append to the ledger; its write hook moves the reservation and counts the spends in Redis
+        while the append's transaction is open (so a rebuild, which holds the ledger's write lock, never
+        misses or double-counts it). Ledgers without write hooks are appended to first, then counted."""
+        pending = _Pending(reservation_id, {e.id: e for e in events}, spends_for)
+        if self._hooked:
+            self._local.pending = pending
+            try:
+                if len(events) == 1:
+                    self.ledger.append(events[0])
+                elif events:
+                    self.ledger.append_many(events)
+            finally:
+                self._local.pending = None
+        else:
+            spends: list[Spend] = []
+            for event in events:
+                previous = self.ledger.get(event.id)
+                outcome = self.ledger.append(event)
+                if outcome is not AppendOutcome.UNCHANGED:
+                    spends.extend(spends_for(event, previous if outcome is AppendOutcome.REPLACED else None))
+            self._count(pending, spends)
+        if reservation_id is not None and not pending.taken:
+            self.release(reservation_id)
+        return pending.counted
+
+    def _count(self, pending: _Pending, spends: Sequence[Spend]) -> None:
+        args: list[Any] = [pending.reservation_id or "", len(spends)]
+        for spend in spends:
+            args.extend((spend.key, spend.amounts.cost, spend.amounts.tokens, spend.amounts.requests))
+        result = self._call(self._settle, args)
+        pending.taken = pending.reservation_id is not None
+        if not spends or (len(result) == 1 and int(result[0]) == -1):
+            return
+        for i, spend in enumerate(spends):
+            after = Amounts(int(result[3 * i]), int(result[3 * i + 1]), int(result[3 * i + 2]))
+            pending.counted.append(Counted(spend, after - spend.amounts))
+
+    def _written(self, _conn: Any, written: Sequence[Row], replaced: Sequence[Row]) -> None:
+        """The ledger's write hook, for appends made through `settle`."""
+        pending: _Pending | None = getattr(self._local, "pending", None)
+        if pending is None:
+            return
+        old = {row[0]: row for row in replaced}
+        spends: list[Spend] = []
+        for row in written:
+            event = pending.events.get(row[0]) or decode_row(row)
+            previous = old.get(row[0])
+            spends.extend(pending.spends_for(event, decode_row(previous) if previous is not None else None))
+        self._count(pending, spends)
+
+    def release(self, reservation_id: str) -> bool:
+        return bool(int(self._call(self._release, [reservation_id])))
+
+    def reclaim(self, now: float) -> int:
+        return int(self._call(self._reclaim, [repr(now)]))
+
+    def states(self, keys: Sequence[str]) -> dict[str, CounterState]:
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.hmget(self.prefix + "c:" + key, *_FIELDS)
+        out: dict[str, CounterState] = {}
+        for key, values in zip(keys, pipe.execute(), strict=True):
+            if any(v is not None for v in values):
+                out[key] = _state(values)
+        return out
+
+    def counters(self, budget_id: str) -> dict[str, CounterState]:
+        start = len(self.prefix) + 2
+        keys = [
+            k.decode()[start:]
+            for k in self.client.scan_iter(match=f"{self.prefix}c:{budget_id}|*", count=1000)
+        ]
+        return self.states(keys)
+
+    def terminate(self, key: str) -> None:
+        self.client.hset(self.prefix + "c:" + key, "x", str(time.time()))
+
+    def reservations(self) -> list[Reservation]:
+        deadlines = dict(self.client.zrange(self.prefix + "dl", 0, -1, withscores=True))
+        out: list[Reservation] = []
+        for rid, value in self.client.hgetall(self.prefix + "res").items():
+            meta, _, holds = value.decode().partition("\n")
+            kind, label, pid, host, created = meta.split("\t")
+            out.append(
+                Reservation(
+                    rid.decode(),
+                    decode_holds(holds),
+                    float(deadlines.get(rid, 0.0)),
+                    int(pid),
+                    host,
+                    kind,
+                    label,
+                    float(created),
+                )
+            )
+        return sorted(out, key=lambda r: r.created)
+
+    @contextmanager
+    def _appends_held(self) -> Iterator[None]:
+        """Hold off ledger appends (SQLite: the write lock; PostgreSQL: a SHARE lock on `events`)."""
+        write = getattr(self.ledger, "write", None)
+        if write is None:
+            yield
+            return
+        with write() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("LOCK TABLE events IN SHARE MODE")
+            yield
+
+    def rebuild(self, budget_ids: Sequence[str], compute: Callable[[], Mapping[str, Amounts]]) -> int:
+        """Recompute spent amounts from the ledger while appends are held off; reservations stay. The
+        epoch key is written last, so admissions waiting on a lost Redis resume on complete counters."""
+        with self._appends_held():
+            spent = compute()
+            pipe = self.client.pipeline(transaction=True)
+            for budget_id in budget_ids:
+                for key in self.client.scan_iter(match=f"{self.prefix}c:{budget_id}|*", count=1000):
+                    pipe.hset(key, mapping={"sc": 0, "st": 0, "sr": 0})
+            for key, amounts in spent.items():
+                pipe.hset(
+                    self.prefix + "c:" + key,
+                    mapping={"sc": amounts.cost, "st": amounts.tokens, "sr": amounts.requests},
+                )
+            pipe.set(self.prefix + "epoch", str(time.time()))
+            pipe.execute()
+        return len(spent)
+
+    def flush(self) -> None:
+        """Forget every counter and reservation of this namespace (tests; a lost Redis looks like this)."""
+        for key in self.client.scan_iter(match=f"{self.prefix}*", count=1000):
+            self.client.delete(key)
+
+    def close(self) -> None:
+        remove = getattr(self.ledger, "remove_write_hook", None)
+        if remove is not None and self._hooked:
+            with contextlib.suppress(ValueError):
+                remove(self._written)
+        self.client.close()

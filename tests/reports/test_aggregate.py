@@ -13,7 +13,7 @@ from costwarden.ledger.base import EventQuery, Ledger
 from costwarden.ledger.rollup_store import rollups_of
 from costwarden.reports.aggregate import Aggregator, hour_to_local
 
-from .conftest import NOW, oracle
+from .history import NOW, oracle
 
 Filler = Callable[[], list[UsageEvent]]
 GROUPINGS: list[tuple[str, ...]] = [

@@ -18,7 +18,7 @@ from costwarden.reports.periods import local_midnight, month_start, named_period
 from costwarden.reports.retention import apply_retention, plan_retention
 from costwarden.reports.rollups import NotResolvable
 
-from .conftest import NOW, make_history, oracle, priced, snapshots
+from .history import NOW, make_history, oracle, priced, snapshots
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

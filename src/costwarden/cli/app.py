@@ -67,6 +67,10 @@ def _register() -> None:
 
     for module in (record, prices, tiers, db, importer):
         module.register(app)
+    from costwarden.cli import analyze, export, forecast, insights, maintain, report, top, trends, watch
+
+    for module in (report, top, trends, analyze, forecast, export, watch, insights, maintain):
+        module.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,7 @@ A budget scoped per value (`scope: project` without `value`) gives one line per 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -35,16 +35,33 @@ class BudgetState:
 
     policy: Policy
     scope_value: str | None
+    key: tuple[str | None, ...]
+    """The values of the policy's per-value fields (`policy.per`) this state is for."""
     limits: Limits
     start: datetime | None
     end: datetime | None
     used: Totals
     projection: Projection | None
 
+    def applies_to(self, values: Mapping[str, str | None]) -> bool:
+        """Whether this budget counts a call with these field values (`project`, `model`, `tag:NAME`...)."""
+        for name, allowed in self.policy.match:
+            if values.get(name) not in allowed:
+                return False
+        return all(values.get(name) == value for name, value in zip(self.policy.per, self.key, strict=True))
+
     @property
     def label(self) -> str:
         name = self.policy.name or self.policy.id
         return f"{name} [{self.scope_value}]" if self.scope_value else name
+
+
+def _narrowed(policy: Policy, values: Mapping[str, str | None]) -> Policy:
+    """The policy restricted to the per-value key of `values` (its `per` fields become filters too)."""
+    from dataclasses import replace
+
+    extra = tuple((name, frozenset([str(values.get(name))])) for name in policy.per)
+    return replace(policy, match=(*policy.match, *extra))
 
 
 def _wheres(policy: Policy) -> list[dict[str, str | None]]:
@@ -76,16 +93,25 @@ def budget_states(
     window_days: int = DEFAULT_WINDOW_DAYS,
     first_event: datetime | None = None,
     per_value_limit: int = 10,
+    values: Mapping[str, str | None] | None = None,
 ) -> list[BudgetState]:
     """Every policy with a cost, token or request limit, in the window holding `now`.
 
     Run budgets (`period: run`) are listed only through their per-run values seen today; rolling windows are
-    shown without a projection (they never reset at a fixed time).
+    shown without a projection (they never reset at a fixed time). With `values` (the fields of one call:
+    project, session, model, `tag:NAME`...) only the budgets that would count that call are returned.
     """
     states: list[BudgetState] = []
-    for policy in policies:
-        if policy.limits.empty() and not policy.overrides:
+    for declared in policies:
+        if declared.limits.empty() and not declared.overrides:
             continue
+        policy = declared
+        if values is not None:
+            if any(values.get(name) not in allowed for name, allowed in declared.match):
+                continue
+            if any(values.get(name) is None for name in declared.per):
+                continue
+            policy = _narrowed(declared, values)
         kind = policy.period.kind
         window = policy.period.window(now, tz)
         start, end = window.start, window.end
@@ -119,7 +145,7 @@ def budget_states(
                     period_end=end,
                     limit=from_units(limits.cost) if limits.cost is not None else None,
                 )
-            states.append(BudgetState(policy, value, limits, start, end, used, projection))
+            states.append(BudgetState(policy, value, key, limits, start, end, used, projection))
     return states
 
 

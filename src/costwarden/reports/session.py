@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from costwarden.core.money import format_usd
 from costwarden.core.usage import UsageEvent
 from costwarden.ledger.base import Totals
 from costwarden.reports.formats import money, totals_json
@@ -137,7 +139,7 @@ def session_json(detail: SessionDetail) -> dict[str, Any]:
     }
 
 
-def session_renderable(detail: SessionDetail) -> RenderableType:
+def session_renderable(detail: SessionDetail, tz: ZoneInfo | None = None) -> RenderableType:
     """The seed's layout: header, token usage by slice with cost, calls, cost breakdown, efficiency."""
     from costwarden.reports.text import RULE, heading, usd
 
@@ -148,7 +150,13 @@ def session_renderable(detail: SessionDetail) -> RenderableType:
     head.add_row("Project:", ", ".join(detail.projects) or "(none)")
     if detail.agents:
         head.add_row("Agents:", ", ".join(detail.agents))
-    head.add_row("Started:", detail.started.isoformat(sep=" ", timespec="seconds") if detail.started else "-")
+    zone = tz or ZoneInfo("UTC")
+
+    def when(at: datetime | None) -> str:
+        return "-" if at is None else at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+    head.add_row("Started:", when(detail.started))
+    head.add_row("Ended:", when(detail.ended))
     minutes = int(detail.minutes)
     head.add_row("Duration:", f"{minutes // 60}h {minutes % 60}m" if minutes >= 60 else f"{minutes}m")
     head.add_row("Model:", ", ".join(detail.models))
@@ -186,7 +194,7 @@ def session_renderable(detail: SessionDetail) -> RenderableType:
     efficiency.add_column(style="bold")
     efficiency.add_column(justify="right")
     efficiency.add_row("Tokens per minute:", f"{detail.tokens_per_minute:,}")
-    efficiency.add_row("Cost per minute:", usd(detail.cost_per_minute))
+    efficiency.add_row("Cost per minute:", format_usd(detail.cost_per_minute, 4))
     parts: list[RenderableType] = [
         heading(f"Session: {detail.session}"),
         Text(RULE),

@@ -11,6 +11,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from rich.console import Console, Group, RenderableType
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -33,6 +34,7 @@ __all__ = [
     "report_renderable",
     "summary_text",
     "print_report",
+    "print_wide",
 ]
 
 RULE = "━" * 60
@@ -270,5 +272,19 @@ def summary_text(report: Report) -> str:
     return "\n".join(lines)
 
 
+def print_wide(console: Console, renderable: RenderableType) -> None:
+    """Print without squeezing tables when the output is not a terminal (a pipe or a file has no width)."""
+    if console.is_terminal:
+        console.print(renderable)
+        return
+    needed = Measurement.get(console, console.options.update_width(10_000), renderable).maximum
+    width = console.width
+    console.width = max(width, needed)
+    try:
+        console.print(renderable)
+    finally:
+        console.width = width
+
+
 def print_report(console: Console, report: Report, detailed: bool = False) -> None:
-    console.print(report_renderable(report, detailed))
+    print_wide(console, report_renderable(report, detailed))

@@ -1,0 +1,87 @@
+"""`costwarden export`: every event of a range, with every field, as CSV or JSON."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from costwarden.cli.render import event_to_json
+from costwarden.cli.reporting import (
+    FromOpt,
+    Last30Opt,
+    ThisMonthOpt,
+    ThisWeekOpt,
+    TodayOpt,
+    ToOpt,
+    WhereOpt,
+    YesterdayOpt,
+    parse_where,
+    resolve_period,
+)
+from costwarden.cli.state import state_of
+from costwarden.ledger.base import EventQuery
+from costwarden.reports.export import write_events
+
+__all__ = ["register", "export", "ExportFormat"]
+
+
+class ExportFormat(StrEnum):
+    CSV = "csv"
+    JSON = "json"
+    JSONL = "jsonl"
+
+
+def export(  # noqa: PLR0917
+    ctx: typer.Context,
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", help="csv, json (an array) or jsonl.")
+    ] = ExportFormat.CSV,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of standard output.")
+    ] = None,
+    today: TodayOpt = False,
+    yesterday: YesterdayOpt = False,
+    this_week: ThisWeekOpt = False,
+    this_month: ThisMonthOpt = False,
+    last_30_days: Last30Opt = False,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    where: WhereOpt = None,
+) -> None:
+    """Export events (default: all retained events), oldest first.
+
+    Events older than the detailed retention exist only as totals and are not exported.
+    """
+    state = state_of(ctx)
+    period = resolve_period(
+        state.settings.tz,
+        today=today,
+        yesterday=yesterday,
+        this_week=this_week,
+        this_month=this_month,
+        last_30_days=last_30_days,
+        start=start,
+        end=end,
+        default="all",
+    )
+    query = EventQuery(
+        start=None if period.is_unbounded and start is None else period.start,
+        end=None if period.is_unbounded and end is None else period.end,
+        where=parse_where(where),
+    )
+    events = state.warden.ledger.events(query)
+    if output is None:
+        count = write_events(events, fmt.value, sys.stdout, event_to_json)
+        sys.stdout.flush()
+    else:
+        with output.open("w", encoding="utf-8", newline="") as handle:
+            count = write_events(events, fmt.value, handle, event_to_json)
+        state.err.print(f"Exported {count} event(s) to {output}", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export)

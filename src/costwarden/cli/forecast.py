@@ -1,0 +1,214 @@
+"""`costwarden forecast`: where the recent burn rate takes this month and every budget by its reset."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import typer
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from costwarden.cli.reporting import (
+    Format,
+    WhereOpt,
+    aggregator_for,
+    choose_format,
+    echo_json,
+    now,
+    parse_where,
+)
+from costwarden.cli.state import CliState, state_of
+from costwarden.ledger.base import EventQuery
+from costwarden.reports.aggregate import Aggregator
+from costwarden.reports.budget_view import BudgetState, budget_states, policies_of
+from costwarden.reports.forecast import Outlook, Projection, days_between, project, rate_window
+from costwarden.reports.formats import money, period_json
+from costwarden.reports.periods import local_midnight, named_period, next_month_start, utc_iso
+from costwarden.reports.text import print_wide, usd
+
+__all__ = ["register", "forecast", "projection_json"]
+
+
+def projection_json(p: Projection) -> dict[str, Any]:
+    return {
+        "spent": money(p.spent),
+        "rate_per_day": money(p.rate_per_day),
+        "window_days": str(p.window_days),
+        "days_left": str(p.days_left),
+        "resets_at": utc_iso(p.period_end) if p.period_end else None,
+        "projected": money(p.projected),
+        "limit": money(p.limit) if p.limit is not None else None,
+        "remaining": money(p.remaining) if p.remaining is not None else None,
+        "outlook": p.outlook.value,
+        "overshoot": money(p.overshoot),
+        "exhausted_at": utc_iso(p.exhausted_at) if p.exhausted_at else None,
+        "reduce_by_percent": str(p.reduce_by_percent),
+    }
+
+
+def _first_seen(state: CliState, aggregator: Aggregator) -> datetime | None:
+    """The start of the history (None when retention cut it: the history is longer than the events)."""
+    if aggregator.coverage().events_before is not None:
+        return None
+    first = next(iter(state.warden.ledger.events(limit=1)), None)
+    return None if first is None else first.occurred_at
+
+
+def _outlook_text(p: Projection) -> Text:
+    if p.outlook is Outlook.EXCEEDED:
+        return Text("limit reached", style="bold red")
+    if p.outlook is Outlook.OVER:
+        when = f", limit reached {p.exhausted_at:%Y-%m-%d %H:%M}" if p.exhausted_at else ""
+        return Text(
+            f"over by {usd(p.overshoot)}{when} (cut the rate by {p.reduce_by_percent}%)", style="yellow"
+        )
+    if p.outlook is Outlook.WITHIN:
+        return Text("within budget", style="green")
+    return Text("-")
+
+
+def _budget_table(states: list[BudgetState]) -> Table:
+    table = Table(
+        title="Budgets",
+        title_justify="left",
+        title_style="bold",
+        box=None,
+        pad_edge=False,
+        padding=(0, 2, 0, 0),
+        header_style="bold",
+    )
+    for name, justify in (
+        ("budget", "left"),
+        ("period", "left"),
+        ("limit", "right"),
+        ("spent", "right"),
+        ("rate/day", "right"),
+        ("days left", "right"),
+        ("projected", "right"),
+        ("outlook", "left"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for s in states:
+        p = s.projection
+        if p is None:
+            continue
+        table.add_row(
+            s.label,
+            s.policy.period.label,
+            usd(p.limit) if p.limit is not None else "-",
+            usd(p.spent),
+            usd(p.rate_per_day),
+            str(p.days_left),
+            usd(p.projected),
+            _outlook_text(p),
+        )
+    return table
+
+
+def forecast(  # noqa: PLR0917
+    ctx: typer.Context,
+    window_days: Annotated[
+        int,
+        typer.Option(
+            "--window-days", min=1, max=365, help="Days of recent spend the burn rate is measured over."
+        ),
+    ] = 7,
+    next_month: Annotated[
+        bool, typer.Option("--next-month", help="Also project next month at the same rate.")
+    ] = False,
+    where: WhereOpt = None,
+    fmt: Annotated[Format | None, typer.Option("--format", help="table (default) or json.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+) -> None:
+    """Month-end projection and, per budget, the projected total at its next reset.
+
+    The burn rate is the spend of the last --window-days (shorter when the history is), per day.
+    """
+    state = state_of(ctx)
+    chosen = choose_format(fmt, as_json, (Format.TABLE, Format.JSON))
+    tz = state.settings.tz
+    moment = now()
+    aggregator = aggregator_for(state)
+    filters = parse_where(where)
+    month = named_period("this-month", moment, tz)
+    spent = aggregator.total(EventQuery(start=month.start, end=min(month.end, moment), where=filters)).cost
+    r_start, r_end = rate_window(moment, window_days, _first_seen(state, aggregator))
+    recent = aggregator.total(EventQuery(start=r_start, end=r_end, where=filters)).cost
+    month_projection = project(
+        spent=spent, recent_cost=recent, window_start=r_start, now=moment, period_end=month.end
+    )
+    states = (
+        []
+        if filters
+        else [
+            s
+            for s in budget_states(
+                aggregator,
+                policies_of(state.settings, state.warden),
+                moment,
+                tz,
+                window_days=window_days,
+                first_event=_first_seen(state, aggregator),
+            )
+            if s.projection is not None
+        ]
+    )
+    next_total: Decimal | None = None
+    next_days = Decimal(0)
+    if next_month:
+        following = next_month_start(month.start.astimezone(tz).date())
+        next_days = days_between(
+            local_midnight(following, tz), local_midnight(next_month_start(following), tz)
+        )
+        next_total = (month_projection.rate_per_day * next_days).quantize(Decimal("1E-10"))
+    if chosen is Format.JSON:
+        out: dict[str, Any] = {
+            "schema": "costwarden.forecast/1",
+            "now": utc_iso(moment),
+            "window": {
+                "start": utc_iso(r_start),
+                "end": utc_iso(r_end),
+                "days": str(month_projection.window_days),
+            },
+            "month": {"period": period_json(month), **projection_json(month_projection)},
+            "budgets": [
+                {
+                    "id": s.policy.id,
+                    "name": s.label,
+                    "period": s.policy.period.label,
+                    **projection_json(s.projection),
+                }
+                for s in states
+                if s.projection is not None
+            ],
+        }
+        if next_total is not None:
+            out["next_month"] = {
+                "days": str(next_days.quantize(Decimal("0.01"))),
+                "projected": money(next_total),
+            }
+        echo_json(out)
+        return
+    p = month_projection
+    lines = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2, 0, 0))
+    lines.add_column(style="bold")
+    lines.add_column(justify="right")
+    lines.add_row(f"{month.label} so far:", usd(p.spent))
+    lines.add_row(f"Rate (last {p.window_days} days):", f"{usd(p.rate_per_day)}/day")
+    lines.add_row("Days left:", str(p.days_left))
+    lines.add_row("Projected month total:", usd(p.projected))
+    if next_total is not None:
+        lines.add_row("Next month at this rate:", usd(next_total))
+    parts: list[RenderableType] = [Text("Forecast", style="bold"), lines]
+    if states:
+        parts += [Text(""), _budget_table(states)]
+    elif not filters:
+        parts += [Text(""), Text("No budgets with a resetting period are configured.")]
+    print_wide(state.console, Group(*parts))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("forecast")(forecast)

@@ -1,0 +1,174 @@
+"""`costwarden report`: what was spent, on what, and how it stands against the budgets."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from costwarden.cli.reporting import (
+    Format,
+    FromOpt,
+    Last30Opt,
+    ThisMonthOpt,
+    ThisWeekOpt,
+    TodayOpt,
+    ToOpt,
+    WhereOpt,
+    YesterdayOpt,
+    aggregator_for,
+    choose_format,
+    echo_json,
+    now,
+    parse_where,
+    resolve_period,
+)
+from costwarden.cli.state import CliState, state_of
+from costwarden.ledger.base import EventQuery
+from costwarden.reports.aggregate import Aggregator
+from costwarden.reports.formats import CSV_DEFAULT_GROUPING, report_csv, report_json
+from costwarden.reports.model import BudgetLine, build_report
+from costwarden.reports.periods import Period
+from costwarden.reports.text import print_wide, report_renderable, summary_text
+
+__all__ = ["register", "report", "budget_lines_for"]
+
+
+def budget_lines_for(state: CliState, aggregator: Aggregator) -> list[BudgetLine]:
+    """The configured budgets' current state from the ledger (empty when no budgets are configured)."""
+    from costwarden.reports.budget_view import budget_lines, budget_states, policies_of
+
+    policies = policies_of(state.settings, state.warden)
+    if not policies:
+        return []
+    moment = now()
+    states = budget_states(aggregator, policies, moment, state.settings.tz)
+    return budget_lines(states, moment)
+
+
+def _session(state: CliState, session: str, fmt: Format, period: Period | None) -> None:
+    from costwarden.reports.session import session_detail, session_json, session_renderable
+
+    query = EventQuery(
+        start=period.start if period else None, end=period.end if period else None, where={"session": session}
+    )
+    events = list(state.warden.ledger.events(query))
+    if not events:
+        state.err.print(f"No events for session {session!r}.", markup=False)
+        raise typer.Exit(1)
+    detail = session_detail(session, events)
+    if fmt is Format.JSON:
+        echo_json(session_json(detail))
+    elif fmt is Format.CSV:
+        from costwarden.reports.formats import rows_csv
+
+        typer.echo(rows_csv([detail.totals], ()), nl=False)
+    else:
+        print_wide(state.console, session_renderable(detail, state.settings.tz))
+
+
+def report(  # noqa: PLR0917
+    ctx: typer.Context,
+    today: TodayOpt = False,
+    yesterday: YesterdayOpt = False,
+    this_week: ThisWeekOpt = False,
+    this_month: ThisMonthOpt = False,
+    last_30_days: Last30Opt = False,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    by: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--by",
+            help="Group by project, agent, session, run, task, plan, user, provider, model, day, hour, "
+            "month or tag:KEY; repeat for nested groups (--by project --by model).",
+        ),
+    ] = None,
+    where: WhereOpt = None,
+    fmt: Annotated[
+        Format | None, typer.Option("--format", help="table (default), json, csv or summary.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    detailed: Annotated[
+        bool,
+        typer.Option(
+            "--detailed", help="Token slices, errors and unpriced calls; by agent and provider too."
+        ),
+    ] = False,
+    session: Annotated[str | None, typer.Option("--session", help="One session in detail.")] = None,
+    top: Annotated[int, typer.Option("--top", min=0, help="How many top sessions to list.")] = 5,
+) -> None:
+    """Spend over a period (default: this month), grouped and compared with the budgets.
+
+    Without --by the report shows a summary, cost by project and by model, budget status and the top
+    sessions. Unpriced calls are counted at the configured fallback price and always shown.
+    """
+    state = state_of(ctx)
+    chosen = choose_format(fmt, as_json)
+    tz = state.settings.tz
+    if session is not None:
+        explicit = any((today, yesterday, this_week, this_month, last_30_days, start, end))
+        period = (
+            resolve_period(
+                tz,
+                today=today,
+                yesterday=yesterday,
+                this_week=this_week,
+                this_month=this_month,
+                last_30_days=last_30_days,
+                start=start,
+                end=end,
+            )
+            if explicit
+            else None
+        )
+        _session(state, session, chosen, period)
+        return
+    period = resolve_period(
+        tz,
+        today=today,
+        yesterday=yesterday,
+        this_week=this_week,
+        this_month=this_month,
+        last_30_days=last_30_days,
+        start=start,
+        end=end,
+    )
+    try:
+        keys = tuple(by or ())
+        from costwarden.reports.aggregate import check_keys
+
+        check_keys(keys)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--by") from None
+    filters = parse_where(where)
+    aggregator = aggregator_for(state)
+    budgets = (
+        budget_lines_for(state, aggregator) if chosen in (Format.TABLE, Format.JSON) and not filters else []
+    )
+    result = build_report(
+        aggregator, period, group_by=keys, where=filters, top=top, budgets=budgets, now=now()
+    )
+    if chosen is Format.JSON:
+        echo_json(report_json(result))
+    elif chosen is Format.CSV:
+        extra = None
+        if not keys:
+            query = EventQuery(start=period.start, end=period.end, where=filters)
+            extra = aggregator.totals(query, CSV_DEFAULT_GROUPING)
+        typer.echo(report_csv(result, extra), nl=False)
+    elif chosen is Format.SUMMARY:
+        typer.echo(summary_text(result))
+    else:
+        sections = []
+        if detailed and not keys:
+            query = EventQuery(start=period.start, end=period.end, where=filters)
+            sections = [
+                ("BY AGENT", ("agent",), aggregator.totals(query, ("agent",))),
+                ("BY PROVIDER", ("provider",), aggregator.totals(query, ("provider",))),
+            ]
+        print_wide(state.console, report_renderable(result, detailed, sections))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)

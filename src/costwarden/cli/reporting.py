@@ -1,0 +1,180 @@
+"""Shared parts of the reporting commands: period flags, filters, output formats and the aggregator.
+
+`COSTWARDEN_NOW` (an ISO-8601 datetime with offset) makes "now" fixed, so reports over `--today`,
+`--this-month` and forecasts are reproducible in scripts and tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import typer
+
+from costwarden.cli.options import parse_when
+from costwarden.cli.state import CliState
+from costwarden.reports.aggregate import Aggregator
+from costwarden.reports.periods import Period, between, named_period
+
+__all__ = [
+    "NOW_ENV",
+    "Format",
+    "TodayOpt",
+    "YesterdayOpt",
+    "ThisWeekOpt",
+    "ThisMonthOpt",
+    "Last30Opt",
+    "FromOpt",
+    "ToOpt",
+    "WhereOpt",
+    "now",
+    "resolve_period",
+    "parse_where",
+    "aggregator_for",
+    "echo_json",
+    "choose_format",
+]
+
+NOW_ENV = "COSTWARDEN_NOW"
+
+
+class Format(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+    SUMMARY = "summary"
+
+
+TodayOpt = Annotated[bool, typer.Option("--today", help="Today (local calendar day).")]
+YesterdayOpt = Annotated[bool, typer.Option("--yesterday", help="Yesterday.")]
+ThisWeekOpt = Annotated[bool, typer.Option("--this-week", help="This week (Monday to Sunday).")]
+ThisMonthOpt = Annotated[bool, typer.Option("--this-month", help="This calendar month.")]
+Last30Opt = Annotated[bool, typer.Option("--last-30-days", help="The last 30 days, today included.")]
+FromOpt = Annotated[
+    str | None,
+    typer.Option("--from", help="Start: ISO date (local midnight) or datetime with offset; inclusive."),
+]
+ToOpt = Annotated[
+    str | None,
+    typer.Option("--to", help="End: ISO date (that whole day is included) or datetime (exclusive)."),
+]
+WhereOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--where", help="Only events with FIELD=VALUE (project, agent, model, tag:NAME, ...); repeatable."
+    ),
+]
+
+
+def now() -> datetime:
+    """The current time, or `$COSTWARDEN_NOW` when set."""
+    fixed = os.environ.get(NOW_ENV)
+    if fixed:
+        return parse_when(fixed, NOW_ENV)
+    return datetime.now(UTC)
+
+
+def _end_of(value: str, tz: ZoneInfo) -> datetime:
+    parsed = parse_when(value, "--to", tz)
+    if len(value.strip()) == 10:
+        local = parsed.astimezone(tz).date() + timedelta(days=1)
+        return datetime(local.year, local.month, local.day, tzinfo=tz).astimezone(UTC)
+    return parsed
+
+
+def resolve_period(
+    tz: ZoneInfo,
+    *,
+    today: bool = False,
+    yesterday: bool = False,
+    this_week: bool = False,
+    this_month: bool = False,
+    last_30_days: bool = False,
+    start: str | None = None,
+    end: str | None = None,
+    default: str = "this-month",
+    at: datetime | None = None,
+) -> Period:
+    """The one period the flags name (or `default`); two periods at once is a usage error."""
+    chosen = [
+        name
+        for name, flag in (
+            ("today", today),
+            ("yesterday", yesterday),
+            ("this-week", this_week),
+            ("this-month", this_month),
+            ("last-30-days", last_30_days),
+        )
+        if flag
+    ]
+    explicit = start is not None or end is not None
+    if len(chosen) + (1 if explicit else 0) > 1:
+        raise typer.BadParameter(
+            "choose one period: --today, --yesterday, --this-week, --this-month, --last-30-days "
+            "or --from/--to"
+        )
+    moment = at or now()
+    if explicit:
+        lo = parse_when(start, "--from", tz) if start is not None else None
+        hi = _end_of(end, tz) if end is not None else None
+        if lo is not None and hi is not None and hi <= lo:
+            raise typer.BadParameter("--to must be after --from", param_hint="--to")
+        return between(lo, hi, tz)
+    return named_period(chosen[0] if chosen else default, moment, tz)
+
+
+def parse_where(items: Sequence[str] | None) -> dict[str, str | None]:
+    """`--where project=api` items as a filter mapping (`FIELD=` selects events where FIELD is unset)."""
+    from costwarden.ledger.base import FILTER_FIELDS
+
+    out: dict[str, str | None] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise typer.BadParameter(f"expected FIELD=VALUE, got {item!r}", param_hint="--where")
+        if name not in FILTER_FIELDS and not (name.startswith("tag:") and len(name) > 4):
+            raise typer.BadParameter(
+                f"cannot filter by {name!r}; choose one of {', '.join(FILTER_FIELDS)} or tag:NAME",
+                param_hint="--where",
+            )
+        out[name] = value or None
+    return out
+
+
+def aggregator_for(state: CliState, *, use_rollups: bool = True) -> Aggregator:
+    """An aggregator over the configured ledger, with its rollups when the ledger keeps them."""
+    from costwarden.ledger.rollup_store import rollups_of
+
+    ledger = state.warden.ledger
+    return Aggregator(
+        ledger=ledger, tz=state.settings.tz, rollups=rollups_of(ledger), use_rollups=use_rollups
+    )
+
+
+def echo_json(data: Any) -> None:
+    """Pretty JSON on stdout (never wrapped or colored)."""
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def choose_format(fmt: Format | None, as_json: bool, allowed: Sequence[Format] = tuple(Format)) -> Format:
+    """`--json` is short for `--format json`; both at once must agree."""
+    if as_json and fmt not in (None, Format.JSON):
+        raise typer.BadParameter("--json conflicts with --format", param_hint="--json")
+    chosen = Format.JSON if as_json else (fmt or Format.TABLE)
+    if chosen not in allowed:
+        raise typer.BadParameter(
+            f"{chosen.value} is not available here; choose {', '.join(f.value for f in allowed)}",
+            param_hint="--format",
+        )
+    return chosen
+
+
+def is_terminal() -> bool:
+    return sys.stdout.isatty()

@@ -1,0 +1,117 @@
+"""`costwarden watch`: the running cost of a session, a run or today; `--statusline` for prompts."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Group, RenderableType
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from costwarden.cli.reporting import aggregator_for, echo_json, now
+from costwarden.cli.state import CliState, state_of
+from costwarden.reports.budget_view import policies_of
+from costwarden.reports.formats import budget_json, totals_json
+from costwarden.reports.live import LiveStatus, live_status, statusline
+from costwarden.reports.periods import utc_iso
+from costwarden.reports.text import budget_table, print_wide, tokens, usd
+
+__all__ = ["register", "watch", "status_renderable"]
+
+
+def status_renderable(status: LiveStatus) -> RenderableType:
+    t = status.totals
+    table = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2, 0, 0))
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    scope = f" {status.scope[0]} {status.scope[1]}" if status.scope else ""
+    table.add_row(f"{status.label}:", usd(t.cost))
+    table.add_row("Tokens:", f"{t.total_tokens:,} ({tokens(t.total_tokens)})")
+    table.add_row("Calls:", f"{t.events:,}" + (f" ({t.error_events} failed)" if t.error_events else ""))
+    if status.last_event is not None:
+        last = status.last_event
+        table.add_row("Last call:", f"{last.occurred_at:%H:%M:%S} {last.model} {usd(last.cost_total)}")
+    parts: list[RenderableType] = [
+        Text(f"costwarden watch{scope} - {status.at:%Y-%m-%d %H:%M:%S} UTC"),
+        table,
+    ]
+    if status.budgets:
+        parts += [Text(""), budget_table(status.budgets)]
+    return Group(*parts)
+
+
+def _status(state: CliState, session: str | None, run: str | None) -> LiveStatus:
+    return live_status(
+        aggregator_for(state),
+        policies_of(state.settings, state.warden),
+        now(),
+        state.settings.tz,
+        session=session,
+        run=run,
+    )
+
+
+def watch(  # noqa: PLR0917
+    ctx: typer.Context,
+    session: Annotated[str | None, typer.Option("--session", help="Watch one session.")] = None,
+    run: Annotated[str | None, typer.Option("--run", help="Watch one agent run.")] = None,
+    interval: Annotated[float, typer.Option("--interval", min=0.1, help="Seconds between refreshes.")] = 2.0,
+    count: Annotated[
+        int | None,
+        typer.Option("--count", min=1, help="Stop after this many refreshes (default: until Ctrl-C)."),
+    ] = None,
+    as_statusline: Annotated[
+        bool, typer.Option("--statusline", help="Print one short line for a shell prompt and exit.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status once as JSON and exit.")] = False,
+) -> None:
+    """Running cost, tokens and budget remaining; refreshes until interrupted.
+
+    Without --session or --run it watches today's spend.
+    """
+    state = state_of(ctx)
+    if session is not None and run is not None:
+        raise typer.BadParameter("choose --session or --run, not both")
+    if as_statusline:
+        typer.echo(statusline(_status(state, session, run)))
+        return
+    if as_json:
+        status = _status(state, session, run)
+        echo_json(
+            {
+                "schema": "costwarden.watch/1",
+                "at": utc_iso(status.at),
+                "scope": dict([status.scope]) if status.scope else {},
+                "totals": totals_json(status.totals),
+                "budgets": [budget_json(b) for b in status.budgets],
+                "statusline": statusline(status),
+            }
+        )
+        return
+    console = state.console
+    done = 0
+    try:
+        if console.is_terminal:
+            with Live(
+                status_renderable(_status(state, session, run)), console=console, auto_refresh=False
+            ) as live:
+                done = 1
+                while count is None or done < count:
+                    time.sleep(interval)
+                    live.update(status_renderable(_status(state, session, run)), refresh=True)
+                    done += 1
+        else:
+            while count is None or done < count:
+                if done:
+                    time.sleep(interval)
+                print_wide(console, status_renderable(_status(state, session, run)))
+                done += 1
+    except KeyboardInterrupt:
+        pass
+
+
+def register(app: typer.Typer) -> None:
+    app.command("watch")(watch)

@@ -125,6 +125,12 @@ def test_create_false_does_not_create(tmp_path: Path) -> None:
         assert ledger.applied_migrations() == [m.NAME for m in MIGRATIONS]
 
 
+def test_open_without_upgrading(sqlite_url: str) -> None:
+    with open_ledger(sqlite_url, upgrade=False) as ledger:  # what `costwarden db upgrade` does
+        assert ledger.applied_migrations() == []
+        assert ledger.upgrade() == [m.NAME for m in MIGRATIONS]
+
+
 def _open_and_count(url: str) -> list[str]:
     with open_ledger(url) as ledger:
         return ledger.applied_migrations()

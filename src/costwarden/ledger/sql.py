@@ -468,20 +468,22 @@ def open_ledger(
     url: str,
     *,
     create: bool = True,
+    upgrade: bool | None = None,
     migrations: Sequence[Migration] | None = None,
     engine_options: Mapping[str, Any] | None = None,
 ) -> SqlLedger:
     """Open the ledger at `url`: `sqlite:///path.db`, a plain file path, or `postgresql://user@host/db`.
 
-    With `create=True` (the default) the SQLite file is created if needed and pending migrations are
-    applied. With `create=False` nothing is created or migrated (call `upgrade()`), and a missing SQLite
-    file raises `LedgerError`. Either way a database written by a newer costwarden raises `LedgerError`.
-    PostgreSQL needs the `postgres` extra (`MissingExtraError` otherwise).
+    `create=True` (the default) creates a missing SQLite file (and its directory); with `create=False` a
+    missing file raises `LedgerError`. `upgrade` (default: the value of `create`) applies pending
+    migrations now; without it call `SqlLedger.upgrade()` (what `costwarden db upgrade` does). Either way
+    a database written by a newer costwarden raises `LedgerError`. PostgreSQL needs the `postgres` extra
+    (`MissingExtraError` otherwise).
     """
     engine = create_ledger_engine(url, create=create, engine_options=engine_options)
     ledger = SqlLedger(engine, migrations=migrations)
     try:
-        if create:
+        if create if upgrade is None else upgrade:
             ledger.upgrade()
         else:
             ledger.check_version()

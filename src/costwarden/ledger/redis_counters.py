@@ -175,6 +175,7 @@ class _Pending:
     events: Mapping[str, UsageEvent]
     spends_for: SpendsFor
     taken: bool = False
+    lost: bool = False
     counted: list[Counted] = field(default_factory=list)
 
 
@@ -290,6 +291,8 @@ class RedisCounterStore:
             self._count(pending, spends)
         if reservation_id is not None and not pending.taken:
             self.release(reservation_id)
+        if pending.lost:
+            self._recover()  # after the append committed: the rebuild reads this event from the ledger
         return pending.counted
 
     def _count(self, pending: _Pending, spends: Sequence[Spend]) -> None:
@@ -298,7 +301,10 @@ class RedisCounterStore:
             args.extend((spend.key, spend.amounts.cost, spend.amounts.tokens, spend.amounts.requests))
         result = self._call(self._settle, args)
         pending.taken = pending.reservation_id is not None
-        if not spends or (len(result) == 1 and int(result[0]) == -1):
+        if len(result) == 1 and int(result[0]) == -1:
+            pending.lost = True
+            return
+        if not spends:
             return
         for i, spend in enumerate(spends):
             after = Amounts(int(result[3 * i]), int(result[3 * i + 1]), int(result[3 * i + 2]))

@@ -8,7 +8,7 @@ import sys
 
 def test_importing_costwarden_imports_no_sdk() -> None:
     code = (
-        "import sys, costwarden, costwarden.integrations, costwarden.integrations.litellm, "
+        "import sys, costwarden, costwarden.integrations, "
         "costwarden.importers, costwarden.testing, costwarden.quotas, costwarden.estimate\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('openai', 'anthropic', 'litellm'))\n"
         "print(','.join(loaded))"

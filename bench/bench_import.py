@@ -45,8 +45,8 @@ def generate(root: Path, size_mb: int, files: int, seed: int = 1) -> tuple[int, 
             n = 0
             while size < per_file:
                 n += 1
-                second = n % 60
-                at = f"2026-11-{1 + index % 28:02d}T{(n // 3600) % 24:02d}:{(n // 60) % 60:02d}:{second:02d}.000Z"
+                day, hour, minute, second = 1 + index % 28, (n // 3600) % 24, (n // 60) % 60, n % 60
+                at = f"2026-11-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}.000Z"
                 tool_result = filler[: rng.randint(1500, 7000)]
                 lines = [claude_user(session, cwd, at, text=tool_result)]
                 model = MODELS[rng.randrange(len(MODELS))]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
@@ -97,6 +98,7 @@ class Warden:
         self._budgets = budgets
         self._budgets_built = budgets is not None
         self._pid = os.getpid()
+        self._lazy = threading.RLock()  # threads racing to the first call open one ledger, one engine
 
     @classmethod
     def from_config(
@@ -110,13 +112,17 @@ class Warden:
     @property
     def ledger(self) -> Ledger:
         """The ledger, opened (and migrated) on first use."""
-        if self._ledger is None:
+        if self._ledger is not None:
+            return self._ledger
+        with self._lazy:
+            if self._ledger is not None:
+                return self._ledger
             from costwarden.config import default_database_url
             from costwarden.ledger.sql import open_ledger
 
             url = self.settings.database or default_database_url()
             self._ledger = open_ledger(url)
-        return self._ledger
+            return self._ledger
 
     @property
     def tiers(self) -> TierBook:
@@ -128,8 +134,10 @@ class Warden:
     def budgets(self) -> BudgetController | None:
         """The budget engine, built from `settings.budgets` on first use (None when no budgets apply)."""
         if not self._budgets_built:
-            self._budgets_built = True
-            self._budgets = self._build_budgets()
+            with self._lazy:
+                if not self._budgets_built:
+                    self._budgets = self._build_budgets()
+                    self._budgets_built = True
         return self._budgets
 
     def _build_budgets(self) -> BudgetController | None:

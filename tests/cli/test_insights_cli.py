@@ -88,9 +88,8 @@ def test_insights_with_evidence_and_savings(capsys: pytest.CaptureFixture[str], 
     average = Usage(input_tokens=round(sum(e.usage.input_tokens for e in events) / 40), output_tokens=600)
     alt_model = premium["evidence"]["alternative"].split("/")[1]
     alternative = book.price_usage("anthropic", alt_model, average, NOW).total * 40
-    days = Decimal(
-        (NOW - (NOW - timedelta(days=29)).replace(hour=0, minute=0)).total_seconds() / 86400
-    ).quantize(Decimal("0.01"))
+    first = min(e.occurred_at for e in _events())  # savings are per day of activity, times 30
+    days = (Decimal((NOW - first).total_seconds()) / 86400).quantize(Decimal("0.01"))
     expected = ((current - alternative) * 30 / days).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
     assert Decimal(premium["estimated_monthly_saving"]) == expected
 

@@ -67,9 +67,9 @@ def _register() -> None:
 
     for module in (record, prices, tiers, db, importer):
         module.register(app)
-    from costwarden.cli import analyze, export, forecast, insights, maintain, report, top, trends, watch
+    from costwarden.cli import analyze, demo, export, forecast, insights, maintain, report, top, trends, watch
 
-    for module in (report, top, trends, analyze, forecast, export, watch, insights, maintain):
+    for module in (report, top, trends, analyze, forecast, export, watch, insights, maintain, demo):
         module.register(app)
 
 

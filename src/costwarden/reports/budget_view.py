@@ -128,7 +128,8 @@ def budget_states(
         r_start, r_end = rate_window(now, window_days, first_event)
         if resets:
             recent = _summed(aggregator, r_start, r_end, policy)
-        for key, used in ranked[:per_value_limit]:
+        shown = min(per_value_limit, 3) if kind is PeriodKind.RUN else per_value_limit  # runs: the top ones
+        for key, used in ranked[:shown]:
             value = "|".join(f"{n}={v}" for n, v in zip(policy.per, key, strict=True)) or None
             scope_value = key[policy.per.index(policy.scope)] if policy.scope in policy.per else None
             limits = policy.limits_for(scope_value)

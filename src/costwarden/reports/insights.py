@@ -9,7 +9,8 @@ computed from the fleet's real token mix.
   prompt cache; the same calls are priced with most of that input read from the cache (plus one cache write
   per session) and the difference is the saving.
 
-Savings are per month: the period's saving scaled to 30 days of the period's activity. Each insight has a
+Savings are per month: the period's saving scaled to 30 days, over the days the period was active (from
+its first event, at least one day). Each insight has a
 stable id (kind and subject), so a dismissal (`costwarden insights --dismiss ID`) is remembered.
 """
 
@@ -155,6 +156,20 @@ def _monthly(amount: Decimal, active_days: Decimal) -> Decimal:
     return (amount * _MONTH_DAYS / days).quantize(_CENT, rounding=ROUND_HALF_EVEN)
 
 
+def _active_days(aggregator: Aggregator, query: EventQuery) -> Decimal:
+    """Days of activity the period's spend covers: from its first event (or its start, when retention has
+    cut the events) to its end; at least one day."""
+    assert query.start is not None and query.end is not None
+    start = query.start
+    horizon = aggregator.coverage().events_before
+    if horizon is None or horizon <= start:
+        first = next(iter(aggregator.ledger.events(query, limit=1)), None)
+        if first is not None:
+            start = max(start, first.occurred_at)
+    days = Decimal((query.end - start).total_seconds()) / 86400
+    return max(Decimal(1), days).quantize(Decimal("0.01"))
+
+
 def _percent(part: int, whole: int) -> Decimal:
     return Decimal(0) if not whole else (Decimal(part) * 100 / whole).quantize(Decimal("0.1"))
 
@@ -173,7 +188,7 @@ def find_insights(
     cfg = settings or InsightSettings()
     end = min(period.end, now)
     query = EventQuery(start=period.start, end=end)
-    active_days = Decimal(max(1.0, (end - period.start).total_seconds() / 86400)).quantize(Decimal("0.01"))
+    active_days = _active_days(aggregator, query)
     groups = [
         r for r in aggregator.totals(query, ("agent", "provider", "model")) if r.events >= cfg.min_calls
     ]

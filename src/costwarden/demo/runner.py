@@ -1,0 +1,167 @@
+"""`costwarden demo`: run the simulated fleet, then show what costwarden saw: the report, the budgets, the
+alerts and the insights. Everything is simulated (a fake provider on 127.0.0.1) and says so."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+from rich.console import Console
+from rich.text import Text
+
+from costwarden.config import Settings, load_settings, user_data_dir
+from costwarden.demo.fleet import FleetResult, run_fleet, script
+from costwarden.warden import Warden
+
+__all__ = ["DEMO_CONFIG", "DemoOutcome", "demo_config_path", "default_demo_database", "run_demo"]
+
+DEMO_CONFIG = "demo.yaml"
+BANNER = (
+    "SIMULATED: this demo runs a made-up fleet against a fake provider on 127.0.0.1. No real API is called "
+    "and no real money is spent; the prices are the real published ones."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOutcome:
+    database: str
+    config: Path
+    fleet: FleetResult
+    alerts: int
+
+
+def demo_config_path() -> Path:
+    """The example config the demo runs with (shipped in the package)."""
+    return Path(str(resources.files("costwarden.demo").joinpath(DEMO_CONFIG)))
+
+
+def default_demo_database() -> str:
+    """A SQLite file of its own in the user data dir, so the demo never mixes with real spend."""
+    return f"sqlite:///{user_data_dir() / 'demo.db'}"
+
+
+def _fresh_sqlite(url: str) -> None:
+    path = Path(url.removeprefix("sqlite:///"))
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            Path(f"{path}{suffix}").unlink()
+
+
+@contextlib.contextmanager
+def _quiet_alert_log() -> Iterator[None]:
+    """The demo prints alerts itself; keep the log channel's copies off the terminal meanwhile."""
+    logger = logging.getLogger("costwarden.alerts")
+    handler = logging.NullHandler()
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def run_demo(
+    console: Console,
+    *,
+    seed: int = 42,
+    database: str | None = None,
+    quiet: bool = False,
+) -> DemoOutcome:
+    """Run the fleet into `database` (default: a fresh `demo.db` in the user data dir) and print the show."""
+    from costwarden.testing import FakeProvider
+
+    url = database or default_demo_database()
+    if database is None:
+        _fresh_sqlite(url)
+    config = demo_config_path()
+    settings = load_settings(config, database=url)
+    console.print(Text(BANNER, style="bold yellow"))
+    console.print(f"Config: {config}", markup=False)
+    console.print(f"Ledger: {url}", markup=False)
+    console.print("")
+
+    def say(line: str) -> None:
+        if not quiet:
+            console.print(line, markup=False, highlight=False)
+
+    alerts = 0
+    with _quiet_alert_log(), FakeProvider() as fake, Warden(settings) as warden:
+
+        def on_alert(alert: object) -> None:
+            nonlocal alerts
+            alerts += 1
+            say(f"ALERT       {getattr(alert, 'level', ''):28} {getattr(alert, 'message', alert)}")
+
+        warden.on_alert(on_alert)
+        console.print(Text("THE FLEET AT WORK", style="bold"))
+        fleet = run_fleet(warden, fake, script(seed), say)
+        console.print("")
+        console.print(
+            f"{fleet.calls} calls: {fleet.recorded} recorded, {fleet.failed} failed, "
+            f"{fleet.fallbacks} fell back to the local model, {fleet.blocked} blocked, "
+            f"{fleet.terminated} run terminated; {alerts} alerts.",
+            markup=False,
+        )
+        console.print("")
+        show(console, settings, warden)
+    console.print("")
+    console.print(Text("Explore the same ledger yourself:", style="bold"))
+    commands = ("report --by project --by agent", "top --models", "insights", "watch --statusline", "export")
+    for command in commands:
+        console.print(f"  costwarden --db {url} --config {config} {command}", markup=False, highlight=False)
+    return DemoOutcome(url, config, fleet, alerts)
+
+
+def show(console: Console, settings: Settings, warden: Warden) -> None:
+    """The report of today, the budget status, the alert feed and the insights."""
+    from costwarden.ledger.insight_store import dismissals_of
+    from costwarden.ledger.rollup_store import rollups_of
+    from costwarden.reports.aggregate import Aggregator
+    from costwarden.reports.budget_view import budget_lines, budget_states, policies_of
+    from costwarden.reports.insights import find_insights
+    from costwarden.reports.model import build_report
+    from costwarden.reports.periods import last_days, named_period
+    from costwarden.reports.text import budget_table, print_wide, report_renderable, usd
+
+    now = datetime.now(UTC)
+    tz = settings.tz
+    aggregator = Aggregator(warden.ledger, tz, rollups_of(warden.ledger))
+    policies = policies_of(settings, warden)
+    budgets = budget_lines(budget_states(aggregator, policies, now, tz), now)
+    report = build_report(aggregator, named_period("today", now, tz), budgets=[], now=now)
+    print_wide(console, report_renderable(report))
+    console.print("")
+    console.print(Text("BUDGET STATUS", style="bold"))
+    print_wide(console, budget_table(budgets))
+    console.print("")
+    console.print(Text("ALERTS", style="bold"))
+    records = getattr(warden.budgets, "records", None)
+    feed = list(reversed(records.alerts(limit=50))) if records is not None else []
+    for alert in feed:
+        when = alert.at.astimezone(tz).strftime("%H:%M:%S")
+        console.print(f"{when}  {alert.kind:13}  {alert.message}", markup=False, highlight=False)
+    if not feed:
+        console.print("(none)")
+    console.print("")
+    console.print(Text("INSIGHTS", style="bold"))
+    found = find_insights(
+        aggregator,
+        warden.pricebook,
+        warden.tiers,
+        last_days(30, now, tz),
+        now=now,
+        dismissed=list(dismissals_of(warden.ledger).dismissed()),
+    )
+    for insight in found:
+        console.print(f"* {insight.title}", markup=False)
+        saving = f"estimated saving {usd(insight.monthly_saving)}/month"
+        console.print(f"  {insight.suggestion}; {saving}", markup=False)
+    if not found:
+        console.print("(none)")

@@ -96,7 +96,10 @@ def test_wrong_type_names_expectation(tmp_path: Path) -> None:
     cfg = write(tmp_path, "c.yaml", "retention:\n  detailed_days: -4\n")
     with pytest.raises(ConfigError) as info:
         load_settings(cfg)
-    assert str(info.value) == f"{cfg}: retention.detailed_days: Input should be greater than or equal to 1, got -4"
+    assert (
+        str(info.value)
+        == f"{cfg}: retention.detailed_days: Input should be greater than or equal to 1, got -4"
+    )
 
 
 def test_bad_timezone(tmp_path: Path) -> None:

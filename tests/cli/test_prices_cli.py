@@ -49,8 +49,23 @@ def test_prices_check(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Non
     cfg.write_text("pricing:\n  overrides:\n    - {model: gpt-5, input: 1, output: 8}\n")
     for model in ("gpt-5", "claude-sonnet-4-5", "mystery-9"):
         provider = "anthropic" if model.startswith("claude") else "openai"
-        assert run(capsys, "--db", db, "--config", str(cfg), "record", "--provider", provider, "--model", model,
-                   "--input-tokens", "100")[0] == 0
+        assert (
+            run(
+                capsys,
+                "--db",
+                db,
+                "--config",
+                str(cfg),
+                "record",
+                "--provider",
+                provider,
+                "--model",
+                model,
+                "--input-tokens",
+                "100",
+            )[0]
+            == 0
+        )
     code, out, _ = run(capsys, "--db", db, "--config", str(cfg), "prices", "check", "--json")
     assert code == 1  # an unpriced model was found
     payload = json.loads(out)

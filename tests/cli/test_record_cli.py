@@ -22,10 +22,34 @@ def db(tmp_path: Path) -> str:
 def test_record_prints_json_with_exact_cost(capsys: pytest.CaptureFixture[str], db: str) -> None:
     code, out, _ = run(
         capsys,
-        "--db", db, "record", "--provider", "anthropic", "--model", "claude-sonnet-4-5",
-        "--input-tokens", "1200", "--cache-read-tokens", "30000", "--cache-write-tokens", "1000",
-        "--output-tokens", "800", "--project", "backend-api", "--agent", "reviewer", "--session", "s-42",
-        "--tag", "team=red", "--id", "call-1", "--at", "2026-11-01T10:00:00+01:00", "--json",
+        "--db",
+        db,
+        "record",
+        "--provider",
+        "anthropic",
+        "--model",
+        "claude-sonnet-4-5",
+        "--input-tokens",
+        "1200",
+        "--cache-read-tokens",
+        "30000",
+        "--cache-write-tokens",
+        "1000",
+        "--output-tokens",
+        "800",
+        "--project",
+        "backend-api",
+        "--agent",
+        "reviewer",
+        "--session",
+        "s-42",
+        "--tag",
+        "team=red",
+        "--id",
+        "call-1",
+        "--at",
+        "2026-11-01T10:00:00+01:00",
+        "--json",
     )
     assert code == 0
     payload = json.loads(out)
@@ -41,8 +65,22 @@ def test_record_prints_json_with_exact_cost(capsys: pytest.CaptureFixture[str], 
 
 
 def test_record_is_idempotent_on_id(capsys: pytest.CaptureFixture[str], db: str) -> None:
-    args = ["--db", db, "record", "--provider", "openai", "--model", "gpt-5", "--input-tokens", "1000",
-            "--output-tokens", "100", "--id", "same", "--json"]
+    args = [
+        "--db",
+        db,
+        "record",
+        "--provider",
+        "openai",
+        "--model",
+        "gpt-5",
+        "--input-tokens",
+        "1000",
+        "--output-tokens",
+        "100",
+        "--id",
+        "same",
+        "--json",
+    ]
     assert run(capsys, *args)[0] == 0
     assert run(capsys, *args)[0] == 0
     from costwarden.ledger.sql import open_ledger
@@ -58,16 +96,38 @@ def test_record_is_idempotent_on_id(capsys: pytest.CaptureFixture[str], db: str)
 
 
 def test_record_table_output(capsys: pytest.CaptureFixture[str], db: str) -> None:
-    code, out, _ = run(capsys, "--no-color", "--db", db, "record", "--provider", "openai", "--model", "gpt-5",
-                       "--input-tokens", "10")
+    code, out, _ = run(
+        capsys,
+        "--no-color",
+        "--db",
+        db,
+        "record",
+        "--provider",
+        "openai",
+        "--model",
+        "gpt-5",
+        "--input-tokens",
+        "10",
+    )
     assert code == 0
     assert "openai/gpt-5" in out
     assert "computed" in out
 
 
 def test_record_unknown_model_is_flagged(capsys: pytest.CaptureFixture[str], db: str) -> None:
-    code, out, _ = run(capsys, "--db", db, "record", "--provider", "acme", "--model", "mystery-1",
-                       "--input-tokens", "1000000", "--json")
+    code, out, _ = run(
+        capsys,
+        "--db",
+        db,
+        "record",
+        "--provider",
+        "acme",
+        "--model",
+        "mystery-1",
+        "--input-tokens",
+        "1000000",
+        "--json",
+    )
     assert code == 0
     payload = json.loads(out)
     assert payload["cost_source"] == "unpriced"
@@ -75,21 +135,26 @@ def test_record_unknown_model_is_flagged(capsys: pytest.CaptureFixture[str], db:
 
 
 def test_bad_flag_value_exits_2(capsys: pytest.CaptureFixture[str], db: str) -> None:
-    code, _, err = run(capsys, "--db", db, "record", "--provider", "openai", "--model", "gpt-5",
-                       "--input-tokens", "-5")
+    code, _, err = run(
+        capsys, "--db", db, "record", "--provider", "openai", "--model", "gpt-5", "--input-tokens", "-5"
+    )
     assert code == 2
     assert "--input-tokens" in err
 
 
 def test_bad_at_exits_2(capsys: pytest.CaptureFixture[str], db: str) -> None:
-    code, _, err = run(capsys, "--db", db, "record", "--provider", "openai", "--model", "gpt-5", "--at", "yesterday")
+    code, _, err = run(
+        capsys, "--db", db, "record", "--provider", "openai", "--model", "gpt-5", "--at", "yesterday"
+    )
     assert code == 2
     assert "--at" in err
     assert "ISO-8601" in err
 
 
 def test_bad_tag_exits_2(capsys: pytest.CaptureFixture[str], db: str) -> None:
-    code, _, err = run(capsys, "--db", db, "record", "--provider", "openai", "--model", "gpt-5", "--tag", "oops")
+    code, _, err = run(
+        capsys, "--db", db, "record", "--provider", "openai", "--model", "gpt-5", "--tag", "oops"
+    )
     assert code == 2
     assert "NAME=VALUE" in err
 

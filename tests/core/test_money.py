@@ -27,7 +27,8 @@ def test_sum_of_units_equals_sum_of_amounts() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"), [("1.5", Decimal("1.5")), (2, Decimal(2)), (0.1, Decimal("0.1")), (Decimal("3"), Decimal(3))]
+    ("value", "expected"),
+    [("1.5", Decimal("1.5")), (2, Decimal(2)), (0.1, Decimal("0.1")), (Decimal("3"), Decimal(3))],
 )
 def test_parse_money(value: object, expected: Decimal) -> None:
     assert parse_money(value, "limit") == expected

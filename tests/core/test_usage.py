@@ -58,7 +58,9 @@ def test_reasoning_is_part_of_output() -> None:
 
 
 def test_totals() -> None:
-    usage = Usage(input_tokens=1, cache_read_tokens=2, cache_write_tokens=3, cache_write_1h_tokens=4, output_tokens=5)
+    usage = Usage(
+        input_tokens=1, cache_read_tokens=2, cache_write_tokens=3, cache_write_1h_tokens=4, output_tokens=5
+    )
     assert usage.total_input_tokens == 10
     assert usage.total_tokens == 15
 
@@ -138,7 +140,9 @@ def test_snapshot_key_orders_by_tokens_then_time() -> None:
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     small = UsageEvent.create(provider="p", model="m", id="a", output_tokens=5, occurred_at=t0)
     big = UsageEvent.create(provider="p", model="m", id="a", output_tokens=50, occurred_at=t0)
-    later = UsageEvent.create(provider="p", model="m", id="a", output_tokens=50, occurred_at=t0 + timedelta(seconds=1))
+    later = UsageEvent.create(
+        provider="p", model="m", id="a", output_tokens=50, occurred_at=t0 + timedelta(seconds=1)
+    )
     assert small.snapshot_key() < big.snapshot_key() < later.snapshot_key()
 
 

@@ -36,7 +36,10 @@ def root(
     ctx: typer.Context,
     db: Annotated[
         str | None,
-        typer.Option("--db", help="Database URL (sqlite:///file.db or postgresql://...). [env: COSTWARDEN_DATABASE_URL]"),
+        typer.Option(
+            "--db",
+            help="Database URL (sqlite:///file.db or postgresql://...). [env: COSTWARDEN_DATABASE_URL]",
+        ),
     ] = None,
     config: Annotated[
         str | None, typer.Option("--config", help="Config file (YAML or TOML). [env: COSTWARDEN_CONFIG]")

@@ -40,7 +40,9 @@ def _rates_json(rates: ModelRates) -> dict[str, Any]:
     }
     for attr, _, _ in _RATE_ROWS:
         out[attr] = money_str(getattr(rates, attr))
-    out["hardware_per_hour"] = money_str(rates.hardware_per_hour) if rates.hardware_per_hour is not None else None
+    out["hardware_per_hour"] = (
+        money_str(rates.hardware_per_hour) if rates.hardware_per_hour is not None else None
+    )
     out["long_context_tiers"] = [
         {"above_input_tokens": threshold, **{a: money_str(getattr(r, a)) for a, _, _ in _RATE_ROWS}}
         for threshold, r in rates.tiers
@@ -52,9 +54,15 @@ def _rates_json(rates: ModelRates) -> dict[str, Any]:
 def show(
     ctx: typer.Context,
     model: Annotated[str, typer.Argument(help="Model name, e.g. claude-sonnet-4-5 or openai/gpt-5.")],
-    provider: Annotated[str | None, typer.Option("--provider", help="Provider id (default: found from the model).")] = None,
-    at: Annotated[str | None, typer.Option("--at", help="Prices in force at this date/time (default now).")] = None,
-    service_tier: Annotated[str | None, typer.Option("--service-tier", help="batch, flex or priority.")] = None,
+    provider: Annotated[
+        str | None, typer.Option("--provider", help="Provider id (default: found from the model).")
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="Prices in force at this date/time (default now).")
+    ] = None,
+    service_tier: Annotated[
+        str | None, typer.Option("--service-tier", help="batch, flex or priority.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show the per-slice prices of a model, its long-context tiers and its cost tier."""
@@ -68,11 +76,12 @@ def show(
     book = state.warden.pricebook
     rates = book.rates(prov or "", name, when, service_tier)
     if rates is None:
+        fallback = book.fallback_rates
         state.err.print(
             f"costwarden: unknown model {model!r}"
             + (f" for provider {prov!r}" if prov else "")
-            + f"; events for it are recorded as unpriced and budgeted at the fallback price "
-            f"(input {format_usd(book.fallback_rates.input)}, output {format_usd(book.fallback_rates.output)} per MTok)",
+            + "; events for it are recorded as unpriced and budgeted at the fallback price "
+            f"(input {format_usd(fallback.input)}, output {format_usd(fallback.output)} per MTok)",
             markup=False,
         )
         raise typer.Exit(1)
@@ -95,7 +104,9 @@ def show(
     state.console.print(table)
     definition = state.warden.tiers.get(tier)
     state.console.print(f"source: {rates.source}    price: {rates.price_ref}", markup=False)
-    state.console.print(f"cost tier: {tier}" + (f" ({definition.display_name})" if definition else ""), markup=False)
+    state.console.print(
+        f"cost tier: {tier}" + (f" ({definition.display_name})" if definition else ""), markup=False
+    )
 
 
 @prices_app.command("check")
@@ -137,13 +148,19 @@ def check(
             table.add_column(col, justify="right" if col in ("events", "cost") else "left")
         for r in rows:
             table.add_row(
-                r["provider"], r["model"], r["status"], r["recorded_as"], f"{r['events']:,}", f"${r['cost']}",
+                r["provider"],
+                r["model"],
+                r["status"],
+                r["recorded_as"],
+                f"{r['events']:,}",
+                f"${r['cost']}",
                 r["price_ref"] or "fallback",
             )
         state.console.print(table)
         if unpriced:
             state.console.print(
-                f"{len(unpriced)} model(s) are unpriced: add them under pricing.custom_models or pricing.overrides.",
+                f"{len(unpriced)} model(s) are unpriced: "
+                "add them under pricing.custom_models or pricing.overrides.",
                 markup=False,
             )
     if unpriced:

@@ -20,11 +20,17 @@ def record(
     provider: Annotated[str, typer.Option("--provider", help="Provider id, e.g. openai, anthropic, ollama.")],
     model: Annotated[str, typer.Option("--model", help="Model name as sent to the provider.")],
     input_tokens: Annotated[int, typer.Option("--input-tokens", min=0, help="Uncached input tokens.")] = 0,
-    output_tokens: Annotated[int, typer.Option("--output-tokens", min=0, help="Output tokens (reasoning included).")] = 0,
+    output_tokens: Annotated[
+        int, typer.Option("--output-tokens", min=0, help="Output tokens (reasoning included).")
+    ] = 0,
     cache_read_tokens: Annotated[int, typer.Option("--cache-read-tokens", min=0)] = 0,
-    cache_write_tokens: Annotated[int, typer.Option("--cache-write-tokens", min=0, help="5-minute cache writes.")] = 0,
+    cache_write_tokens: Annotated[
+        int, typer.Option("--cache-write-tokens", min=0, help="5-minute cache writes.")
+    ] = 0,
     cache_write_1h_tokens: Annotated[int, typer.Option("--cache-write-1h-tokens", min=0)] = 0,
-    reasoning_tokens: Annotated[int, typer.Option("--reasoning-tokens", min=0, help="Part of output tokens.")] = 0,
+    reasoning_tokens: Annotated[
+        int, typer.Option("--reasoning-tokens", min=0, help="Part of output tokens.")
+    ] = 0,
     project: Annotated[str | None, typer.Option("--project")] = None,
     agent: Annotated[str | None, typer.Option("--agent")] = None,
     session: Annotated[str | None, typer.Option("--session")] = None,
@@ -32,7 +38,9 @@ def record(
     task: Annotated[str | None, typer.Option("--task")] = None,
     user: Annotated[str | None, typer.Option("--user")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="NAME=VALUE, repeatable.")] = None,
-    event_id: Annotated[str | None, typer.Option("--id", help="Idempotency key; the same id twice is one event.")] = None,
+    event_id: Annotated[
+        str | None, typer.Option("--id", help="Idempotency key; the same id twice is one event.")
+    ] = None,
     at: Annotated[str | None, typer.Option("--at", help="When it happened (ISO-8601; default now).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the stored event as JSON.")] = False,
 ) -> None:

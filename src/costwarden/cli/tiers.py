@@ -43,7 +43,9 @@ def list_tiers(
     for col in ("id", "name", "range", "icon", "color", "description"):
         table.add_column(col)
     for t in tiers:
-        table.add_row(t.id, t.display_name, t.describe_range(), t.icon or "", t.color or "", t.description or "")
+        table.add_row(
+            t.id, t.display_name, t.describe_range(), t.icon or "", t.color or "", t.description or ""
+        )
     state.console.print(table)
 
 
@@ -65,7 +67,9 @@ def classify(
         raise typer.Exit(1)
     tier = state.warden.tiers.classify(rates)
     blended = state.warden.tiers.blended_price(rates)
-    state.console.print(f"{rates.provider}/{rates.model}: {tier} (blended ${blended.normalize():f} per MTok)", markup=False)
+    state.console.print(
+        f"{rates.provider}/{rates.model}: {tier} (blended ${blended.normalize():f} per MTok)", markup=False
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -46,7 +46,16 @@ TOKEN_FIELDS: tuple[str, ...] = (
     "requests",
     "web_search_requests",
 )
-ATTRIBUTION_FIELDS: tuple[str, ...] = ("project", "agent", "session", "run", "task", "task_type", "plan", "user")
+ATTRIBUTION_FIELDS: tuple[str, ...] = (
+    "project",
+    "agent",
+    "session",
+    "run",
+    "task",
+    "task_type",
+    "plan",
+    "user",
+)
 
 
 class CostSource(StrEnum):
@@ -96,7 +105,9 @@ def ensure_utc(value: object, name: str = "occurred_at") -> datetime:
     if not isinstance(value, datetime):
         raise ValidationError(name, f"expected a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationError(name, f"needs a timezone (e.g. {value.isoformat()}+00:00), got a naive datetime")
+        raise ValidationError(
+            name, f"needs a timezone (e.g. {value.isoformat()}+00:00), got a naive datetime"
+        )
     return value.astimezone(UTC)
 
 
@@ -105,7 +116,7 @@ _E = TypeVar("_E", bound=StrEnum)
 
 def _enum(kind: type[_E], value: object, name: str) -> _E:
     try:
-        return kind(value)
+        return kind(value)  # type: ignore[arg-type]
     except ValueError:
         choices = ", ".join(member.value for member in kind)
         raise ValidationError(name, f"expected one of {choices}, got {value!r}") from None
@@ -135,13 +146,16 @@ class Usage:
         if self.reasoning_tokens > self.output_tokens:
             raise ValidationError(
                 "reasoning_tokens",
-                f"is part of output_tokens and cannot exceed it ({self.reasoning_tokens} > {self.output_tokens})",
+                "is part of output_tokens and cannot exceed it "
+                f"({self.reasoning_tokens} > {self.output_tokens})",
             )
 
     @property
     def total_input_tokens(self) -> int:
         """All input: uncached, cache reads and both cache writes."""
-        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens + self.cache_write_1h_tokens
+        return (
+            self.input_tokens + self.cache_read_tokens + self.cache_write_tokens + self.cache_write_1h_tokens
+        )
 
     @property
     def total_tokens(self) -> int:
@@ -252,15 +266,18 @@ class UsageEvent:
         if not isinstance(self.usage, Usage):
             raise ValidationError("usage", f"expected a Usage, got {type(self.usage).__name__}")
         if not isinstance(self.attribution, Attribution):
-            raise ValidationError("attribution", f"expected an Attribution, got {type(self.attribution).__name__}")
+            raise ValidationError(
+                "attribution", f"expected an Attribution, got {type(self.attribution).__name__}"
+            )
         object.__setattr__(self, "source", _enum(EventSource, self.source, "source"))
         object.__setattr__(self, "status", _enum(EventStatus, self.status, "status"))
         if self.duration_ms is not None:
             check_count("duration_ms", self.duration_ms)
         if self.provider_cost is not None:
-            if isinstance(self.provider_cost, bool) or not isinstance(self.provider_cost, Decimal | int | str):
-                raise ValidationError("provider_cost", f"expected a Decimal amount, got {self.provider_cost!r}")
-            amount = Decimal(self.provider_cost)
+            given: object = self.provider_cost
+            if isinstance(given, bool) or not isinstance(given, Decimal | int | str):
+                raise ValidationError("provider_cost", f"expected a Decimal amount, got {given!r}")
+            amount = Decimal(given)
             if not amount.is_finite() or amount < 0:
                 raise ValidationError("provider_cost", f"expected a finite non-negative amount, got {amount}")
             object.__setattr__(self, "provider_cost", amount)

@@ -112,17 +112,16 @@ class Warden:
     @property
     def ledger(self) -> Ledger:
         """The ledger, opened (and migrated) on first use."""
-        if self._ledger is not None:
-            return self._ledger
-        with self._lazy:
-            if self._ledger is not None:
-                return self._ledger
-            from costwarden.config import default_database_url
-            from costwarden.ledger.sql import open_ledger
+        ledger = self._ledger
+        if ledger is None:
+            with self._lazy:
+                if self._ledger is None:
+                    from costwarden.config import default_database_url
+                    from costwarden.ledger.sql import open_ledger
 
-            url = self.settings.database or default_database_url()
-            self._ledger = open_ledger(url)
-            return self._ledger
+                    self._ledger = open_ledger(self.settings.database or default_database_url())
+                ledger = self._ledger
+        return ledger
 
     @property
     def tiers(self) -> TierBook:

@@ -22,11 +22,11 @@ NAME = "m0002_budgets"
 
 
 def _text() -> Text:
-    return Text().with_variant(Text(collation="C"), "postgresql")  # type: ignore[return-value]
+    return Text().with_variant(Text(collation="C"), "postgresql")
 
 
 def _string(length: int) -> String:
-    return String(length).with_variant(String(length, collation="C"), "postgresql")  # type: ignore[return-value]
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
 def upgrade(conn: Connection) -> None:

@@ -1,0 +1,171 @@
+"""What the budget engine tells people: refusal and fallback notices, the exhaustion audit, threshold
+alerts. Everything goes through the engine's `AlertHub` (the feed, the log, callbacks, notifiers)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from costwarden.budgets.store import AlertRecord, Counted
+from costwarden.core.admission import Shortfall, combined, crossings, human_amount, refusal_notice, resets_at
+from costwarden.core.calls import CallRequest
+from costwarden.core.money import from_units
+from costwarden.core.policy import Action
+from costwarden.core.routing import Route
+from costwarden.core.usage import ATTRIBUTION_FIELDS, Attribution
+from costwarden.errors import BudgetExceeded, QueueTimeout
+
+if TYPE_CHECKING:
+    from costwarden.budgets.engine import BudgetEngine
+
+__all__ = ["Announcer", "attribution_fields"]
+
+
+def attribution_fields(attribution: Attribution) -> dict[str, Any]:
+    """Attribution fields as a flat mapping (tags as `tag:NAME`)."""
+    out: dict[str, Any] = {name: getattr(attribution, name) for name in ATTRIBUTION_FIELDS}
+    out.update({f"tag:{k}": v for k, v in attribution.tags.items()})
+    return out
+
+
+class Announcer:
+    """Builds the notices and records of one engine (its timezone, providers, clock and hub)."""
+
+    def __init__(self, engine: BudgetEngine) -> None:
+        self.engine = engine
+
+    def notice(
+        self,
+        shortfall: Shortfall,
+        action: str,
+        provider: str,
+        model: str,
+        *,
+        to: Route | None = None,
+        run: str | None = None,
+        waited: float | None = None,
+    ) -> str:
+        return refusal_notice(
+            shortfall,
+            tz=self.engine.tz,
+            action=action,
+            reset=resets_at(shortfall.need, shortfall.oldest),
+            provider=provider,
+            model=model,
+            to=(to.provider, to.model) if to is not None else None,
+            local_only=to is not None and to.local and self.engine.registry.kind(provider) != "local",
+            run=run,
+            waited=waited,
+        )
+
+    def details(self, shortfall: Shortfall) -> dict[str, Any]:
+        need = shortfall.need
+        dim = shortfall.dimension
+
+        def value(units: int) -> Decimal | int:
+            return from_units(units) if dim == "cost" else units
+
+        return {
+            "budget_id": need.applied.policy.id,
+            "scope": need.applied.scope_label,
+            "period": need.applied.policy.period.label,
+            "limit": value(shortfall.limit),
+            "spent": value(shortfall.spent),
+            "reserved": value(shortfall.reserved),
+            "requested": value(shortfall.requested),
+            "resets_at": resets_at(need, shortfall.oldest),
+            "unit": {"cost": "cost_usd"}.get(dim, dim),
+        }
+
+    def refuse(
+        self, request: CallRequest, shortfall: Shortfall, kind: str, error: type[BudgetExceeded], **extra: Any
+    ) -> BudgetExceeded:
+        message = self.notice(shortfall, kind, request.provider, request.model, waited=extra.get("waited"))
+        if kind == "block" and shortfall.need.applied.policy.action is Action.FALLBACK:
+            message += " (no fallback had room)"
+        self.record(shortfall, kind, request, message)
+        details = self.details(shortfall)
+        if error is QueueTimeout:
+            return QueueTimeout(message, waited=float(extra.get("waited", 0.0)), action="queue", **details)
+        return BudgetExceeded(message, action=shortfall.need.applied.policy.action.value, **details)
+
+    def record(
+        self,
+        shortfall: Shortfall,
+        kind: str,
+        request: CallRequest,
+        message: str,
+        *,
+        to: Route | None = None,
+        level: str = "critical",
+    ) -> None:
+        need = shortfall.need
+        details: dict[str, Any] = {
+            "provider": request.provider,
+            "model": request.model,
+            "request_id": request.request_id,
+        }
+        details.update({k: v for k, v in attribution_fields(request.attribution).items() if v})
+        if to is not None:
+            details["fallback"] = f"{to.provider}/{to.model}"
+        self.engine.hub.emit(
+            AlertRecord(
+                kind=kind,
+                at=datetime.fromtimestamp(self.engine.clock(), UTC),
+                budget_id=need.applied.policy.id,
+                scope=need.applied.scope_label,
+                period_key=need.window.key,
+                dimension=shortfall.dimension,
+                level=level if kind != "fallback" else "warning",
+                message=message,
+                limit=shortfall.limit,
+                spent=shortfall.spent,
+                reserved=shortfall.reserved,
+                requested=shortfall.requested,
+                resets_at=resets_at(need, shortfall.oldest),
+                details=details,
+            )
+        )
+
+    def thresholds(self, counted: Sequence[Counted]) -> None:
+        rolling: dict[str, Any] = {}
+        for item in counted:
+            spend = item.spend
+            applied = spend.applied
+            if applied is None or not applied.policy.thresholds or spend.amounts.cost < 0:
+                continue
+            before, after = item.before, item.before + spend.amounts
+            if spend.window_keys:
+                if not rolling:
+                    rolling.update(
+                        self.engine.store.states([k for c in counted for k in c.spend.window_keys])
+                    )
+                after = combined(spend.window_keys, rolling).spent
+                before = after - spend.amounts
+            for crossing in crossings(applied, spend.key, spend.period_key, before, after):
+                threshold = crossing.threshold
+                policy = applied.policy
+                limit = human_amount(crossing.dimension, crossing.limit)
+                message = threshold.message or (
+                    f"{policy.name or f'Budget {policy.id!r}'} "
+                    f"({applied.scope_label}, {policy.period.label}) "
+                    f"reached {threshold.percent:g}% of its {limit} limit: "
+                    f"{human_amount(crossing.dimension, crossing.spent)} spent"
+                )
+                self.engine.hub.emit(
+                    AlertRecord(
+                        kind="threshold",
+                        at=datetime.fromtimestamp(self.engine.clock(), UTC),
+                        budget_id=policy.id,
+                        scope=applied.scope_label,
+                        period_key=spend.period_key,
+                        dimension=crossing.dimension,
+                        level=threshold.level,
+                        message=message,
+                        limit=crossing.limit,
+                        spent=crossing.spent,
+                        threshold=f"{threshold.percent:g}",
+                    )
+                )

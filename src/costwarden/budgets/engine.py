@@ -26,11 +26,7 @@ from costwarden.budgets.store import (
     ReserveResult,
     Spend,
 )
-from costwarden.core.admission import (
-    Amounts,
-    Need,
-    Shortfall,
-)
+from costwarden.core.admission import Amounts, Need, Shortfall, combined, find_shortfall
 from costwarden.core.calls import Admission, CallRequest, Decision
 from costwarden.core.money import to_units
 from costwarden.core.periods import Window
@@ -49,7 +45,7 @@ from costwarden.core.usage import Attribution, UsageEvent, new_event_id
 from costwarden.errors import BudgetExceeded, QueueTimeout, RunTerminated
 from costwarden.ledger.base import EventQuery, Ledger
 
-__all__ = ["BudgetEngine", "WorstCase", "RunSlot"]
+__all__ = ["BudgetEngine", "WorstCase", "RunSlot", "Verdict"]
 
 _T = TypeVar("_T")
 WorstCase = Callable[[CallRequest, str, str], Decimal]
@@ -61,6 +57,18 @@ _FREE = ReserveResult(True)
 @dataclass(frozen=True, slots=True)
 class _Wait:
     seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """`BudgetEngine.check`: one budget's answer for a call (shortfall None: it has room)."""
+
+    budget_id: str
+    scope: str
+    period: str
+    enforce: bool
+    shortfall: Shortfall | None
+    notice: str | None
 
 
 @dataclass(slots=True)
@@ -154,7 +162,9 @@ class BudgetEngine:
                 try:
                     config = BudgetConfig.model_validate({**saved.definition, "id": saved.id})
                 except ValueError as exc:
-                    _log.warning("ignoring saved budget %r: %s", saved.id, exc)
+                    errors = getattr(exc, "errors", None)
+                    reason = errors()[0].get("msg", exc) if callable(errors) else exc
+                    _log.warning("ignoring budget %r set from the CLI: %s", saved.id, reason)
                     continue
                 if config.enabled:
                     policies.append(compile_policy(config, self.alerts_config.thresholds, origin="cli"))
@@ -202,6 +212,26 @@ class BudgetEngine:
             if not isinstance(outcome, _Wait):
                 return outcome
             await asyncio.sleep(outcome.seconds)
+
+    def check(self, request: CallRequest, worst_case: Decimal) -> list[Verdict]:
+        """Whether each applicable budget has room for the call now, without reserving anything."""
+        now = self.clock()
+        applied = self.policies.applicable(request.attribution, request.provider, request.model)
+        needs = self.keys.needs(applied, self._amounts(request, worst_case), now)
+        states = self.store.states([k for need in needs for k in need.keys])
+        out: list[Verdict] = []
+        for need in needs:
+            found = find_shortfall(need, combined(need.keys, states))
+            notice = None
+            if found is not None:
+                notice = self.announce.notice(
+                    found, need.applied.policy.action, request.provider, request.model
+                )
+            policy = need.applied.policy
+            out.append(
+                Verdict(policy.id, need.applied.scope_label, policy.period.label, need.enforce, found, notice)
+            )
+        return out
 
     def _amounts(self, request: CallRequest, worst_case: Decimal) -> Amounts:
         output = request.max_tokens if request.max_tokens is not None else self.default_max_tokens

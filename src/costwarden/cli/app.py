@@ -66,9 +66,9 @@ def _register() -> None:
     if _registered:
         return
     _registered = True
-    from costwarden.cli import db, importer, prices, record, tiers
+    from costwarden.cli import alerts, budget, db, importer, prices, record, tiers
 
-    for module in (record, prices, tiers, db, importer):
+    for module in (record, prices, tiers, db, importer, budget, alerts):
         module.register(app)
     from costwarden.cli import analyze, demo, export, forecast, insights, maintain, report, top, trends, watch
 

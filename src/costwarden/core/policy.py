@@ -22,7 +22,15 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
 
 from costwarden.core.money import to_units
 from costwarden.core.periods import Period, PeriodKind, parse_duration
@@ -89,7 +97,9 @@ def _string_list(value: object) -> object:
 
 
 Seconds = Annotated[float, BeforeValidator(_seconds)]
-PeriodField = Annotated[Period, BeforeValidator(_period)]
+PeriodField = Annotated[
+    Period, BeforeValidator(_period), PlainSerializer(lambda p: p.spelled, return_type=str)
+]
 
 
 class _Section(BaseModel):
@@ -330,12 +340,13 @@ def compile_policy(
 ) -> Policy:
     """The matchable form of one `BudgetConfig`."""
     per: list[str] = []
-    match: list[tuple[str, frozenset[str]]] = [(k, frozenset(v)) for k, v in sorted(config.where.items())]
+    match: list[tuple[str, frozenset[str]]] = []
     if config.scope != "global":
         if config.value is not None:
             match.append((config.scope, frozenset([config.value])))
         else:
             per.append(config.scope)
+    match += [(k, frozenset(v)) for k, v in sorted(config.where.items())]
     if config.period.kind is PeriodKind.RUN and "run" not in per:
         per.append("run")
     specs = config.thresholds if config.thresholds is not None else default_thresholds

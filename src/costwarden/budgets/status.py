@@ -1,0 +1,121 @@
+"""Where each budget stands now, from its counters: limit, spent, reserved, remaining, percent, reset time
+and a straight-line projection to the period's end (`costwarden budget status`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from costwarden.budgets.engine import BudgetEngine
+from costwarden.core.admission import DIMENSIONS, ZERO, Amounts, CounterState, combined, project
+from costwarden.core.money import from_units
+from costwarden.core.periods import PeriodKind
+from costwarden.core.policy import Limits, Policy
+
+__all__ = ["BudgetStatus", "budget_status"]
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetStatus:
+    """One budget, one scope value, one limited dimension (`cost`, `tokens`, `requests`, `concurrent`)."""
+
+    policy: Policy
+    scope: str
+    dimension: str
+    limit: int
+    spent: int
+    reserved: int
+    resets_at: datetime | None
+    projected: int | None
+    """Spent at the window's end if the pace so far continues (calendar periods only)."""
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.spent - self.reserved)
+
+    @property
+    def percent(self) -> Decimal:
+        if not self.limit:
+            return Decimal(100) if self.spent or self.reserved else Decimal(0)
+        return (Decimal(self.spent) * 100 / Decimal(self.limit)).quantize(Decimal("0.1"))
+
+    @property
+    def state(self) -> str:
+        """`exhausted` (no room left), `warning` (past the highest threshold) or `ok`."""
+        if self.limit - self.spent - self.reserved <= 0:
+            return "exhausted"
+        top = self.policy.thresholds[-1].percent if self.policy.thresholds else None
+        return "warning" if top is not None and self.percent >= top else "ok"
+
+    def amount(self, units: int) -> Decimal | int:
+        """Units as people read them: USD for cost, counts otherwise."""
+        return from_units(units) if self.dimension == "cost" else units
+
+
+def _limits_for(policy: Policy, scope: str) -> Limits:
+    if policy.scope in policy.per:
+        prefix = f"{policy.scope}="
+        for part in scope.split("|"):
+            if part.startswith(prefix):
+                return policy.limits_for(part[len(prefix) :])
+    return policy.limits
+
+
+def _unused_scope(policy: Policy) -> str:
+    """How a budget without counters in its window names its scope: `each project`, `project=web`, ``."""
+    if policy.per:
+        return " and ".join(f"each {name}" for name in policy.per)
+    return "|".join(f"{name}={next(iter(values))}" for name, values in policy.match if len(values) == 1)
+
+
+def budget_status(engine: BudgetEngine, now: datetime | None = None) -> list[BudgetStatus]:
+    """Every budget's current window, per scope value seen (a budget never used shows one zero line)."""
+    at = now or datetime.now(UTC)
+    stamp = at.timestamp()
+    out: list[BudgetStatus] = []
+    for policy in engine.policies.policies:
+        window = engine.window(policy, stamp)
+        counters = engine.store.counters(policy.id)
+        scopes: dict[str, dict[str, tuple[Amounts, Amounts]]] = {}
+        for key, state in counters.items():
+            scope, _, period = key[len(policy.id) + 1 :].rpartition("|")
+            if period in window.keys or period == "live":
+                scopes.setdefault(scope, {})[period] = (state.spent, state.reserved)
+        if not scopes:
+            scopes[_unused_scope(policy)] = {}
+        for scope, periods in sorted(scopes.items()):
+            limits = _limits_for(policy, scope)
+            states = {p: s for p, s in periods.items() if p != "live"}
+            keys = [k for k in window.keys if k in states]
+            summed = combined(keys, {k: CounterState(*states[k]) for k in keys}) if keys else None
+            spent = summed.spent if summed else ZERO
+            reserved = summed.reserved if summed else ZERO
+            live = periods.get("live", (ZERO, ZERO))[1]
+            resets = (
+                window.end if policy.period.resets and policy.period.kind is not PeriodKind.ROLLING else None
+            )
+            if policy.period.kind is PeriodKind.ROLLING and summed is not None and summed.oldest is not None:
+                resets = policy.period.bucket_end(summed.oldest)
+            for dimension in DIMENSIONS:
+                limit = limits.of(dimension)
+                if limit is None:
+                    continue
+                used = live.concurrent if dimension == "concurrent" else spent.of(dimension)
+                held = 0 if dimension == "concurrent" else reserved.of(dimension)
+                label = scope or "global"
+                out.append(
+                    BudgetStatus(
+                        policy=policy,
+                        scope=label,
+                        dimension=dimension,
+                        limit=limit,
+                        spent=used,
+                        reserved=held,
+                        resets_at=None if dimension == "concurrent" else resets,
+                        projected=project(used, window.start, window.end, at)
+                        if dimension != "concurrent"
+                        else None,
+                    )
+                )
+    return out

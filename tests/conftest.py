@@ -6,6 +6,8 @@
 - `pg_url`: a PostgreSQL URL whose `search_path` is a fresh schema, dropped after the test. PostgreSQL
   comes from `TEST_POSTGRES_URL` (default `postgresql://postgres@127.0.0.1:5432/test`); when it is not
   reachable the test is skipped, except under `CI=true`, where it fails.
+- `redis_server`: the Redis URL, from `TEST_REDIS_URL` (default `redis://127.0.0.1:6379/0`); skipped or
+  failed like PostgreSQL.
 - `ledger`: the ledger, once per backend: `sqlite`, `postgres`, `memory`.
 """
 
@@ -22,6 +24,7 @@ import pytest
 from costwarden.ledger import Ledger, MemoryLedger
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture(autouse=True)
@@ -58,6 +61,25 @@ def pg_server() -> str:
             conn.execute("SELECT 1")
     except Exception as exc:
         message = f"PostgreSQL at {url} is not reachable: {exc}"
+        if _in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> str:
+    """The Redis URL (`TEST_REDIS_URL`, default `redis://127.0.0.1:6379/0`), checked once per session: skipped
+    locally, a failure under CI when Redis is down."""
+    url = os.environ.get("TEST_REDIS_URL", DEFAULT_REDIS_URL)
+    try:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=3)
+        client.ping()
+        client.close()
+    except Exception as exc:
+        message = f"Redis at {url} is not reachable: {exc}"
         if _in_ci():
             pytest.fail(message)
         pytest.skip(message)

@@ -1,13 +1,11 @@
 """Fixtures of the budget tests: a Warden with budgets on each counter backend, and a settable clock.
 
 `budget_backend` runs a test on `memory` (MemoryLedger + MemoryBudgetStore), `sqlite`, `postgres` and
-`redis` (counters in Redis, ledger in SQLite). Redis comes from `TEST_REDIS_URL` (default
-`redis://127.0.0.1:6379/0`); unreachable: skipped locally, a failure under `CI=true`.
+`redis` (counters in Redis, ledger in SQLite; the `redis_server` fixture of tests/conftest.py).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,34 +17,12 @@ from costwarden.config import settings_from_mapping
 from costwarden.ledger import MemoryLedger
 from costwarden.warden import Warden
 
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 BACKENDS = [
     "memory",
     "sqlite",
     pytest.param("postgres", marks=pytest.mark.postgres),
     pytest.param("redis", marks=pytest.mark.redis),
 ]
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
-
-
-@pytest.fixture(scope="session")
-def redis_server() -> str:
-    url = os.environ.get("TEST_REDIS_URL", DEFAULT_REDIS_URL)
-    try:
-        import redis
-
-        client = redis.Redis.from_url(url, socket_connect_timeout=3)
-        client.ping()
-        client.close()
-    except Exception as exc:
-        message = f"Redis at {url} is not reachable: {exc}"
-        if _in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    return url
 
 
 @pytest.fixture(params=BACKENDS)

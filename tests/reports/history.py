@@ -95,7 +95,7 @@ def latest(events: Iterable[UsageEvent]) -> list[UsageEvent]:
     return list(kept.values())
 
 
-def oracle(  # noqa: PLR0917
+def oracle(
     events: Iterable[UsageEvent],
     group_by: Sequence[str] = (),
     tz: ZoneInfo = UTC_ZONE,

@@ -118,7 +118,7 @@ def _models_table(rows: list[Totals], whole: Decimal) -> Table:
     return table
 
 
-def analyze(  # noqa: PLR0917
+def analyze(
     ctx: typer.Context,
     by_hour: Annotated[
         bool, typer.Option("--by-hour", help="Cost per hour of the day (peak hours).")

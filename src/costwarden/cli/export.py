@@ -35,7 +35,7 @@ class ExportFormat(StrEnum):
     JSONL = "jsonl"
 
 
-def export(  # noqa: PLR0917
+def export(
     ctx: typer.Context,
     fmt: Annotated[
         ExportFormat, typer.Option("--format", help="csv, json (an array) or jsonl.")

@@ -108,7 +108,7 @@ def _budget_table(states: list[BudgetState]) -> Table:
     return table
 
 
-def forecast(  # noqa: PLR0917
+def forecast(
     ctx: typer.Context,
     window_days: Annotated[
         int,

@@ -51,7 +51,7 @@ def insight_renderable(insight: Insight) -> RenderableType:
     return Group(*lines)
 
 
-def insights(  # noqa: PLR0917
+def insights(
     ctx: typer.Context,
     dismiss: Annotated[
         list[str] | None, typer.Option("--dismiss", help="Dismiss an insight by id (remembered).")

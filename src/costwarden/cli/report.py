@@ -67,7 +67,7 @@ def _session(state: CliState, session: str, fmt: Format, period: Period | None) 
         print_wide(state.console, session_renderable(detail, state.settings.tz))
 
 
-def report(  # noqa: PLR0917
+def report(
     ctx: typer.Context,
     today: TodayOpt = False,
     yesterday: YesterdayOpt = False,

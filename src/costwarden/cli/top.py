@@ -41,7 +41,7 @@ _KINDS = {
 }
 
 
-def top(  # noqa: PLR0917
+def top(
     ctx: typer.Context,
     sessions: Annotated[bool, typer.Option("--sessions", help="Rank sessions (the default).")] = False,
     projects: Annotated[bool, typer.Option("--projects", help="Rank projects.")] = False,

@@ -39,7 +39,7 @@ class Interval(StrEnum):
     MONTH = "month"
 
 
-def trends(  # noqa: PLR0917
+def trends(
     ctx: typer.Context,
     interval: Annotated[
         Interval, typer.Option("--interval", help="One bar per day, week or month.")

@@ -54,7 +54,7 @@ def _status(state: CliState, session: str | None, run: str | None) -> LiveStatus
     )
 
 
-def watch(  # noqa: PLR0917
+def watch(
     ctx: typer.Context,
     session: Annotated[str | None, typer.Option("--session", help="Watch one session.")] = None,
     run: Annotated[str | None, typer.Option("--run", help="Watch one agent run.")] = None,

@@ -1,19 +1,22 @@
 """The rollup store: hourly, daily and monthly sums of the `events` table, kept in step with it.
 
-Tables (created by migration `m0004_rollups`):
+Tables (created by migrations `m0004_rollups` and `m0005_rollup_totals`):
 
 - `rollups`: one row per (level, bucket, dimensions). `level` is `hour` (a UTC hour), `day` or `month` (local
   calendar days and months of the timezone recorded in `rollup_state`). `bucket_start`/`bucket_end` are
   microseconds since the epoch (UTC), `label` the bucket's name (`2026-11-23T14`, `2026-11-23`, `2026-11`).
   Dimensions are every attribution field, provider, model, status, source, cost source and the tags (as the
   events table stores them); an unset value is stored as `''`. Sums are exact integers (cost in 10^-10 USD).
+- `rollup_totals`: the same sums over fewer dimensions (no session, run, task or tags): far fewer rows, read
+  whenever a report's groups and filters need none of the others.
 - `rollup_state`: one row: where retention cut the events (`events_before`) and the timezone of day/month
   rows.
 
-Every event counts in exactly one rollup row. Appends add to the hourly row of their UTC hour in the same
-transaction (`apply_rows`); a replaced snapshot is subtracted and its successor added. Retention
-(`costwarden.reports.retention`) folds old hourly rows into daily rows and old daily rows into monthly rows.
-Rows hold differences, so a row may briefly hold a negative part of a sum; sums over whole rows are exact.
+Every event counts in exactly one row of each table. Database triggers add an event to the hourly rows of
+its UTC hour in the transaction that writes it; a replaced snapshot is subtracted and its successor added.
+Retention (`costwarden.reports.retention`) folds old hourly rows into daily rows and old daily rows into
+monthly rows. Rows hold differences, so a row may briefly hold a negative part of a sum; sums over whole
+rows are exact.
 """
 
 from __future__ import annotations
@@ -54,8 +57,11 @@ from costwarden.reports.rollups import Coverage, NotResolvable
 
 __all__ = [
     "DIMENSIONS",
+    "TOTALS_DIMENSIONS",
     "SUMS",
+    "TABLES",
     "rollups",
+    "rollup_totals",
     "rollup_state",
     "RollupStore",
     "rollups_of",
@@ -109,6 +115,35 @@ rollups = Table(
 )
 Index("ix_rollups_bucket_start", rollups.c.bucket_start)
 
+# The dimensions of `rollup_totals` (a subset of DIMENSIONS).
+TOTALS_DIMENSIONS: Final[tuple[str, ...]] = (
+    "project",
+    "agent",
+    "user_name",
+    "plan",
+    "task_type",
+    "provider",
+    "model",
+    "status",
+    "source",
+    "cost_source",
+)
+rollup_totals = Table(
+    "rollup_totals",
+    metadata,
+    Column("level", String(5), nullable=False),
+    Column("bucket_start", BigInteger, nullable=False),
+    Column("dims_key", text_type(), nullable=False),
+    Column("bucket_end", BigInteger, nullable=False),
+    Column("label", String(13), nullable=False),
+    *(Column(name, text_type(), nullable=False) for name in TOTALS_DIMENSIONS),
+    *(Column(name, BigInteger, nullable=False) for name in SUMS),
+    PrimaryKeyConstraint("level", "bucket_start", "dims_key", name="pk_rollup_totals"),
+)
+Index("ix_rollup_totals_bucket_start", rollup_totals.c.bucket_start)
+TABLES: Final[tuple[Table, ...]] = (rollups, rollup_totals)
+_DIMS_OF: Final[dict[str, tuple[str, ...]]] = {"rollups": DIMENSIONS, "rollup_totals": TOTALS_DIMENSIONS}
+
 rollup_state = Table(
     "rollup_state",
     metadata,
@@ -124,32 +159,14 @@ rollup_state = Table(
 Dims = tuple[str, ...]
 
 
-def _insert_for(dialect: str) -> Any:
-    return pg.insert(rollups) if dialect == "postgresql" else sqlite_dialect.insert(rollups)
+def _insert_for(dialect: str, table: Table) -> Any:
+    return pg.insert(table) if dialect == "postgresql" else sqlite_dialect.insert(table)
 
 
-def upsert_adding(conn: Connection, values: list[dict[str, Any]]) -> None:
-    """Insert rollup rows, adding their sums to rows that already exist (same level, bucket and dims)."""
-    if not values:
-        return
-    stmt = _insert_for(conn.dialect.name)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[rollups.c.level, rollups.c.bucket_start, rollups.c.dims_key],
-        set_={name: rollups.c[name] + stmt.excluded[name] for name in SUMS},
-    )
-    for i in range(0, len(values), 1000):
-        conn.execute(stmt, values[i : i + 1000])
-
-
-def _delete_empty(conn: Connection, level: str, buckets: Iterable[int]) -> None:
-    zero = and_(*(rollups.c[name] == 0 for name in SUMS))
-    wanted = sorted(set(buckets))
-    for i in range(0, len(wanted), 500):
-        conn.execute(
-            delete(rollups).where(
-                rollups.c.level == level, rollups.c.bucket_start.in_(wanted[i : i + 500]), zero
-            )
-        )
+def table_for(keys: Iterable[str]) -> Table:
+    """`rollup_totals` when it holds every field in `keys` (group keys and filters), else `rollups`."""
+    names = {FIELD_COLUMNS.get(k, k) for k in keys if k not in ("hour", "day", "month")}
+    return rollup_totals if names <= set(TOTALS_DIMENSIONS) else rollups
 
 
 def _totals_from(key: tuple[str | None, ...], sums: Any) -> Totals:
@@ -202,13 +219,23 @@ class RollupStore:
 
     def straddles(self, at: datetime) -> bool:
         us = to_micros(at)
+        # a day or month row starts at most 32 days before any instant it covers: a short primary-key range
+        earliest = us - 32 * 86_400_000_000
         with read_transaction(self.engine) as conn:
-            found = conn.execute(
-                select(rollups.c.level)
-                .where(rollups.c.level != "hour", rollups.c.bucket_start < us, rollups.c.bucket_end > us)
-                .limit(1)
-            ).first()
-        return found is not None
+            for level in ("day", "month"):
+                found = conn.execute(
+                    select(rollups.c.level)
+                    .where(
+                        rollups.c.level == level,
+                        rollups.c.bucket_start > earliest,
+                        rollups.c.bucket_start < us,
+                        rollups.c.bucket_end > us,
+                    )
+                    .limit(1)
+                ).first()
+                if found is not None:
+                    return True
+        return False
 
     def totals(
         self,
@@ -220,26 +247,27 @@ class RollupStore:
     ) -> list[Totals]:
         from costwarden.reports.totals import empty_totals, regroup, totals_equal
 
+        table = table_for((*group_by, *where))
         time_keys = [k for k in group_by if k in ("hour", "day", "month")]
         tag_keys = sorted({k for k in (*group_by, *where) if k.startswith("tag:")})
         plain = [k for k in dict.fromkeys((*group_by,)) if k not in time_keys and not k.startswith("tag:")]
-        columns = [rollups.c[FIELD_COLUMNS.get(k, k)] for k in plain]
+        columns = [table.c[FIELD_COLUMNS.get(k, k)] for k in plain]
         extra = []
         if tag_keys:
-            extra.append(rollups.c.tags)
+            extra.append(table.c.tags)
         if time_keys:
-            extra += [rollups.c.level, rollups.c.bucket_start, rollups.c.label]
+            extra += [table.c.level, table.c.bucket_start, table.c.label]
         group_cols = [*columns, *extra]
-        stmt = select(*group_cols, *(func.sum(rollups.c[name]).label(name) for name in SUMS))
+        stmt = select(*group_cols, *(func.sum(table.c[name]).label(name) for name in SUMS))
         conditions = []
         if start is not None:
-            conditions.append(rollups.c.bucket_start >= to_micros(start))
+            conditions.append(table.c.bucket_start >= to_micros(start))
         if end is not None:
-            conditions.append(rollups.c.bucket_end <= to_micros(end))
+            conditions.append(table.c.bucket_end <= to_micros(end))
         for name, value in where.items():
             if name.startswith("tag:"):
                 continue
-            conditions.append(rollups.c[FIELD_COLUMNS.get(name, name)] == (value or ""))
+            conditions.append(table.c[FIELD_COLUMNS.get(name, name)] == (value or ""))
         if conditions:
             stmt = stmt.where(*conditions)
         if group_cols:
@@ -310,11 +338,11 @@ class RollupStore:
 
     # -- maintenance (used by costwarden.reports.retention) -------------------------------------------------
 
-    def stats(self) -> dict[str, tuple[int, datetime | None, datetime | None]]:
-        """Rows per level with the first bucket start and last bucket end."""
+    def stats(self, table: Table = rollups) -> dict[str, tuple[int, datetime | None, datetime | None]]:
+        """Rows per level (of `rollups`, or of `table`) with the first bucket start and last bucket end."""
         stmt = select(
-            rollups.c.level, func.count(), func.min(rollups.c.bucket_start), func.max(rollups.c.bucket_end)
-        ).group_by(rollups.c.level)
+            table.c.level, func.count(), func.min(table.c.bucket_start), func.max(table.c.bucket_end)
+        ).group_by(table.c.level)
         with read_transaction(self.engine) as conn:
             rows = conn.execute(stmt).all()
         return {
@@ -337,43 +365,60 @@ class RollupStore:
         return None if value is None else int(value)
 
     @staticmethod
-    def fold(  # noqa: PLR0917
+    def fold(
         conn: Connection, levels: Sequence[str], into: str, start_us: int, end_us: int, label: str
     ) -> int:
-        """Move every row of `levels` inside `[start_us, end_us)` into one `into` row per dimensions
-        (sums added to an existing row); returns how many rows were folded."""
-        inside = (
-            rollups.c.level.in_(list(levels)),
-            rollups.c.bucket_start >= start_us,
-            rollups.c.bucket_end <= end_us,
-        )
-        dims = [rollups.c[name] for name in DIMENSIONS]
-        source = (
-            select(
-                literal(into, String()),
-                literal(start_us, BigInteger()),
-                rollups.c.dims_key,
-                literal(end_us, BigInteger()),
-                literal(label, String()),
-                *dims,
-                *(func.sum(rollups.c[name]) for name in SUMS),
+        """Move every row of `levels` inside `[start_us, end_us)` into one `into` row per dimensions (sums
+        added to an existing row), in both tables; returns how many `rollups` rows were folded."""
+        folded = 0
+        for table in TABLES:
+            inside = (
+                table.c.level.in_(list(levels)),
+                table.c.bucket_start >= start_us,
+                table.c.bucket_end <= end_us,
             )
-            .where(*inside)
-            .group_by(rollups.c.dims_key, *dims)
-        )
-        columns = ["level", "bucket_start", "dims_key", "bucket_end", "label", *DIMENSIONS, *SUMS]
-        stmt = _insert_for(conn.dialect.name).from_select(columns, source)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[rollups.c.level, rollups.c.bucket_start, rollups.c.dims_key],
-            set_={name: rollups.c[name] + stmt.excluded[name] for name in SUMS},
-        )
-        conn.execute(stmt)
-        return int(conn.execute(delete(rollups).where(*inside)).rowcount or 0)
+            dims = [table.c[name] for name in _DIMS_OF[table.name]]
+            source = (
+                select(
+                    literal(into, String()),
+                    literal(start_us, BigInteger()),
+                    table.c.dims_key,
+                    literal(end_us, BigInteger()),
+                    literal(label, String()),
+                    *dims,
+                    *(func.sum(table.c[name]) for name in SUMS),
+                )
+                .where(*inside)
+                .group_by(table.c.dims_key, *dims)
+            )
+            columns = [
+                "level",
+                "bucket_start",
+                "dims_key",
+                "bucket_end",
+                "label",
+                *_DIMS_OF[table.name],
+                *SUMS,
+            ]
+            stmt = _insert_for(conn.dialect.name, table).from_select(columns, source)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[table.c.level, table.c.bucket_start, table.c.dims_key],
+                set_={name: table.c[name] + stmt.excluded[name] for name in SUMS},
+            )
+            conn.execute(stmt)
+            count = int(conn.execute(delete(table).where(*inside)).rowcount or 0)
+            if table is rollups:
+                folded = count
+        return folded
 
     @staticmethod
     def drop_before(conn: Connection, before_us: int) -> int:
-        """Forget rollup rows that end at or before `before_us` (monthly retention)."""
-        return int(conn.execute(delete(rollups).where(rollups.c.bucket_end <= before_us)).rowcount or 0)
+        """Forget rows that end at or before `before_us` (monthly retention); returns `rollups` rows."""
+        dropped = 0
+        for table in TABLES:
+            count = int(conn.execute(delete(table).where(table.c.bucket_end <= before_us)).rowcount or 0)
+            dropped = count if table is rollups else dropped
+        return dropped
 
     @staticmethod
     def prune_events(conn: Connection, before_us: int) -> int:
@@ -391,26 +436,29 @@ class RollupStore:
     @staticmethod
     def delete_zero_rows(conn: Connection) -> int:
         """Remove rows whose every sum is zero (left by a snapshot that moved to another hour or model)."""
-        zero = and_(*(rollups.c[name] == 0 for name in SUMS))
-        return int(conn.execute(delete(rollups).where(zero)).rowcount or 0)
+        removed = 0
+        for table in TABLES:
+            zero = and_(*(table.c[name] == 0 for name in SUMS))
+            removed += int(conn.execute(delete(table).where(zero)).rowcount or 0)
+        return removed
 
     def rebuild(self) -> int:
-        """Recompute the hourly rows from the retained events (after a bulk load that bypassed nothing, or to
-        repair); daily and monthly rows are kept. Returns the number of hourly rows written."""
-        from costwarden.ledger.migrations.m0004_rollups import rebuild_statement
+        """Recompute the hourly rows of both tables from the retained events (daily and monthly rows are
+        kept), e.g. after the triggers were bypassed. Returns the number of hourly `rollups` rows."""
+        from costwarden.ledger.migrations import m0004_rollups, m0005_rollup_totals
 
         with write_transaction(self.engine) as conn:
-            conn.execute(delete(rollups).where(rollups.c.level == "hour"))
-            conn.exec_driver_sql(rebuild_statement(conn.dialect.name))
-            return int(
-                conn.execute(
-                    select(func.count()).select_from(rollups).where(rollups.c.level == "hour")
-                ).scalar()
-                or 0
-            )
+            dialect = conn.dialect.name
+            for table in TABLES:
+                conn.execute(delete(table).where(table.c.level == "hour"))
+            conn.exec_driver_sql(m0004_rollups.rebuild_statement(dialect))
+            conn.exec_driver_sql(m0005_rollup_totals.rebuild_statement(dialect))
+            count = conn.execute(select(func.count()).select_from(rollups).where(rollups.c.level == "hour"))
+            return int(count.scalar() or 0)
 
     def verify(self) -> list[tuple[str, Totals, Totals]]:
-        """Hours whose hourly rollups differ from their retained events: `(hour, rollups, events)`."""
+        """Hours whose hourly rows (in either table) differ from their retained events:
+        `(hour, rollups, events)`; a `rollup_totals` hour is labelled `2026-11-23T14 (rollup_totals)`."""
         from costwarden.ledger.schema import events, time_bucket
         from costwarden.reports.totals import empty_totals, totals_equal
 
@@ -435,26 +483,29 @@ class RollupStore:
                 .mappings()
                 .all()
             )
-            ro = (
-                conn.execute(
+            per_table = {
+                table.name: conn.execute(
                     select(
-                        rollups.c.bucket_start.label("b"),
-                        *(func.sum(rollups.c[name]).label(name) for name in SUMS),
+                        table.c.bucket_start.label("b"),
+                        *(func.sum(table.c[name]).label(name) for name in SUMS),
                     )
-                    .where(rollups.c.level == "hour")
-                    .group_by(rollups.c.bucket_start)
+                    .where(table.c.level == "hour")
+                    .group_by(table.c.bucket_start)
                 )
                 .mappings()
                 .all()
-            )
+                for table in TABLES
+            }
         from_events = {int(r["b"]) * HOUR_US: _totals_from((), r) for r in ev}
-        from_rollups = {int(r["b"]): _totals_from((), r) for r in ro}
         bad: list[tuple[str, Totals, Totals]] = []
-        for start in sorted(set(from_events) | set(from_rollups)):
-            a = from_rollups.get(start, empty_totals())
-            b = from_events.get(start, empty_totals())
-            if not totals_equal(a, b):
-                bad.append((from_micros(start).strftime("%Y-%m-%dT%H"), a, b))
+        for name, rows in per_table.items():
+            from_rollups = {int(r["b"]): _totals_from((), r) for r in rows}
+            for start in sorted(set(from_events) | set(from_rollups)):
+                a = from_rollups.get(start, empty_totals())
+                b = from_events.get(start, empty_totals())
+                if not totals_equal(a, b):
+                    hour = from_micros(start).strftime("%Y-%m-%dT%H")
+                    bad.append((hour if name == "rollups" else f"{hour} ({name})", a, b))
         return bad
 
 

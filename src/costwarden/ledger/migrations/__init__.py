@@ -11,8 +11,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from costwarden.ledger.migrate import Migration
-from costwarden.ledger.migrations import m0001_events, m0002_budgets, m0003_capture, m0004_rollups
+from costwarden.ledger.migrations import (
+    m0001_events,
+    m0002_budgets,
+    m0003_capture,
+    m0004_rollups,
+    m0005_rollup_totals,
+)
 
 __all__ = ["MIGRATIONS"]
 
-MIGRATIONS: Sequence[Migration] = (m0001_events, m0002_budgets, m0003_capture, m0004_rollups)
+MIGRATIONS: Sequence[Migration] = (
+    m0001_events,
+    m0002_budgets,
+    m0003_capture,
+    m0004_rollups,
+    m0005_rollup_totals,
+)

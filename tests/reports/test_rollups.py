@@ -1,0 +1,123 @@
+"""The rollup tables stay in step with the events (inserts, replaced snapshots, batches), are backfilled when
+a database gains them, and a report range is split between rollups and events correctly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from costwarden.config import RetentionConfig
+from costwarden.ledger.base import EventQuery
+from costwarden.ledger.migrations import MIGRATIONS, m0001_events
+from costwarden.ledger.rollup_store import RollupStore, rollup_totals, rollups, table_for
+from costwarden.ledger.sql import SqlLedger, open_ledger
+from costwarden.reports.aggregate import Aggregator
+from costwarden.reports.retention import apply_retention
+from costwarden.reports.rollups import Coverage, NotResolvable, Segment, plan_segments
+
+from .history import NOW, latest, make_history, oracle, snapshots
+
+UTC_TZ = ZoneInfo("UTC")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def url(request: pytest.FixtureRequest) -> Iterator[str]:
+    yield request.getfixturevalue("pg_url" if request.param == "postgres" else "sqlite_url")
+
+
+def _grouped(store: RollupStore, keys: tuple[str, ...]) -> list[object]:
+    return store.totals(None, None, {}, keys, UTC_TZ)  # type: ignore[return-value]
+
+
+def test_both_tables_follow_inserts_and_snapshots(url: str) -> None:
+    history = make_history(count=600, days=60)
+    later = snapshots(history)
+    with open_ledger(url) as ledger:
+        ledger.append_many(history[:300])
+        for event in history[300:330]:
+            ledger.append(event)
+        ledger.append_many(history[330:])
+        ledger.append_many(later[:20])
+        for event in later[20:]:
+            ledger.append(event)
+        store = RollupStore(ledger.engine)
+        assert store.verify() == []
+        truth = latest([*history, *later])
+        # the narrow table answers the common groupings, the wide one everything else; both exact
+        assert table_for(("project", "model", "user", "status")) is rollup_totals
+        assert table_for(("session", "model")) is rollups and table_for(("tag:team",)) is rollups
+        assert _grouped(store, ("project", "model")) == oracle(truth, ("project", "model"))
+        assert _grouped(store, ("agent", "user")) == oracle(truth, ("agent", "user"))
+        assert _grouped(store, ("session", "tag:team")) == oracle(truth, ("session", "tag:team"))
+        assert store.totals(None, None, {"project": None}, ("model",), UTC_TZ) == oracle(
+            truth, ("model",), where={"project": None}
+        )
+
+
+def _forget_rollup_totals(ledger: SqlLedger) -> None:
+    """Make the database look as if it had folded its rollups before `rollup_totals` existed."""
+    with ledger.write() as conn:
+        for trigger in ("rollup_totals_event_insert", "rollup_totals_event_update"):
+            on = " ON events" if conn.dialect.name == "postgresql" else ""
+            conn.exec_driver_sql(f"DROP TRIGGER {trigger}{on}")
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("DROP FUNCTION costwarden_rollup_totals_insert()")
+            conn.exec_driver_sql("DROP FUNCTION costwarden_rollup_totals_update()")
+        conn.exec_driver_sql("DROP TABLE rollup_totals")
+        conn.exec_driver_sql("DELETE FROM costwarden_migrations WHERE name = 'm0005_rollup_totals'")
+
+
+def test_a_database_gains_rollups_with_its_events_and_folded_days(url: str) -> None:
+    history = make_history(count=500, days=200)
+    with open_ledger(url, migrations=[m0001_events]) as old:
+        old.append_many(history)  # written before any rollup existed
+    with open_ledger(url) as ledger:  # m0004 backfills from the events, m0005 from the rollups
+        store = RollupStore(ledger.engine)
+        assert store.verify() == []
+        aggregator = Aggregator(ledger, UTC_TZ, store)
+        assert aggregator.totals(EventQuery(), ("project", "month")) == oracle(history, ("project", "month"))
+        apply_retention(store, RetentionConfig(detailed_days=30, daily_days=90), now=NOW, tz=UTC_TZ)
+        before = aggregator.totals(EventQuery(), ("project", "month"))
+        assert before == oracle(history, ("project", "month"))
+        _forget_rollup_totals(ledger)
+        assert ledger.upgrade() == [MIGRATIONS[-1].NAME]
+        assert set(store.stats(rollup_totals)) == {"hour", "day", "month"}
+        assert aggregator.totals(EventQuery(), ("project", "month")) == before
+        assert store.verify() == []
+
+
+def test_rebuild_repairs_both_tables(url: str) -> None:
+    history = make_history(count=300, days=20)
+    with open_ledger(url) as ledger:
+        ledger.append_many(history)
+        store = RollupStore(ledger.engine)
+        with ledger.write() as conn:
+            conn.execute(rollup_totals.delete().where(rollup_totals.c.model == "gpt-5"))
+            conn.execute(rollups.update().values(cost_units=rollups.c.cost_units + 1))
+        assert len(store.verify()) > 0
+        assert store.rebuild() > 0
+        assert store.verify() == []
+        assert _grouped(store, ("model",)) == oracle(history, ("model",))
+
+
+def test_plan_segments() -> None:
+    at = datetime(2026, 11, 23, 14, 5, tzinfo=UTC)
+    nothing = Coverage(events_before=None)
+    whole = plan_segments(at.replace(minute=0), at.replace(minute=0) + timedelta(days=1), nothing)
+    assert [s.source for s in whole] == ["rollups"]
+    split = plan_segments(at, at + timedelta(days=1), nothing)
+    hour = at.replace(minute=0)
+    assert split == [
+        Segment(at, hour + timedelta(hours=1), "events"),
+        Segment(hour + timedelta(hours=1), hour + timedelta(days=1), "rollups"),
+        Segment(hour + timedelta(days=1), at + timedelta(days=1), "events"),
+    ]
+    inside = plan_segments(at, at + timedelta(minutes=20), nothing)
+    assert [s.source for s in inside] == ["events"]
+    cut = Coverage(events_before=datetime(2026, 11, 1, tzinfo=UTC))
+    with pytest.raises(NotResolvable):
+        plan_segments(datetime(2026, 10, 3, 12, 30, tzinfo=UTC), None, cut)
+    assert [s.source for s in plan_segments(datetime(2026, 10, 3, tzinfo=UTC), None, cut)] == ["rollups"]

@@ -19,7 +19,7 @@ def upgrade(ctx: typer.Context) -> None:
     state = state_of(ctx)
     url = state.settings.database
     assert url is not None
-    ledger = open_ledger(url, create=True)
+    ledger = open_ledger(url, create=True, upgrade=False)
     try:
         applied = ledger.upgrade()
     finally:

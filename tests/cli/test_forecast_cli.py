@@ -76,13 +76,19 @@ def test_budget_projections(capsys: pytest.CaptureFixture[str], budgeted: Filled
     assert code == 0 and "Projected month total:" in out and "Budgets" in out and "monthly" in out
 
 
-def test_report_shows_budget_status(capsys: pytest.CaptureFixture[str], budgeted: Filled) -> None:
+def test_report_shows_the_budget_engines_status(capsys: pytest.CaptureFixture[str], budgeted: Filled) -> None:
+    assert run(capsys, budgeted.args("budget", "rebuild"))[0] == 0  # counters from the ledger
     data = run_json(capsys, budgeted.args("report", "--json"))
-    monthly = next(b for b in data["budgets"] if b["id"] == "monthly")
-    start = local_midnight(date(2026, 11, 1), BERLIN)
-    used = oracle(budgeted.truth, (), BERLIN, start, local_midnight(date(2026, 12, 1), BERLIN))[0].cost
-    assert monthly["used"] == money(used)
-    assert monthly["limit"] == "150.00" and monthly["resets_at"] == "2026-11-30T23:00:00Z"
-    assert Decimal(monthly["remaining"]) == max(Decimal(0), 150 - used)
+    engine = {(b["id"], b["scope"]): b for b in run_json(capsys, budgeted.args("budget", "status", "--json"))}
+    lines = {b["id"]: b for b in data["budgets"] if b["name"] == b["id"]}
+    for budget_id in ("monthly", "daily"):
+        status = engine[(budget_id, "global")]
+        line = lines[budget_id]
+        assert line["used"] == status["spent"] and line["limit"] == status["limit"]
+        assert line["remaining"] == status["remaining"] and line["percent_used"] == status["percent"]
+        assert line["resets_at"] == status["resets_at"]
+    assert any(
+        b["id"] == "per-project" and b["name"].startswith("per-project [project=") for b in data["budgets"]
+    )
     code, out, _ = run(capsys, budgeted.args("report"))
     assert code == 0 and "BUDGET STATUS" in out and "monthly" in out

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Group, RenderableType
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -105,7 +106,7 @@ def _models_table(rows: list[Totals], whole: Decimal) -> Table:
     for row in rows:
         mix = model_mix(row)
         table.add_row(
-            f"{row.key[1]} ({row.key[0]})",
+            escape(f"{row.key[1]} ({row.key[0]})"),
             usd(row.cost),
             f"{share(row.cost, whole)}%",
             f"{row.events:,}",

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Group, RenderableType
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -96,7 +97,7 @@ def _budget_table(states: list[BudgetState]) -> Table:
         if p is None:
             continue
         table.add_row(
-            s.label,
+            escape(s.label),
             s.policy.period.label,
             usd(p.limit) if p.limit is not None else "-",
             usd(p.spent),

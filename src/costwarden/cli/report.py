@@ -35,15 +35,18 @@ __all__ = ["register", "report", "budget_lines_for"]
 
 
 def budget_lines_for(state: CliState, aggregator: Aggregator) -> list[BudgetLine]:
-    """The configured budgets' current state from the ledger (empty when no budgets are configured)."""
-    from costwarden.reports.budget_view import budget_lines, budget_states, policies_of
+    """The budgets' current state: the budget engine's (as `costwarden budget status` shows it) when budgets
+    are configured, else from the ledger; empty without budgets."""
+    from costwarden.reports.budget_view import budget_lines, budget_states, engine_lines, policies_of
 
+    moment = now()
+    lines = engine_lines(state.warden.budgets, moment)
+    if lines is not None:
+        return lines
     policies = policies_of(state.settings, state.warden)
     if not policies:
         return []
-    moment = now()
-    states = budget_states(aggregator, policies, moment, state.settings.tz)
-    return budget_lines(states, moment)
+    return budget_lines(budget_states(aggregator, policies, moment, state.settings.tz), moment)
 
 
 def _session(state: CliState, session: str, fmt: Format, period: Period | None) -> None:

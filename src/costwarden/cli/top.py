@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from costwarden.cli.reporting import (
@@ -159,7 +160,7 @@ def top(
                 f"{row.error_events:,}",
                 f"{row.unpriced_events:,}",
             ]
-        table.add_row(*cells)
+        table.add_row(*(escape(c) for c in cells))
     if not ranked:
         state.console.print(f"No {kind} with spend in {period.label}.")
         return

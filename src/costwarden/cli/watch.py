@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Group, RenderableType
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -33,7 +34,9 @@ def status_renderable(status: LiveStatus) -> RenderableType:
     table.add_row("Calls:", f"{t.events:,}" + (f" ({t.error_events} failed)" if t.error_events else ""))
     if status.last_event is not None:
         last = status.last_event
-        table.add_row("Last call:", f"{last.occurred_at:%H:%M:%S} {last.model} {usd(last.cost_total)}")
+        table.add_row(
+            "Last call:", escape(f"{last.occurred_at:%H:%M:%S} {last.model} {usd(last.cost_total)}")
+        )
     parts: list[RenderableType] = [
         Text(f"costwarden watch{scope} - {status.at:%Y-%m-%d %H:%M:%S} UTC"),
         table,

@@ -124,7 +124,7 @@ def show(console: Console, settings: Settings, warden: Warden) -> None:
     from costwarden.ledger.insight_store import dismissals_of
     from costwarden.ledger.rollup_store import rollups_of
     from costwarden.reports.aggregate import Aggregator
-    from costwarden.reports.budget_view import budget_lines, budget_states, policies_of
+    from costwarden.reports.budget_view import budget_lines, budget_states, engine_lines, policies_of
     from costwarden.reports.insights import find_insights
     from costwarden.reports.model import build_report
     from costwarden.reports.periods import last_days, named_period
@@ -133,8 +133,9 @@ def show(console: Console, settings: Settings, warden: Warden) -> None:
     now = datetime.now(UTC)
     tz = settings.tz
     aggregator = Aggregator(warden.ledger, tz, rollups_of(warden.ledger))
-    policies = policies_of(settings, warden)
-    budgets = budget_lines(budget_states(aggregator, policies, now, tz), now)
+    budgets = engine_lines(warden.budgets, now, per_budget=3)  # what `costwarden budget status` shows
+    if budgets is None:
+        budgets = budget_lines(budget_states(aggregator, policies_of(settings, warden), now, tz), now)
     report = build_report(aggregator, named_period("today", now, tz), budgets=[], now=now)
     print_wide(console, report_renderable(report))
     console.print("")

@@ -24,7 +24,7 @@ from costwarden.reports.forecast import DEFAULT_WINDOW_DAYS, Projection, project
 from costwarden.reports.model import BudgetLine
 from costwarden.reports.totals import add_totals, empty_totals
 
-__all__ = ["BudgetState", "budget_states", "budget_lines", "policies_of"]
+__all__ = ["BudgetState", "budget_states", "budget_lines", "policies_of", "engine_lines"]
 
 Key = tuple[str | None, ...]
 
@@ -213,3 +213,47 @@ def policies_of(settings: Any, warden: Any = None) -> list[Policy]:
     alerts_raw = getattr(settings, "alerts", None)
     alerts = AlertsConfig.model_validate(alerts_raw) if isinstance(alerts_raw, dict) else None
     return compile_policies(configs, alerts)
+
+
+def engine_lines(engine: Any, now: datetime, per_budget: int = 10) -> list[BudgetLine] | None:
+    """The budget engine's own view (its counters: what admission enforces, reservations included) as report
+    lines; None when `engine` is not a `BudgetEngine`. Cost and token limits only; for budgets scoped per
+    value (per run, per project...) the `per_budget` most used values."""
+    from costwarden.budgets import BudgetEngine
+    from costwarden.budgets.status import budget_status
+
+    if not isinstance(engine, BudgetEngine):
+        return None
+    grouped: dict[str, list[BudgetLine]] = {}
+    for row in budget_status(engine, now):
+        if row.dimension not in ("cost", "tokens"):
+            continue
+        policy = row.policy
+        cost = row.dimension == "cost"
+        name = policy.name or policy.id
+        resets = row.resets_at
+        left = None
+        if resets is not None:
+            left = Decimal(max(0.0, (resets - now).total_seconds()) / 86400).quantize(Decimal("0.01"))
+        line = BudgetLine(
+            id=policy.id,
+            name=name if row.scope in ("global", "") else f"{name} [{row.scope}]",
+            scope=policy.scope,
+            period=policy.period.label,
+            limit=from_units(row.limit) if cost else None,
+            used=from_units(row.spent) if cost else Decimal(0),
+            remaining=from_units(row.remaining) if cost else Decimal(row.remaining),
+            percent_used=row.percent,
+            resets_at=resets,
+            days_left=left,
+            projected=from_units(row.projected) if cost and row.projected is not None else None,
+            limit_tokens=None if cost else row.limit,
+            used_tokens=None if cost else row.spent,
+            action=policy.action.value,
+        )
+        grouped.setdefault(policy.id, []).append(line)
+    out: list[BudgetLine] = []
+    for lines in grouped.values():
+        ranked = sorted(lines, key=lambda b: (-(b.percent_used or 0), b.name))
+        out.extend(ranked[:per_budget])
+    return out

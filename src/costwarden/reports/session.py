@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.console import Group, RenderableType
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -147,9 +148,9 @@ def session_renderable(detail: SessionDetail, tz: ZoneInfo | None = None) -> Ren
     head = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2, 0, 2))
     head.add_column(style="bold")
     head.add_column()
-    head.add_row("Project:", ", ".join(detail.projects) or "(none)")
+    head.add_row("Project:", escape(", ".join(detail.projects)) or "(none)")
     if detail.agents:
-        head.add_row("Agents:", ", ".join(detail.agents))
+        head.add_row("Agents:", escape(", ".join(detail.agents)))
     zone = tz or ZoneInfo("UTC")
 
     def when(at: datetime | None) -> str:
@@ -159,7 +160,7 @@ def session_renderable(detail: SessionDetail, tz: ZoneInfo | None = None) -> Ren
     head.add_row("Ended:", when(detail.ended))
     minutes = int(detail.minutes)
     head.add_row("Duration:", f"{minutes // 60}h {minutes % 60}m" if minutes >= 60 else f"{minutes}m")
-    head.add_row("Model:", ", ".join(detail.models))
+    head.add_row("Model:", escape(", ".join(detail.models)))
 
     usage = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2, 0, 2))
     usage.add_column(style="bold")

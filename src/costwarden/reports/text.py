@@ -11,6 +11,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from rich.console import Console, Group, RenderableType
+from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
@@ -63,7 +64,8 @@ def heading(text: str) -> Text:
 
 
 def _label(value: str | None) -> str:
-    return "(none)" if value is None else value
+    """A group value as a table cell: names are data, never markup (`[project=web]` stays as written)."""
+    return "(none)" if value is None else escape(value)
 
 
 def summary_table(report: Report, detailed: bool = False) -> Table:
@@ -191,7 +193,7 @@ def budget_table(budgets: Sequence[BudgetLine]) -> Table:
             projected = usd(b.projected)
             if b.limit is not None:
                 projected += " (over budget)" if b.projected > b.limit else " (within budget)"
-        table.add_row(b.name, b.period, limit, used, remaining, resets, projected)
+        table.add_row(escape(b.name), b.period, limit, used, remaining, resets, projected)
     return table
 
 
@@ -205,7 +207,7 @@ def sessions_table(report: Report) -> Table:
     for i, line in enumerate(report.top_sessions, 1):
         table.add_row(
             f"{i}.",
-            line.session,
+            escape(line.session),
             usd(line.totals.cost),
             f"{tokens(line.totals.total_tokens)} tokens",
             _label(line.project),

@@ -29,12 +29,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     BigInteger,
-    Column,
     Connection,
     Engine,
-    Index,
-    Integer,
-    PrimaryKeyConstraint,
     String,
     Table,
     and_,
@@ -52,7 +48,17 @@ from costwarden.core.money import from_units
 from costwarden.ledger.base import Totals
 from costwarden.ledger.codec import from_micros, to_micros
 from costwarden.ledger.engine import read_transaction, write_transaction
-from costwarden.ledger.schema import FIELD_COLUMNS, HOUR_US, metadata, text_type
+from costwarden.ledger.rollup_tables import (
+    DIMENSIONS,
+    DIMS_OF,
+    SUMS,
+    TABLES,
+    TOTALS_DIMENSIONS,
+    rollup_state,
+    rollup_totals,
+    rollups,
+)
+from costwarden.ledger.schema import FIELD_COLUMNS, HOUR_US
 from costwarden.reports.rollups import Coverage, NotResolvable
 
 __all__ = [
@@ -65,96 +71,10 @@ __all__ = [
     "rollup_state",
     "RollupStore",
     "rollups_of",
+    "table_for",
 ]
 
-# Dimension columns of a rollup row (event field names, `user` stored as `user_name`).
-DIMENSIONS: Final[tuple[str, ...]] = (
-    "project",
-    "agent",
-    "session",
-    "run",
-    "task",
-    "task_type",
-    "plan",
-    "user_name",
-    "provider",
-    "model",
-    "status",
-    "source",
-    "cost_source",
-    "tags",
-)
-SUMS: Final[tuple[str, ...]] = (
-    "events",
-    "requests",
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-    "web_search_requests",
-    "cost_units",
-    "unpriced_events",
-    "unpriced_units",
-    "error_events",
-)
 _TOTALS_OF_SUM: Final[dict[str, str]] = {"cost_units": "cost", "unpriced_units": "unpriced_cost"}
-
-rollups = Table(
-    "rollups",
-    metadata,
-    Column("level", String(5), nullable=False),
-    Column("bucket_start", BigInteger, nullable=False),
-    Column("dims_key", text_type(), nullable=False),
-    Column("bucket_end", BigInteger, nullable=False),
-    Column("label", String(13), nullable=False),
-    *(Column(name, text_type(), nullable=False) for name in DIMENSIONS),
-    *(Column(name, BigInteger, nullable=False) for name in SUMS),
-    PrimaryKeyConstraint("level", "bucket_start", "dims_key", name="pk_rollups"),
-)
-Index("ix_rollups_bucket_start", rollups.c.bucket_start)
-
-# The dimensions of `rollup_totals` (a subset of DIMENSIONS).
-TOTALS_DIMENSIONS: Final[tuple[str, ...]] = (
-    "project",
-    "agent",
-    "user_name",
-    "plan",
-    "task_type",
-    "provider",
-    "model",
-    "status",
-    "source",
-    "cost_source",
-)
-rollup_totals = Table(
-    "rollup_totals",
-    metadata,
-    Column("level", String(5), nullable=False),
-    Column("bucket_start", BigInteger, nullable=False),
-    Column("dims_key", text_type(), nullable=False),
-    Column("bucket_end", BigInteger, nullable=False),
-    Column("label", String(13), nullable=False),
-    *(Column(name, text_type(), nullable=False) for name in TOTALS_DIMENSIONS),
-    *(Column(name, BigInteger, nullable=False) for name in SUMS),
-    PrimaryKeyConstraint("level", "bucket_start", "dims_key", name="pk_rollup_totals"),
-)
-Index("ix_rollup_totals_bucket_start", rollup_totals.c.bucket_start)
-TABLES: Final[tuple[Table, ...]] = (rollups, rollup_totals)
-_DIMS_OF: Final[dict[str, tuple[str, ...]]] = {"rollups": DIMENSIONS, "rollup_totals": TOTALS_DIMENSIONS}
-
-rollup_state = Table(
-    "rollup_state",
-    metadata,
-    Column("id", Integer, nullable=False),
-    Column("events_before", BigInteger, nullable=True),
-    Column("hourly_before", BigInteger, nullable=True),
-    Column("daily_before", BigInteger, nullable=True),
-    Column("monthly_before", BigInteger, nullable=True),
-    Column("timezone", String(64), nullable=True),
-    PrimaryKeyConstraint("id", name="pk_rollup_state"),
-)
 
 Dims = tuple[str, ...]
 
@@ -377,7 +297,7 @@ class RollupStore:
                 table.c.bucket_start >= start_us,
                 table.c.bucket_end <= end_us,
             )
-            dims = [table.c[name] for name in _DIMS_OF[table.name]]
+            dims = [table.c[name] for name in DIMS_OF[table.name]]
             source = (
                 select(
                     literal(into, String()),
@@ -397,7 +317,7 @@ class RollupStore:
                 "dims_key",
                 "bucket_end",
                 "label",
-                *_DIMS_OF[table.name],
+                *DIMS_OF[table.name],
                 *SUMS,
             ]
             stmt = _insert_for(conn.dialect.name, table).from_select(columns, source)

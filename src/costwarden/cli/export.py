@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from costwarden.cli.render import event_to_json
 from costwarden.cli.reporting import (
@@ -23,6 +25,7 @@ from costwarden.cli.reporting import (
     resolve_period,
 )
 from costwarden.cli.state import state_of
+from costwarden.core.usage import UsageEvent
 from costwarden.ledger.base import EventQuery
 from costwarden.reports.export import write_events
 
@@ -78,9 +81,20 @@ def export(
         count = write_events(events, fmt.value, sys.stdout, event_to_json)
         sys.stdout.flush()
     else:
+        if state.err.is_terminal:
+            events = _counted(events, state.err)
         with output.open("w", encoding="utf-8", newline="") as handle:
             count = write_events(events, fmt.value, handle, event_to_json)
         state.err.print(f"Exported {count} event(s) to {output}", markup=False)
+
+
+def _counted(events: Iterator[UsageEvent], console: Console) -> Iterator[UsageEvent]:
+    """Pass the events through, with a live count on the terminal."""
+    with console.status("Exporting...") as status:
+        for n, event in enumerate(events, 1):
+            if n % 1000 == 0:
+                status.update(f"Exporting... {n:,} events")
+            yield event
 
 
 def register(app: typer.Typer) -> None:

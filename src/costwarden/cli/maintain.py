@@ -3,6 +3,7 @@ the rollups."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated, Any
 
 import typer
@@ -117,9 +118,15 @@ def maintain(
         if mismatches:
             raise typer.Exit(1)
         return
-    result = apply_retention(
-        store, state.settings.retention, now=now(), tz=state.settings.tz, dry_run=dry_run
+    spinner = (
+        state.console.status("Applying retention...")
+        if state.console.is_terminal and not as_json
+        else contextlib.nullcontext()
     )
+    with spinner:
+        result = apply_retention(
+            store, state.settings.retention, now=now(), tz=state.settings.tz, dry_run=dry_run
+        )
     out.update(result_json(result))
     if as_json:
         echo_json(out)

@@ -10,10 +10,11 @@ Tables (created by migration `m0002_budgets`; times are microseconds since the e
 - `budget_definitions`, `budget_meta`: budgets set from the CLI and a version stamp that changes with them.
 
 Atomicity. SQLite: every write is one `BEGIN IMMEDIATE` transaction, so processes on one file are
-serialised. PostgreSQL: `reserve` locks the counters it decides on with `SELECT ... FOR UPDATE` in key
-order (creating missing rows first), and every write touches counters in key order, so concurrent
-transactions neither overshoot nor deadlock (a detected deadlock is retried). `settle` appends the event to
-`events` in the same transaction that moves the reservation to spent.
+serialised. PostgreSQL: `reserve` first adds its holds with one upsert per counter in key order (which
+creates and locks the row), then decides on the amounts as they were before and rolls back when refused;
+every write touches counters in key order, so concurrent transactions neither overshoot nor deadlock (a
+detected deadlock is retried). `settle` appends the event to `events` in the same transaction that moves
+the reservation to spent (the ledger's write hook).
 """
 
 from __future__ import annotations
@@ -157,7 +158,7 @@ _UPSERT = (
     " reserved_concurrent = budget_counters.reserved_concurrent + excluded.reserved_concurrent,"
     " updated_at = excluded.updated_at"
 )
-_UPSERT_RETURNING = _UPSERT + " RETURNING spent_cost, spent_tokens, spent_requests"
+_UPSERT_RETURNING = _UPSERT + " RETURNING " + _COUNTER_COLUMNS.partition(", ")[2]
 _INSERT_RESERVATION = (
     "INSERT INTO budget_reservations (id, kind, label, holds, deadline, created_at, pid, host)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -171,6 +172,11 @@ def _parts(key: str) -> tuple[str, str, str]:
     budget_id, _, rest = key.partition("|")
     scope_key, _, period_key = rest.rpartition("|")
     return budget_id, scope_key, period_key
+
+
+def _anchor(key: str) -> str:
+    """The row every admission of one rolling budget and scope locks (PostgreSQL)."""
+    return key.rpartition("|")[0] + "|rolling"
 
 
 def _state(row: Sequence[Any]) -> CounterState:
@@ -205,12 +211,19 @@ def _befores(
     return out
 
 
+class _Refused(Exception):
+    """Control flow: a refused reservation rolls its holds back."""
+
+    def __init__(self, result: ReserveResult) -> None:
+        self.result = result
+
+
 class SqlBudgetStore(BudgetSql):
     """`CounterStore` and `BudgetRecords` on the ledger's database (SQLite or PostgreSQL)."""
 
     def __init__(self, ledger: SqlLedger) -> None:
         super().__init__(ledger)
-        self._select_cache: dict[tuple[int, bool], str] = {}
+        self._select_cache: dict[int, str] = {}
         self._spends_for: SpendsFor | None = None
         self._local = threading.local()
         ledger.add_write_hook(self._counted)
@@ -221,34 +234,27 @@ class SqlBudgetStore(BudgetSql):
 
     # -- statements --------------------------------------------------------------------------------------
 
-    def _select_counters(self, count: int, lock: bool) -> str:
-        sql = self._select_cache.get((count, lock))
-        if sql is None:
-            marks = ", ".join(["?"] * count)
-            sql = f"SELECT {_COUNTER_COLUMNS} FROM budget_counters WHERE key IN ({marks})"
-            if lock:
-                sql += " ORDER BY key FOR UPDATE"
-            sql = self._select_cache[(count, lock)] = self._sql(sql)
-        return sql
-
-    def _fetch(self, cursor: Any, keys: Sequence[str], lock: bool) -> dict[str, CounterState]:
+    def _fetch(self, cursor: Any, keys: Sequence[str]) -> dict[str, CounterState]:
         unique = sorted(set(keys))
-        cursor.execute(self._select_counters(len(unique), lock), unique)
+        sql = self._select_cache.get(len(unique))
+        if sql is None:
+            marks = ", ".join(["?"] * len(unique))
+            sql = self._select_cache[len(unique)] = self._sql(
+                f"SELECT {_COUNTER_COLUMNS} FROM budget_counters WHERE key IN ({marks})"
+            )
+        cursor.execute(sql, unique)
         return {row[0]: _state(row) for row in cursor.fetchall()}
 
     def _apply(
         self, cursor: Any, deltas: Mapping[str, tuple[Amounts, Amounts]], now: int
-    ) -> dict[str, Amounts]:
-        """Add (spent, reserved) deltas to counters in key order; returns spent after, per key."""
-        out: dict[str, Amounts] = {}
+    ) -> dict[str, CounterState]:
+        """Add (spent, reserved) deltas to counters in key order; returns each counter after."""
+        out: dict[str, CounterState] = {}
         sql = self._sql(_UPSERT_RETURNING)
         for key in sorted(deltas):
             spent, reserved = deltas[key]
-            cursor.execute(
-                sql, (key, *_parts(key), spent.cost, spent.tokens, spent.requests, *reserved.as_tuple(), now)
-            )
-            row = cursor.fetchone()
-            out[key] = Amounts(int(row[0]), int(row[1]), int(row[2]))
+            cursor.execute(sql, (key, *_parts(key), *spent.as_tuple()[:3], *reserved.as_tuple(), now))
+            out[key] = _state((key, *cursor.fetchone()))
         return out
 
     # -- counters ----------------------------------------------------------------------------------------
@@ -257,50 +263,48 @@ class SqlBudgetStore(BudgetSql):
         return self._retrying(lambda: self._reserve(reservation, needs))
 
     def _reserve(self, reservation: Reservation, needs: Sequence[Any]) -> ReserveResult:
-        keys = [k for need in needs for k in need.keys]
-        lock = self._postgres
-        with self._cursor() as cursor:
-            states = self._fetch(cursor, keys, lock)
-            if lock:
-                missing = sorted(set(keys) - set(states))
-                if missing:
-                    now = now_micros()
-                    zero = (0, 0, 0, 0, 0, 0, 0)
-                    cursor.executemany(
-                        self._sql(_UPSERT.partition(" ON CONFLICT")[0] + " ON CONFLICT (key) DO NOTHING"),
-                        [(k, *_parts(k), *zero, now) for k in missing],
-                    )
-                    states.update(self._fetch(cursor, missing, lock))
-            short: list[Shortfall] = []
-            over: list[Shortfall] = []
-            for need in needs:
-                found = find_shortfall(need, combined(need.keys, states))
-                if found is not None:
-                    (short if need.enforce else over).append(found)
-            if short:
-                return ReserveResult(False, tuple(short), tuple(over))
-            now = now_micros()
-            rows = []
-            for hold in sorted(reservation.holds, key=lambda h: h.key):
-                a = hold.amounts
-                rows.append(
-                    (hold.key, *_parts(hold.key), 0, 0, 0, a.cost, a.tokens, a.requests, a.concurrent, now)
+        """Hold first, in key order (on PostgreSQL the upserts lock the counters, so concurrent admissions
+        queue there and cannot deadlock), then decide on the amounts as they were before; refused: roll
+        back."""
+        held = {h.key: h.amounts for h in reservation.holds}
+        deltas = {k: (ZERO, a) for k, a in held.items()}
+        if self._postgres:  # a rolling window's admissions meet on one row, so none misses another's hold
+            deltas.update((_anchor(n.key), (ZERO, ZERO)) for n in needs if len(n.keys) > 1)
+        try:
+            with self._cursor() as cursor:
+                after = self._apply(cursor, deltas, now_micros())
+                states = {
+                    k: CounterState(s.spent, s.reserved - held[k], s.terminated)
+                    for k, s in after.items()
+                    if k in held
+                }
+                others = [k for need in needs for k in need.keys if k not in states]
+                if others:  # the earlier buckets of a rolling window
+                    states.update(self._fetch(cursor, others))
+                short: list[Shortfall] = []
+                over: list[Shortfall] = []
+                for need in needs:
+                    found = find_shortfall(need, combined(need.keys, states))
+                    if found is not None:
+                        (short if need.enforce else over).append(found)
+                if short:
+                    raise _Refused(ReserveResult(False, tuple(short), tuple(over)))
+                cursor.execute(
+                    self._sql(_INSERT_RESERVATION),
+                    (
+                        reservation.id,
+                        reservation.kind,
+                        reservation.label,
+                        encode_holds(reservation.holds),
+                        int(reservation.deadline * 1_000_000),
+                        int((reservation.created or time.time()) * 1_000_000),
+                        reservation.pid,
+                        reservation.host,
+                    ),
                 )
-            cursor.executemany(self._sql(_UPSERT), rows)
-            cursor.execute(
-                self._sql(_INSERT_RESERVATION),
-                (
-                    reservation.id,
-                    reservation.kind,
-                    reservation.label,
-                    encode_holds(reservation.holds),
-                    int(reservation.deadline * 1_000_000),
-                    int((reservation.created or time.time()) * 1_000_000),
-                    reservation.pid,
-                    reservation.host,
-                ),
-            )
-            return ReserveResult(True, (), tuple(over))
+                return ReserveResult(True, (), tuple(over))
+        except _Refused as refused:
+            return refused.result
 
     def _take(self, cursor: Any, reservation_id: str, deltas: dict[str, tuple[Amounts, Amounts]]) -> bool:
         cursor.execute(self._sql(_DELETE_RESERVATION), (reservation_id,))
@@ -363,7 +367,7 @@ class SqlBudgetStore(BudgetSql):
         finally:
             cursor.close()
         if pending is not None:
-            pending.counted = _befores(spends, deltas, after)
+            pending.counted = _befores(spends, deltas, {k: s.spent for k, s in after.items()})
 
     def release(self, reservation_id: str) -> bool:
         return self._retrying(lambda: self._release(reservation_id))
@@ -396,7 +400,7 @@ class SqlBudgetStore(BudgetSql):
         if not keys:
             return {}
         with self._cursor(write=False) as cursor:
-            return self._fetch(cursor, keys, False)
+            return self._fetch(cursor, keys)
 
     def counters(self, budget_id: str) -> dict[str, CounterState]:
         with self._cursor(write=False) as cursor:

@@ -55,34 +55,35 @@ local function unhold(holds, sign)
   end
 end
 local function take(id)
-  local holds = redis.call('HGET', ARGV[1] .. 'res', id)
-  if not holds then return 0 end
+  local record = redis.call('HGET', ARGV[1] .. 'res', id)
+  if not record then return 0 end
   redis.call('HDEL', ARGV[1] .. 'res', id)
-  redis.call('ZREM', ARGV[1] .. 'dl', id)
-  unhold(string.sub(holds, string.find(holds, '\\n', 1, true) + 1), -1)
+  unhold(string.sub(record, string.find(record, '\\n', 1, true) + 1), -1)
   return 1
 end
 """
 
-# ARGV: prefix, id, deadline, record ("meta\\nholds"), n_needs, then per need: n_keys, enforce, 4 limits
-# (-1: none), 4 requested, the need's keys (suffixes); then holds text for reserving.
+# ARGV: prefix, id, record ("deadline\\tmeta\\nholds"), n_needs, then per need: the key it holds on, n_keys,
+# enforce, 4 limits (-1: none), 4 requested, the keys it decides on (suffixes).
 _RESERVE = (
     _LIB
     + """
 if redis.call('EXISTS', ARGV[1] .. 'epoch') == 0 then return {-1} end
-local n = tonumber(ARGV[5])
-local pos = 6
+local n = tonumber(ARGV[4])
+local pos = 5
 local out = {1}
 local failed = false
+local holds = {}
 for i = 1, n do
-  local nk = tonumber(ARGV[pos]); local enforce = ARGV[pos + 1] == '1'
+  local nk = tonumber(ARGV[pos + 1]); local enforce = ARGV[pos + 2] == '1'
   local lim = {}
   local req = {}
   for d = 1, 4 do
-    lim[d] = tonumber(ARGV[pos + 1 + d])
-    req[d] = tonumber(ARGV[pos + 5 + d])
+    lim[d] = tonumber(ARGV[pos + 2 + d])
+    req[d] = tonumber(ARGV[pos + 6 + d])
   end
-  pos = pos + 10
+  holds[i] = {ARGV[1] .. 'c:' .. ARGV[pos], req}
+  pos = pos + 11
   local s = {0, 0, 0, 0, 0, 0, 0}
   local term = 0
   local oldest = 0
@@ -117,9 +118,13 @@ for i = 1, n do
   end
 end
 if failed then out[1] = 0; return out end
-redis.call('HSET', ARGV[1] .. 'res', ARGV[2], ARGV[4])
-redis.call('ZADD', ARGV[1] .. 'dl', ARGV[3], ARGV[2])
-unhold(string.sub(ARGV[4], string.find(ARGV[4], '\\n', 1, true) + 1), 1)
+redis.call('HSET', ARGV[1] .. 'res', ARGV[2], ARGV[3])
+local fields = {'rc', 'rt', 'rr', 'rn'}
+for _, hold in ipairs(holds) do
+  for d = 1, 4 do
+    if hold[2][d] ~= 0 then redis.call('HINCRBY', hold[1], fields[d], hold[2][d]) end
+  end
+end
 return out
 """
 )
@@ -149,9 +154,14 @@ _RELEASE = _LIB + "return take(ARGV[2])"
 _RECLAIM = (
     _LIB
     + """
-local ids = redis.call('ZRANGEBYSCORE', ARGV[1] .. 'dl', '-inf', '(' .. ARGV[2], 'LIMIT', 0, 1000)
-for _, id in ipairs(ids) do take(id) end
-return #ids
+local all = redis.call('HGETALL', ARGV[1] .. 'res')
+local now = tonumber(ARGV[2])
+local taken = 0
+for i = 1, #all, 2 do
+  local deadline = tonumber(string.match(all[i + 1], '^([^\\t]+)'))
+  if deadline < now then taken = taken + take(all[i]) end
+end
+return taken
 """
 )
 
@@ -214,10 +224,13 @@ class RedisCounterStore:
 
     def reserve(self, reservation: Reservation, needs: Sequence[Need]) -> ReserveResult:
         r = reservation
-        record = f"{r.kind}\t{r.label}\t{r.pid}\t{r.host}\t{r.created}\n{encode_holds(r.holds)}"
-        args: list[Any] = [r.id, repr(r.deadline), record, len(needs)]
+        record = (
+            f"{r.deadline!r}\t{r.kind}\t{r.label}\t{r.pid}\t{r.host}\t{r.created}\n{encode_holds(r.holds)}"
+        )
+        args: list[Any] = [r.id, record, len(needs)]
         for need in needs:
             limits = need.applied.limits
+            args.append(need.key)
             args.append(len(need.keys))
             args.append(1 if need.enforce else 0)
             args.extend(-1 if limits.of(d) is None else limits.of(d) for d in _DIMS)
@@ -351,16 +364,15 @@ class RedisCounterStore:
         self.client.hset(self.prefix + "c:" + key, "x", str(time.time()))
 
     def reservations(self) -> list[Reservation]:
-        deadlines = dict(self.client.zrange(self.prefix + "dl", 0, -1, withscores=True))
         out: list[Reservation] = []
         for rid, value in self.client.hgetall(self.prefix + "res").items():
             meta, _, holds = value.decode().partition("\n")
-            kind, label, pid, host, created = meta.split("\t")
+            deadline, kind, label, pid, host, created = meta.split("\t")
             out.append(
                 Reservation(
                     rid.decode(),
                     decode_holds(holds),
-                    float(deadlines.get(rid, 0.0)),
+                    float(deadline),
                     int(pid),
                     host,
                     kind,

@@ -124,3 +124,21 @@ def test_dismissals_are_remembered(capsys: pytest.CaptureFixture[str], db: str) 
 def test_no_insights_on_a_quiet_ledger(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out, _ = run(capsys, ["--db", f"sqlite:///{tmp_path / 'q.db'}", "insights"])
     assert code == 0 and "No suggestions" in out
+
+
+def test_insight_periods(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    week = run_json(capsys, ["--db", db, "insights", "--this-week", "--json"])
+    assert week["period"]["label"].startswith("This week")
+    month = run_json(capsys, ["--db", db, "insights", "--this-month", "--json"])
+    assert {i["kind"] for i in month["insights"]} >= {"premium-small-output"}
+    ranged = run_json(
+        capsys, ["--db", db, "insights", "--from", "2026-11-20", "--to", "2026-11-23", "--json"]
+    )
+    evidence = next(i for i in ranged["insights"] if i["kind"] == "premium-small-output")["evidence"]
+    assert evidence["calls"] == sum(
+        1
+        for e in _events()
+        if e.attribution.agent == "reviewer" and e.occurred_at >= datetime(2026, 11, 20, tzinfo=UTC)
+    )
+    empty = run_json(capsys, ["--db", db, "insights", "--from", "2020-01-01", "--to", "2020-01-31", "--json"])
+    assert empty["insights"] == []

@@ -172,3 +172,13 @@ def test_json_schema_is_stable(capsys: pytest.CaptureFixture[str], filled_db: Fi
     assert list(data["by_model"][0]["key"]) == ["provider", "model"]
     assert list(data["top_sessions"][0]) == ["session", "project", *TOTALS_FIELDS]
     assert all(isinstance(data["totals"][k], str) for k in ("cost", "unpriced_cost"))
+
+
+def test_top_sessions_count(capsys: pytest.CaptureFixture[str], filled_db: Filled) -> None:
+    data = run_json(capsys, filled_db.args("report", "--last-30-days", "--top", "2", "--json"))
+    start, end = PERIODS["--last-30-days"]
+    sessions = [r for r in oracle(filled_db.truth, ("session",), BERLIN, start, end) if r.key[0] is not None]  # type: ignore[arg-type]
+    assert [s["session"] for s in data["top_sessions"]] == [r.key[0] for r in sessions[:2]]
+    assert [s["cost"] for s in data["top_sessions"]] == [money(r.cost) for r in sessions[:2]]
+    assert data["sessions"] == len(sessions)
+    assert run_json(capsys, filled_db.args("report", "--top", "0", "--json"))["top_sessions"] == []

@@ -103,11 +103,11 @@ def top_sessions(rows: Sequence[Totals], limit: int) -> list[SessionLine]:
     out: list[SessionLine] = []
     for row in merged:
         session = row.key[0]
+        if len(out) >= limit:
+            break
         if session is None:
             continue
         out.append(SessionLine(session=session, project=best_project[session][1], totals=row))
-        if len(out) >= limit:
-            break
     return out
 
 

@@ -1,0 +1,32 @@
+"""Every Python example in docs/python-api.md and the README runs as written."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def python_blocks(path: Path) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), flags=re.S)
+
+
+API_BLOCKS = python_blocks(ROOT / "docs" / "python-api.md")
+README_BLOCKS = python_blocks(ROOT / "README.md")
+
+
+@pytest.mark.parametrize("block", API_BLOCKS + README_BLOCKS, ids=lambda b: b.strip().splitlines()[0][:40])
+def test_example_runs(block: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {"__name__": "docs_example"}
+    exec(compile(block, "example", "exec"), namespace)
+    assert not os.environ.get("COSTWARDEN_CONFIG")
+
+
+def test_there_are_examples() -> None:
+    assert len(API_BLOCKS) >= 5
+    assert README_BLOCKS

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from report_helpers import Filled, filled_db, run, run_json
+
+from costwarden.core.usage import UsageEvent
+from reports.history import priced
 
 __all__ = ["filled_db"]
 
@@ -27,6 +31,18 @@ def _strip(data: dict) -> dict:  # type: ignore[type-arg]
 def test_retention_keeps_every_report(
     capsys: pytest.CaptureFixture[str], filled_db: Filled, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from costwarden.ledger.sql import open_ledger
+
+    old = UsageEvent.create(
+        provider="openai",
+        model="gpt-5",
+        id="old-only-1",
+        session="old-only",
+        occurred_at=datetime(2026, 8, 10, 12, tzinfo=UTC),
+        input_tokens=100,
+    )
+    with open_ledger(filled_db.url) as ledger:
+        ledger.append(priced(old, 12_345_678))
     config = filled_db.config
     config.write_text(
         config.read_text() + "retention:\n  detailed_days: 30\n  daily_days: 60\n", encoding="utf-8"
@@ -44,6 +60,8 @@ def test_retention_keeps_every_report(
     code, _, err = run(capsys, filled_db.args("report", "--from", "2026-08-03T12:00:00Z", "--json"))
     assert code == 2 and "period" in err
     assert run(capsys, filled_db.args("export", "--format", "jsonl", "--to", "2026-10-01"))[1] == ""
+    code, _, err = run(capsys, filled_db.args("report", "--session", "old-only"))
+    assert code == 1 and "only totals are kept" in err
 
 
 def test_check_and_rebuild(capsys: pytest.CaptureFixture[str], filled_db: Filled) -> None:

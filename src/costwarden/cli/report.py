@@ -29,7 +29,7 @@ from costwarden.reports.aggregate import Aggregator
 from costwarden.reports.formats import CSV_DEFAULT_GROUPING, report_csv, report_json
 from costwarden.reports.model import BudgetLine, build_report
 from costwarden.reports.periods import Period
-from costwarden.reports.text import print_wide, report_renderable, summary_text
+from costwarden.reports.text import print_wide, report_renderable, summary_text, usd
 
 __all__ = ["register", "report", "budget_lines_for"]
 
@@ -57,7 +57,15 @@ def _session(state: CliState, session: str, fmt: Format, period: Period | None) 
     )
     events = list(state.warden.ledger.events(query))
     if not events:
-        state.err.print(f"No events for session {session!r}.", markup=False)
+        kept = aggregator_for(state).total(EventQuery(where={"session": session}))
+        if kept.events:
+            state.err.print(
+                f"Session {session!r}: its events are older than the detailed retention; only totals "
+                f"are kept ({kept.events} calls, {usd(kept.cost)}; see `costwarden report --by session`).",
+                markup=False,
+            )
+        else:
+            state.err.print(f"No events for session {session!r}.", markup=False)
         raise typer.Exit(1)
     detail = session_detail(session, events)
     if fmt is Format.JSON:

@@ -96,7 +96,9 @@ class MemoryBudgetStore:
             for event in events:
                 previous = None
                 if self.ledger is not None:
-                    previous = self.ledger.get(event.id)
+                    known = getattr(self.ledger, "revision", None)  # MemoryLedger: a cheap "seen this id?"
+                    if known is None or known(event.id) is not None:
+                        previous = self.ledger.get(event.id)
                     outcome = self.ledger.append(event)
                     if outcome is AppendOutcome.UNCHANGED:
                         continue

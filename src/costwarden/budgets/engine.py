@@ -355,7 +355,7 @@ class BudgetEngine:
             spec=policy.fallback or (("chain",) if self.registry else ()),
             explicit=request.fallbacks,
             capabilities=request.capabilities,
-            tokens=request.input_tokens + (request.max_tokens or self.default_max_tokens),
+            tokens=self._amounts(request, Decimal(0)).tokens,
             order=policy.fallback_order,
             cost_of=cost_of,
         )
@@ -391,6 +391,8 @@ class BudgetEngine:
             self.announce.record(decisive, "terminate_run", request, message, level="critical")
         details = {**self.announce.details(decisive), "action": "terminate_run", "run": run}
         if run is not None:
+            if len(self._terminated) >= 10_000:  # runs ended outside `warden.run` are never forgotten
+                self._terminated.pop(next(iter(self._terminated)))
             self._terminated[run] = {"message": message, **details}
         raise RunTerminated(message, **details)
 

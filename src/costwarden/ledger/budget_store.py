@@ -226,11 +226,22 @@ class SqlBudgetStore(BudgetSql):
         self._select_cache: dict[int, str] = {}
         self._spends_for: SpendsFor | None = None
         self._local = threading.local()
-        ledger.add_write_hook(self._counted)
+        self._hooked = False
+        self._hook_lock = threading.Lock()
+
+    def _hook(self) -> None:
+        """Count appends from the first settlement on (until then appends keep the ledger's lean path)."""
+        if not self._hooked:
+            with self._hook_lock:
+                if not self._hooked:
+                    self.ledger.add_write_hook(self._counted)
+                    self._hooked = True
 
     def close(self) -> None:
-        with contextlib.suppress(ValueError):
-            self.ledger.remove_write_hook(self._counted)
+        if self._hooked:
+            self._hooked = False
+            with contextlib.suppress(ValueError):
+                self.ledger.remove_write_hook(self._counted)
 
     # -- statements --------------------------------------------------------------------------------------
 
@@ -322,6 +333,7 @@ class SqlBudgetStore(BudgetSql):
         """Append through the ledger; its write hook (`_counted`) drops the reservation and counts the
         spends inside the append transaction. A duplicate event (nothing written) only releases."""
         self._spends_for = spends_for
+        self._hook()
         pending = _Pending(reservation_id, {e.id: e for e in events}, spends_for)
         self._local.pending = pending
         try:

@@ -236,3 +236,25 @@ def test_budgets_set_from_the_cli_apply_and_config_wins(make_warden: MakeWarden)
     assert engine.policies.by_id["daily"].limits.cost == 50_000_000_000
     assert engine.records.remove_budget("tiny")
     spend(warden, clock)
+
+
+@pytest.mark.parametrize("budget_backend", [pytest.param("redis", marks=pytest.mark.redis)])
+def test_a_redis_that_lost_its_data_is_rebuilt_from_the_ledger(make_warden: MakeWarden) -> None:
+    clock = Clock(datetime(2026, 11, 23, 9, tzinfo=UTC))
+    warden = make_warden(
+        clock=clock, pricing=PRICING, budgets=[{"id": "daily", "period": "day", "cost_usd": "1"}]
+    )
+    engine = engine_of(warden)
+    spend(warden, clock)
+    spend(warden, clock)
+    held = warden.admit(call())
+    engine.store.flush()  # type: ignore[attr-defined]  # Redis restarted without persistence
+    warden.settle(held, USAGE, occurred_at=clock.at)  # counted by the rebuild, not twice
+    counters = engine.store.counters("daily")
+    assert sum(s.spent.cost for s in counters.values()) == 6_000_000_000
+    spend(warden, clock)
+    spend(warden, clock)
+    with pytest.raises(BudgetExceeded) as info:  # $0.80 + $0.20 fits, the sixth call does not
+        spend(warden, clock)
+        warden.admit(call())
+    assert info.value.spent == warden.ledger.totals()[0].cost

@@ -32,6 +32,7 @@ __all__ = [
     "CounterStore",
     "BudgetRecords",
     "SpendsFor",
+    "Settling",
     "encode_holds",
     "decode_holds",
 ]
@@ -97,6 +98,20 @@ class Counted:
 
 SpendsFor = Callable[[UsageEvent, "UsageEvent | None"], Sequence[Spend]]
 """Given an event as stored and the older snapshot it replaced (None for a new id), the spends to count."""
+
+
+@dataclass(slots=True)
+class Settling:
+    """A settlement in progress on one thread: what a ledger write hook needs, and what it found."""
+
+    reservation_id: str | None
+    events: Mapping[str, UsageEvent]
+    spends_for: SpendsFor
+    taken: bool = False
+    """The reservation was dropped in the append's transaction."""
+    lost: bool = False
+    """The counters were gone (a Redis that lost its data): the rebuild counts this settlement."""
+    counted: list[Counted] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,6 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
@@ -42,6 +41,7 @@ from costwarden.budgets.store import (
     Counted,
     Reservation,
     ReserveResult,
+    Settling,
     Spend,
     SpendsFor,
     decode_holds,
@@ -187,17 +187,6 @@ def _state(row: Sequence[Any]) -> CounterState:
     )
 
 
-@dataclass(slots=True)
-class _Pending:
-    """A settlement in progress on this thread: what the write hook needs and what it found."""
-
-    reservation_id: str | None
-    events: Mapping[str, UsageEvent]
-    spends_for: SpendsFor
-    taken: bool = False
-    counted: list[Counted] = field(default_factory=list)
-
-
 def _befores(
     spends: Sequence[Spend], deltas: Mapping[str, tuple[Amounts, Amounts]], after: Mapping[str, Amounts]
 ) -> list[Counted]:
@@ -334,7 +323,7 @@ class SqlBudgetStore(BudgetSql):
         spends inside the append transaction. A duplicate event (nothing written) only releases."""
         self._spends_for = spends_for
         self._hook()
-        pending = _Pending(reservation_id, {e.id: e for e in events}, spends_for)
+        pending = Settling(reservation_id, {e.id: e for e in events}, spends_for)
         self._local.pending = pending
         try:
             self._retrying(lambda: self._append(events))
@@ -352,7 +341,7 @@ class SqlBudgetStore(BudgetSql):
 
     def _counted(self, conn: Connection, written: Sequence[Row], replaced: Sequence[Row]) -> None:
         """The ledger's write hook: count what an append wrote, in its transaction."""
-        pending: _Pending | None = getattr(self._local, "pending", None)
+        pending: Settling | None = getattr(self._local, "pending", None)
         spends_for = pending.spends_for if pending is not None else self._spends_for
         if spends_for is None:
             return

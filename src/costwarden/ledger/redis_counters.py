@@ -19,13 +19,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from costwarden.budgets.store import (
     Counted,
     Reservation,
     ReserveResult,
+    Settling,
     Spend,
     SpendsFor,
     decode_holds,
@@ -179,16 +179,6 @@ def _state(values: Sequence[Any]) -> CounterState:
     return CounterState(Amounts(n[0], n[1], n[2]), Amounts(n[3], n[4], n[5], n[6]), values[7] is not None)
 
 
-@dataclass(slots=True)
-class _Pending:
-    reservation_id: str | None
-    events: Mapping[str, UsageEvent]
-    spends_for: SpendsFor
-    taken: bool = False
-    lost: bool = False
-    counted: list[Counted] = field(default_factory=list)
-
-
 class RedisCounterStore:
     """`CounterStore` on Redis; events still go to `ledger` (the truth the counters are rebuilt from)."""
 
@@ -284,7 +274,7 @@ class RedisCounterStore:
         """Append to the ledger; its write hook moves the reservation and counts the spends in Redis
         while the append's transaction is open (so a rebuild, which holds the ledger's write lock, never
         misses or double-counts it). Ledgers without write hooks are appended to first, then counted."""
-        pending = _Pending(reservation_id, {e.id: e for e in events}, spends_for)
+        pending = Settling(reservation_id, {e.id: e for e in events}, spends_for)
         if self._hooked:
             self._local.pending = pending
             try:
@@ -308,7 +298,7 @@ class RedisCounterStore:
             self._recover()  # after the append committed: the rebuild reads this event from the ledger
         return pending.counted
 
-    def _count(self, pending: _Pending, spends: Sequence[Spend]) -> None:
+    def _count(self, pending: Settling, spends: Sequence[Spend]) -> None:
         args: list[Any] = [pending.reservation_id or "", len(spends)]
         for spend in spends:
             args.extend((spend.key, spend.amounts.cost, spend.amounts.tokens, spend.amounts.requests))
@@ -325,7 +315,7 @@ class RedisCounterStore:
 
     def _written(self, _conn: Any, written: Sequence[Row], replaced: Sequence[Row]) -> None:
         """The ledger's write hook, for appends made through `settle`."""
-        pending: _Pending | None = getattr(self._local, "pending", None)
+        pending: Settling | None = getattr(self._local, "pending", None)
         if pending is None:
             return
         old = {row[0]: row for row in replaced}

@@ -25,11 +25,14 @@ from costwarden.core.usage import (
     UsageEvent,
 )
 from costwarden.errors import (
+    BudgetExceeded,
     ConfigError,
     CostwardenError,
     LedgerError,
     MissingExtraError,
     PricingError,
+    QueueTimeout,
+    RunTerminated,
     ValidationError,
 )
 from costwarden.ledger.base import AppendOutcome, EventQuery, Ledger, Totals
@@ -45,6 +48,7 @@ __all__ = [
     "Admission",
     "AppendOutcome",
     "Attribution",
+    "BudgetExceeded",
     "CallRequest",
     "ConfigError",
     "CostBreakdown",
@@ -63,6 +67,8 @@ __all__ = [
     "PriceBook",
     "PricingConfig",
     "PricingError",
+    "QueueTimeout",
+    "RunTerminated",
     "Settings",
     "TierBook",
     "TiersConfig",

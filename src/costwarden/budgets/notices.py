@@ -35,6 +35,7 @@ class Announcer:
 
     def __init__(self, engine: BudgetEngine) -> None:
         self.engine = engine
+        self._warned: set[str] = set()  # warn-only overruns this process has recorded (once per period)
 
     def notice(
         self,
@@ -102,6 +103,15 @@ class Announcer:
         level: str = "critical",
     ) -> None:
         need = shortfall.need
+        if kind == "warn":
+            seen = (
+                f"{need.applied.policy.id}|{need.applied.scope_key}|{need.window.key}|{shortfall.dimension}"
+            )
+            if seen in self._warned:
+                return
+            if len(self._warned) > 10_000:
+                self._warned.clear()
+            self._warned.add(seen)
         details: dict[str, Any] = {
             "provider": request.provider,
             "model": request.model,

@@ -6,12 +6,22 @@ so a write transaction takes the write lock up front (waiting up to the busy tim
 with "database is locked" when it first writes. That is what makes several processes on one file safe.
 Read transactions (`read_transaction`) begin DEFERRED and never wait for writers.
 
+WAL checkpoints run off the commit path: a background thread per engine (`WalCheckpointer`) runs a PASSIVE
+checkpoint whenever the WAL changed, every `CHECKPOINT_INTERVAL` seconds, so no commit pays for copying
+pages back into the database (and its fsync). Connections keep `wal_autocheckpoint` as a safety net only,
+at `SQLITE_AUTOCHECKPOINT_PAGES`, for when the thread falls behind or is not running (a forked child that
+reuses its parent's connections). Durability is unchanged: WAL + `synchronous=NORMAL`.
+
 PostgreSQL goes through psycopg 3 (`postgresql+psycopg://`); transactions are ordinary ones.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import sqlite3
+import threading
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +36,10 @@ from costwarden.errors import ConfigError, LedgerError, MissingExtraError
 
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
+    "SQLITE_AUTOCHECKPOINT_PAGES",
+    "CHECKPOINT_INTERVAL",
+    "WalCheckpointer",
+    "checkpointer_of",
     "BEGIN_OPTION",
     "ledger_url",
     "sqlite_path",
@@ -35,6 +49,11 @@ __all__ = [
 ]
 
 SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
+SQLITE_AUTOCHECKPOINT_PAGES: Final = 10_000
+"""A commit checkpoints itself only when the WAL passed this many pages (the background thread keeps it
+far below)."""
+CHECKPOINT_INTERVAL: Final = 0.25
+"""Seconds between the background thread's looks at the WAL."""
 # Execution option naming how a SQLite transaction begins: "IMMEDIATE" (the default), "DEFERRED", "EXCLUSIVE".
 BEGIN_OPTION: Final = "costwarden_sqlite_begin"
 _BEGIN_MODES: Final = frozenset({"IMMEDIATE", "DEFERRED", "EXCLUSIVE"})
@@ -80,8 +99,78 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_AUTOCHECKPOINT_PAGES}")
     finally:
         cursor.close()
+
+
+class WalCheckpointer:
+    """Checkpoints one SQLite file's WAL from a daemon thread (started on the engine's first connection,
+    again in a forked child), so commits do not. It holds the engine weakly and ends with it, or on
+    `stop()` (`SqlLedger.close`)."""
+
+    def __init__(self, path: Path, interval: float = CHECKPOINT_INTERVAL) -> None:
+        self.path = path
+        self.wal = Path(f"{path}-wal")
+        self.interval = interval
+        self.checkpoints = 0
+        self._pid = 0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def ensure(self, owner: object) -> None:
+        """Start the thread for this process if it is not running (cheap when it is)."""
+        if self._pid == os.getpid() or self._stop.is_set():
+            return
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            self._thread = threading.Thread(
+                target=self._run, args=(weakref.ref(owner),), name="costwarden-wal-checkpoint", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread() and self._pid == os.getpid():
+            thread.join(timeout=5)
+
+    def _run(self, owner: weakref.ref[object]) -> None:
+        seen = 0
+        while not self._stop.wait(self.interval):
+            if owner() is None:
+                return
+            try:
+                changed = self.wal.stat().st_mtime_ns
+            except OSError:
+                continue  # no WAL (yet, or the file is gone)
+            if changed != seen:
+                seen = changed
+                self.checkpoint()
+
+    def checkpoint(self) -> bool:
+        """One PASSIVE checkpoint (never waits for readers or writers); False when it could not run."""
+        try:
+            conn = sqlite3.connect(
+                f"file:{self.path}?mode=rw",
+                uri=True,
+                timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error:
+            return False
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self.checkpoints += 1
+            return True
+        except sqlite3.Error:
+            return False
+        finally:
+            conn.close()
 
 
 def _sqlite_on_begin(conn: Connection) -> None:
@@ -122,7 +211,26 @@ def create_ledger_engine(
     engine = create_engine(parsed, connect_args=connect_args, **options)
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
+    if path is not None:
+        checkpointer = WalCheckpointer(path)
+        engine_ref = weakref.ref(engine)
+
+        def _start_checkpointer(_dbapi_connection: Any, _record: Any) -> None:
+            current = engine_ref()
+            if current is not None:
+                checkpointer.ensure(current)
+
+        event.listen(engine, "connect", _start_checkpointer)
+        _CHECKPOINTERS[engine] = checkpointer
     return engine
+
+
+_CHECKPOINTERS: weakref.WeakKeyDictionary[Engine, WalCheckpointer] = weakref.WeakKeyDictionary()
+
+
+def checkpointer_of(engine: Engine) -> WalCheckpointer | None:
+    """The engine's background WAL checkpointer (None: not a SQLite file)."""
+    return _CHECKPOINTERS.get(engine)
 
 
 @contextmanager

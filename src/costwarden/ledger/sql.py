@@ -44,7 +44,12 @@ from costwarden.ledger.codec import (
     now_micros,
     to_micros,
 )
-from costwarden.ledger.engine import create_ledger_engine, read_transaction, write_transaction
+from costwarden.ledger.engine import (
+    checkpointer_of,
+    create_ledger_engine,
+    read_transaction,
+    write_transaction,
+)
 from costwarden.ledger.migrate import Migration, applied_migrations, check_not_newer, pending_migrations
 from costwarden.ledger.migrate import upgrade as run_migrations
 from costwarden.ledger.schema import (
@@ -134,6 +139,9 @@ class SqlLedger:
         return read_transaction(self._engine)
 
     def close(self) -> None:
+        checkpointer = checkpointer_of(self._engine)
+        if checkpointer is not None:
+            checkpointer.stop()
         self._engine.dispose()
 
     def __enter__(self) -> SqlLedger:

@@ -91,3 +91,13 @@ def test_request_payloads_of_every_format() -> None:
     assert request_texts(anthropic) == (["Sys", "hi"], 1, 0)
     estimate = TokenEstimator(0, counter=NoTokenizer()).estimate("gpt-5", chat)
     assert estimate.images == 1 and estimate.tokens > IMAGE_TOKENS
+
+
+def test_very_long_text_is_counted_in_pieces_never_refused() -> None:
+    estimator = TokenEstimator()
+    words = "hello world " * 150_000  # 1.8 million characters: more than a tokenizer accepts at once
+    whole = estimator.count_text(words, "gpt-5")
+    assert whole.exact
+    # "hello world " is two tokens in o200k_base; pieces add at most one token each
+    assert estimator.count_text("hello world hello world", "gpt-5").tokens == 4
+    assert 300_000 <= whole.tokens <= 300_000 + 20

@@ -120,6 +120,29 @@ class TokenCounter:
             return cls._loaded[name]
 
 
+CHUNK_CHARS = 200_000
+"""Texts longer than this are counted in pieces split at whitespace (some tokenizers refuse very long
+inputs); splitting never lowers the count by more than a token per piece, and the pieces are few."""
+
+
+def _chunked(count: _Encode) -> _Encode:
+    def counted(text: str) -> int:
+        if len(text) <= CHUNK_CHARS:
+            return count(text)
+        total = 0
+        start = 0
+        while start < len(text):
+            end = min(start + CHUNK_CHARS, len(text))
+            if end < len(text):
+                cut = text.rfind(" ", start + CHUNK_CHARS // 2, end)
+                end = cut if cut > start else end
+            total += count(text[start:end]) + 1
+            start = end
+        return total
+
+    return counted
+
+
 def _load_encoding(name: str) -> _Encode | None:
     try:
         with warnings.catch_warnings():  # bpe-openai reads its data with a deprecated importlib call
@@ -127,7 +150,7 @@ def _load_encoding(name: str) -> _Encode | None:
             import bpe_openai  # type: ignore[import-untyped, unused-ignore]
 
             bpe_enc: Any = bpe_openai.get_encoding(name)
-        return lambda text: len(bpe_enc.encode_ordinary(text))
+        return _chunked(lambda text: len(bpe_enc.encode_ordinary(text)))
     except Exception:
         pass
     if name != "cl100k_base":

@@ -171,7 +171,7 @@ _Batch = Annotated[int, typer.Option("--batch-size", min=1, help="Events written
 
 
 @import_app.command("claude-code")
-def claude_code(  # noqa: PLR0917 - Typer reads options from the signature
+def claude_code(
     ctx: typer.Context,
     paths: _Paths = None,
     watch: _Watch = False,
@@ -197,7 +197,7 @@ def claude_code(  # noqa: PLR0917 - Typer reads options from the signature
 
 
 @import_app.command("codex")
-def codex(  # noqa: PLR0917 - Typer reads options from the signature
+def codex(
     ctx: typer.Context,
     paths: _Paths = None,
     watch: _Watch = False,

@@ -28,7 +28,6 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Column,
-    Connection,
     Index,
     Integer,
     PrimaryKeyConstraint,
@@ -223,7 +222,7 @@ class SqlBudgetStore(BudgetSql):
         if not self._hooked:
             with self._hook_lock:
                 if not self._hooked:
-                    self.ledger.add_write_hook(self._counted)
+                    self.ledger.add_raw_write_hook(self._counted)
                     self._hooked = True
 
     def close(self) -> None:
@@ -339,34 +338,30 @@ class SqlBudgetStore(BudgetSql):
         elif events:
             self.ledger.append_many(events)
 
-    def _counted(self, conn: Connection, written: Sequence[Row], replaced: Sequence[Row]) -> None:
-        """The ledger's write hook: count what an append wrote, in its transaction."""
+    def _counted(self, cursor: Any, written: Sequence[Row], replaced: Sequence[Row]) -> None:
+        """The ledger's raw write hook: count what an append wrote, on its cursor, in its transaction."""
         pending: Settling | None = getattr(self._local, "pending", None)
         spends_for = pending.spends_for if pending is not None else self._spends_for
         if spends_for is None:
             return
         deltas: dict[str, tuple[Amounts, Amounts]] = {}
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            if pending is not None and pending.reservation_id is not None:
-                pending.taken = self._take(cursor, pending.reservation_id, deltas)
-            old = {row[0]: row for row in replaced}
-            spends: list[Spend] = []
-            for row in written:
-                event = pending.events.get(row[0]) if pending is not None else None
-                previous = old.get(row[0])
-                for spend in spends_for(
-                    event if event is not None else decode_row(row),
-                    decode_row(previous) if previous is not None else None,
-                ):
-                    spends.append(spend)
-                    spent, reserved = deltas.get(spend.key, (ZERO, ZERO))
-                    deltas[spend.key] = (spent + spend.amounts, reserved)
-            if not deltas:
-                return
-            after = self._apply(cursor, deltas, now_micros())
-        finally:
-            cursor.close()
+        if pending is not None and pending.reservation_id is not None:
+            pending.taken = self._take(cursor, pending.reservation_id, deltas)
+        old = {row[0]: row for row in replaced}
+        spends: list[Spend] = []
+        for row in written:
+            event = pending.events.get(row[0]) if pending is not None else None
+            previous = old.get(row[0])
+            for spend in spends_for(
+                event if event is not None else decode_row(row),
+                decode_row(previous) if previous is not None else None,
+            ):
+                spends.append(spend)
+                spent, reserved = deltas.get(spend.key, (ZERO, ZERO))
+                deltas[spend.key] = (spent + spend.amounts, reserved)
+        if not deltas:
+            return
+        after = self._apply(cursor, deltas, now_micros())
         if pending is not None:
             pending.counted = _befores(spends, deltas, {k: s.spent for k, s in after.items()})
 

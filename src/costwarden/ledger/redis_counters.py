@@ -197,7 +197,7 @@ class RedisCounterStore:
         self._rebuild_lock = threading.Lock()
         self.rebuild_counters: Callable[[], int] | None = None
         """Set by the engine: recompute the counters from the ledger (used when Redis lost them)."""
-        hook = getattr(ledger, "add_write_hook", None)
+        hook = getattr(ledger, "add_raw_write_hook", None) or getattr(ledger, "add_write_hook", None)
         self._hooked = hook is not None
         if hook is not None:
             hook(self._written)

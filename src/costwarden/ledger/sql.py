@@ -63,7 +63,7 @@ from costwarden.ledger.schema import (
     time_bucket,
 )
 
-__all__ = ["SqlLedger", "WriteHook", "open_ledger"]
+__all__ = ["SqlLedger", "WriteHook", "RawWriteHook", "open_ledger"]
 
 _SUMMED: Final = (
     "requests",
@@ -86,9 +86,19 @@ WriteHook = Callable[[Connection, Sequence[Row], Sequence[Row]], None]
 now stored (new ids and higher snapshots), `replaced` the stored rows those snapshots replaced; both in
 `codec.ROW_COLUMNS` order, tags as canonical JSON text. Not called when nothing changed."""
 
+RawWriteHook = Callable[[Any, Sequence[Row], Sequence[Row]], None]
+"""A `WriteHook` that takes the append's DBAPI cursor instead of a SQLAlchemy connection (statements in the
+driver's placeholder style). With only raw hooks, appends skip SQLAlchemy's connection and transaction
+objects: one pooled DBAPI connection, one transaction, as lean as an append without hooks."""
+
 
 class _Interrupted(Exception):
     """A tracked write saw a concurrent change and must start over."""
+
+
+def _dbapi_cursor(conn: Connection) -> Any:
+    """A DBAPI cursor on the connection's driver connection (in its transaction)."""
+    return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
 
 def _blocks(rows: Sequence[Row], per: int) -> Iterator[tuple[Any, ...]]:
@@ -117,6 +127,7 @@ class SqlLedger:
             dialect, engine.dialect.identifier_preparer.quote, _SQLITE_ROWS_PER_STATEMENT
         )
         self._hooks: list[WriteHook] = []
+        self._raw_hooks: list[RawWriteHook] = []
 
     # -- engine and transactions ---------------------------------------------------------------------
 
@@ -195,13 +206,20 @@ class SqlLedger:
         counters in step with the events). An exception in a hook rolls the append back."""
         self._hooks.append(hook)
 
-    def remove_write_hook(self, hook: WriteHook) -> None:
-        self._hooks.remove(hook)
+    def add_raw_write_hook(self, hook: RawWriteHook) -> None:
+        """Run `hook(cursor, written, replaced)` inside every append transaction, on its DBAPI cursor."""
+        self._raw_hooks.append(hook)
+
+    def remove_write_hook(self, hook: WriteHook | RawWriteHook) -> None:
+        if hook in self._raw_hooks:
+            self._raw_hooks.remove(hook)
+        else:
+            self._hooks.remove(hook)
 
     def append(self, event: UsageEvent) -> AppendOutcome:
         """Store one event durably (its own transaction). See `Ledger.append`."""
         row = encode_event(event, now_micros())
-        if not self._hooks:
+        if not self._hooks and not self._raw_hooks:
             with self._failing("append"):
                 revision = self._upsert_one(row)
             if revision is None:
@@ -219,11 +237,11 @@ class SqlLedger:
         if not rows:
             return 0
         with self._failing("append_many"):
-            if self._hooks:
+            if self._hooks or self._raw_hooks:
                 return len(self._write_tracked(rows)[0])
             with self.write() as conn:
                 if self._dialect == "sqlite":
-                    return self._sqlite_upsert(conn, rows)
+                    return self._sqlite_upsert(_dbapi_cursor(conn), rows)
                 with self._pg_cursor(conn) as cursor:
                     self._pg_stage(cursor, rows)
                     cursor.execute(self._sql.stage_upsert)
@@ -251,10 +269,20 @@ class SqlLedger:
         if written:
             for hook in list(self._hooks):
                 hook(conn, written, replaced)
+            if self._raw_hooks:
+                cursor = _dbapi_cursor(conn)
+                try:
+                    for raw_hook in list(self._raw_hooks):
+                        raw_hook(cursor, written, replaced)
+                finally:
+                    cursor.close()
 
-    def _sqlite_upsert(self, conn: Connection, rows: Sequence[Row]) -> int:
-        cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    def _sqlite_upsert(self, cursor: Any, rows: Sequence[Row]) -> int:
+        """Upsert `rows` on a DBAPI cursor (closed afterwards)."""
         try:
+            if len(rows) == 1:
+                cursor.execute(self._sql.upsert_row, rows[0])
+                return int(cursor.rowcount)
             whole = len(rows) - len(rows) % _SQLITE_ROWS_PER_STATEMENT
             changed = 0
             if whole:
@@ -285,11 +313,14 @@ class SqlLedger:
         written and what it replaced. Returns (written, replaced)."""
         for _ in range(_TRACKED_ATTEMPTS):
             try:
+                if not self._hooks:
+                    return self._write_tracked_raw(rows)
                 with self.write() as conn:
+                    cursor = _dbapi_cursor(conn)
                     if self._dialect == "sqlite":
-                        written, replaced = self._write_tracked_sqlite(conn, rows)
+                        written, replaced = self._write_tracked_sqlite(cursor, rows)
                     else:
-                        written, replaced = self._write_tracked_pg(conn, rows)
+                        written, replaced = self._write_tracked_pg(cursor, rows)
                     self._run_hooks(conn, written, replaced)
                 return written, replaced
             except _Interrupted:
@@ -298,27 +329,59 @@ class SqlLedger:
             f"events kept changing under concurrent writers; gave up after {_TRACKED_ATTEMPTS} tries"
         )
 
-    def _write_tracked_sqlite(self, conn: Connection, rows: Sequence[Row]) -> tuple[list[Row], list[Row]]:
-        # The IMMEDIATE transaction holds the write lock: read the stored versions, then write.
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    def _write_tracked_raw(self, rows: Sequence[Row]) -> tuple[list[Row], list[Row]]:
+        """`_write_tracked` when every hook is raw: one pooled DBAPI connection and transaction."""
+        raw: Any = self._engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                if self._dialect == "sqlite":
+                    cursor.execute("BEGIN IMMEDIATE")
+                    written, replaced = self._write_tracked_sqlite(raw.cursor(), rows)
+                else:
+                    written, replaced = self._write_tracked_pg(raw.cursor(), rows)
+                if written:
+                    for hook in list(self._raw_hooks):
+                        hook(cursor, written, replaced)
+            finally:
+                cursor.close()
+            raw.commit()
+        except BaseException:
+            raw.rollback()
+            raise
+        finally:
+            raw.close()
+        return written, replaced
+
+    def _write_tracked_sqlite(self, cursor: Any, rows: Sequence[Row]) -> tuple[list[Row], list[Row]]:
+        """On a DBAPI cursor (closed afterwards) in an IMMEDIATE transaction, which holds the write lock:
+        read the stored versions, then write."""
         stored: dict[str, Row] = {}
         try:
             ids = [row[0] for row in rows]
-            for i in range(0, len(ids), 500):
-                chunk = ids[i : i + 500]
-                cursor.execute(self._sql.select + f"IN ({', '.join('?' * len(chunk))})", chunk)
-                stored.update((found[0], tuple(found)) for found in cursor.fetchall())
+            if len(ids) == 1:
+                cursor.execute(self._sql.select + "= ?", ids)
+                found = cursor.fetchone()
+                if found is not None:
+                    stored[found[0]] = tuple(found)
+            else:
+                for i in range(0, len(ids), 500):
+                    chunk = ids[i : i + 500]
+                    cursor.execute(self._sql.select + f"IN ({', '.join('?' * len(chunk))})", chunk)
+                    stored.update((found[0], tuple(found)) for found in cursor.fetchall())
+            written = [row for row in rows if row[0] not in stored or newer(row, stored[row[0]])]
+            if written:
+                self._sqlite_upsert(cursor, written)
         finally:
             cursor.close()
-        written = [row for row in rows if row[0] not in stored or newer(row, stored[row[0]])]
-        self._sqlite_upsert(conn, written)
         return written, [canonical_row(stored[row[0]]) for row in written if row[0] in stored]
 
-    def _write_tracked_pg(self, conn: Connection, rows: Sequence[Row]) -> tuple[list[Row], list[Row]]:
+    def _write_tracked_pg(self, cursor: Any, rows: Sequence[Row]) -> tuple[list[Row], list[Row]]:
         """One upsert in id order (so concurrent batches cannot deadlock) that returns, per stored row,
         its new revision and the version the statement's snapshot saw. When a concurrent writer slipped
-        in between (the revisions do not follow on), raise `_Interrupted`: the caller retries."""
-        with self._pg_cursor(conn) as cursor:
+        in between (the revisions do not follow on), raise `_Interrupted`: the caller retries. The
+        driver cursor is closed afterwards."""
+        with cursor:
             if len(rows) == 1:
                 cursor.execute(self._sql.upsert_one_tracked, rows[0])
             else:

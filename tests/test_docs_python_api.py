@@ -22,6 +22,13 @@ README_BLOCKS = python_blocks(ROOT / "README.md")
 @pytest.mark.parametrize("block", API_BLOCKS + README_BLOCKS, ids=lambda b: b.strip().splitlines()[0][:40])
 def test_example_runs(block: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    for text in re.findall(
+        r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), flags=re.S
+    ):
+        if text.startswith("# costwarden.yaml"):
+            (tmp_path / "costwarden.yaml").write_text(text, encoding="utf-8")
     namespace: dict[str, object] = {"__name__": "docs_example"}
     exec(compile(block, "example", "exec"), namespace)
     assert not os.environ.get("COSTWARDEN_CONFIG")

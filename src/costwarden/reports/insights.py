@@ -330,7 +330,12 @@ def _errors(c: _Context) -> list[Insight]:
                 kind="high-error-rate",
                 title=f"{who} has a high error rate ({rate}% of {row.events:,} calls failed)",
                 suggestion="Look at the failures (timeouts, context length, rate limits) and fix prompts or "
-                "limits; every failed call is paid for and usually retried",
+                + (
+                    "limits; the tokens of failed calls are paid for, and the calls are usually retried"
+                    if wasted
+                    else "limits; these failures used no billed tokens, but each is usually retried "
+                    "and slows the agent"
+                ),
                 evidence={
                     "agent": agent,
                     "calls": row.events,

@@ -26,6 +26,7 @@ from costwarden.core.tiers import TierBook
 from costwarden.core.usage import (
     ATTRIBUTION_FIELDS,
     Attribution,
+    CostBreakdown,
     CostSource,
     EventSource,
     EventStatus,
@@ -47,6 +48,18 @@ __all__ = ["Warden", "BudgetController"]
 _EMPTY = Attribution()
 
 _Client = TypeVar("_Client")
+
+
+_EVENT_FIELDS = tuple(f for f in UsageEvent.__dataclass_fields__ if f != "cost")
+
+
+def _with_cost(event: UsageEvent, cost: CostBreakdown) -> UsageEvent:
+    """`event.with_cost(cost)` without validating the (already valid) event again."""
+    out = object.__new__(UsageEvent)
+    for name in _EVENT_FIELDS:
+        object.__setattr__(out, name, getattr(event, name))
+    object.__setattr__(out, "cost", cost)
+    return out
 
 
 class BudgetController(Protocol):
@@ -171,7 +184,7 @@ class Warden:
 
     def price(self, event: UsageEvent) -> UsageEvent:
         """The event with its cost computed (an event already carrying a cost is re-priced)."""
-        return event.with_cost(self.pricebook.price(event))
+        return _with_cost(event, self.pricebook.price(event))
 
     def _prepare(self, event: UsageEvent | None, fields: dict[str, Any]) -> UsageEvent:
         if event is None:
@@ -298,7 +311,7 @@ class Warden:
         )
         priced = self.price(event)
         if estimated and priced.cost is not None and priced.cost.source == CostSource.COMPUTED:
-            priced = priced.with_cost(replace(priced.cost, source=CostSource.ESTIMATED))
+            priced = _with_cost(priced, replace(priced.cost, source=CostSource.ESTIMATED))
         admission.settled = True
         budgets = self.budgets
         if budgets is None:

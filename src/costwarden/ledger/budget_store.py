@@ -20,6 +20,7 @@ the reservation to spent (the ledger's write hook).
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -166,6 +167,7 @@ _DELETE_RESERVATION = "DELETE FROM budget_reservations WHERE id = ? RETURNING ho
 _DELETE_EXPIRED = "DELETE FROM budget_reservations WHERE deadline < ? RETURNING holds"
 
 
+@functools.lru_cache(maxsize=4096)
 def _parts(key: str) -> tuple[str, str, str]:
     """`budget|scope|period` -> its three parts (the scope itself may hold `|`)."""
     budget_id, _, rest = key.partition("|")
@@ -178,11 +180,12 @@ def _anchor(key: str) -> str:
     return key.rpartition("|")[0] + "|rolling"
 
 
-def _state(row: Sequence[Any]) -> CounterState:
+def _state(row: Sequence[Any], at: int = 1) -> CounterState:
+    """A counter from `row[at:at + 8]`: spent (3), reserved (4), terminated_at."""
     return CounterState(
-        Amounts(int(row[1]), int(row[2]), int(row[3])),
-        Amounts(int(row[4]), int(row[5]), int(row[6]), int(row[7])),
-        row[8] is not None,
+        Amounts(int(row[at]), int(row[at + 1]), int(row[at + 2])),
+        Amounts(int(row[at + 3]), int(row[at + 4]), int(row[at + 5]), int(row[at + 6])),
+        row[at + 7] is not None,
     )
 
 
@@ -212,6 +215,9 @@ class SqlBudgetStore(BudgetSql):
     def __init__(self, ledger: SqlLedger) -> None:
         super().__init__(ledger)
         self._select_cache: dict[int, str] = {}
+        self._upsert_returning = self._sql(_UPSERT_RETURNING)
+        self._insert_reservation = self._sql(_INSERT_RESERVATION)
+        self._delete_reservation = self._sql(_DELETE_RESERVATION)
         self._spends_for: SpendsFor | None = None
         self._local = threading.local()
         self._hooked = False
@@ -249,11 +255,28 @@ class SqlBudgetStore(BudgetSql):
     ) -> dict[str, CounterState]:
         """Add (spent, reserved) deltas to counters in key order; returns each counter after."""
         out: dict[str, CounterState] = {}
-        sql = self._sql(_UPSERT_RETURNING)
+        sql = self._upsert_returning
         for key in sorted(deltas):
             spent, reserved = deltas[key]
-            cursor.execute(sql, (key, *_parts(key), *spent.as_tuple()[:3], *reserved.as_tuple(), now))
-            out[key] = _state((key, *cursor.fetchone()))
+            budget_id, scope_key, period_key = _parts(key)
+            cursor.execute(
+                sql,
+                (
+                    key,
+                    budget_id,
+                    scope_key,
+                    period_key,
+                    spent.cost,
+                    spent.tokens,
+                    spent.requests,
+                    reserved.cost,
+                    reserved.tokens,
+                    reserved.requests,
+                    reserved.concurrent,
+                    now,
+                ),
+            )
+            out[key] = _state(cursor.fetchone(), 0)
         return out
 
     # -- counters ----------------------------------------------------------------------------------------
@@ -289,7 +312,7 @@ class SqlBudgetStore(BudgetSql):
                 if short:
                     raise _Refused(ReserveResult(False, tuple(short), tuple(over)))
                 cursor.execute(
-                    self._sql(_INSERT_RESERVATION),
+                    self._insert_reservation,
                     (
                         reservation.id,
                         reservation.kind,
@@ -306,7 +329,7 @@ class SqlBudgetStore(BudgetSql):
             return refused.result
 
     def _take(self, cursor: Any, reservation_id: str, deltas: dict[str, tuple[Amounts, Amounts]]) -> bool:
-        cursor.execute(self._sql(_DELETE_RESERVATION), (reservation_id,))
+        cursor.execute(self._delete_reservation, (reservation_id,))
         row = cursor.fetchone()
         if row is None:
             return False

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -174,6 +175,22 @@ def _redis_module() -> Any:
     return redis
 
 
+def _pack(parts: Sequence[Any]) -> bytes:
+    """One command in RESP (bytes, str, int and float arguments)."""
+    out = [b"*%d\r\n" % len(parts)]
+    for part in parts:
+        if isinstance(part, bytes):
+            data = part
+        elif isinstance(part, str):
+            data = part.encode()
+        elif isinstance(part, float):
+            data = repr(part).encode()
+        else:
+            data = b"%d" % part
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(out)
+
+
 def _state(values: Sequence[Any]) -> CounterState:
     n = [int(v) if v is not None else 0 for v in values[:7]]
     return CounterState(Amounts(n[0], n[1], n[2]), Amounts(n[3], n[4], n[5], n[6]), values[7] is not None)
@@ -189,6 +206,10 @@ class RedisCounterStore:
         if namespace is None:
             namespace = hashlib.sha1(repr(ledger).encode()).hexdigest()[:10]
         self.prefix = f"cw:{{{namespace}}}:"
+        self._epoch = (self.prefix + "epoch").encode()
+        self._prefix = self.prefix.encode()
+        self._conns = threading.local()
+        self._noscript = redis.exceptions.NoScriptError
         self._reserve = self.client.register_script(_RESERVE)
         self._settle = self.client.register_script(_SETTLE)
         self._release = self.client.register_script(_RELEASE)
@@ -204,10 +225,36 @@ class RedisCounterStore:
 
     def _call(self, script: Any, args: Sequence[Any]) -> Any:
         try:
-            return script(keys=[self.prefix + "epoch"], args=[self.prefix, *args])
+            return self._evalsha(script, args)
         except Exception as exc:
             if type(exc).__module__.startswith("redis"):
                 raise LedgerError(f"Redis budget counters failed: {exc}") from exc
+            raise
+
+    def _connection(self) -> Any:
+        """This thread's own connection from the client's pool (a forked child takes a new one)."""
+        local = self._conns
+        conn = getattr(local, "conn", None)
+        if conn is None or local.pid != os.getpid():
+            conn = self.client.connection_pool.get_connection()
+            local.conn, local.pid = conn, os.getpid()
+        return conn
+
+    def _evalsha(self, script: Any, args: Sequence[Any]) -> Any:
+        """EVALSHA on this thread's connection, packed here: one write, one read, none of the client's
+        per-command machinery (the scripts are the hot path). A missing script is loaded once."""
+        packed = _pack((b"EVALSHA", script.sha, 1, self._epoch, self._prefix, *args))
+        conn = self._connection()
+        try:
+            conn.send_packed_command([packed], check_health=False)
+            return conn.read_response()
+        except self._noscript:
+            self.client.script_load(script.script)
+            conn.send_packed_command([packed], check_health=False)
+            return conn.read_response()
+        except BaseException:
+            conn.disconnect()  # the reply may still be on its way: never reuse the connection as is
+            self._conns.conn = None
             raise
 
     # -- counters ----------------------------------------------------------------------------------------

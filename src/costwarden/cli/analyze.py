@@ -12,20 +12,15 @@ from rich.table import Table
 from rich.text import Text
 
 from costwarden.cli.reporting import (
+    NO_PERIOD,
     Format,
-    FromOpt,
-    Last30Opt,
-    ThisMonthOpt,
-    ThisWeekOpt,
-    TodayOpt,
-    ToOpt,
+    PeriodFlags,
     WhereOpt,
-    YesterdayOpt,
     aggregator_for,
     choose_format,
     echo_json,
     parse_where,
-    resolve_period,
+    period_options,
 )
 from costwarden.cli.state import state_of
 from costwarden.ledger.base import EventQuery, Totals
@@ -119,6 +114,7 @@ def _models_table(rows: list[Totals], whole: Decimal) -> Table:
     return table
 
 
+@period_options()
 def analyze(
     ctx: typer.Context,
     by_hour: Annotated[
@@ -128,13 +124,7 @@ def analyze(
     by_model: Annotated[
         bool, typer.Option("--by-model", help="Model mix: cost, calls, cache reads, output.")
     ] = False,
-    today: TodayOpt = False,
-    yesterday: YesterdayOpt = False,
-    this_week: ThisWeekOpt = False,
-    this_month: ThisMonthOpt = False,
-    last_30_days: Last30Opt = False,
-    start: FromOpt = None,
-    end: ToOpt = None,
+    period_flags: PeriodFlags = NO_PERIOD,
     where: WhereOpt = None,
     width: Annotated[int, typer.Option("--width", min=10, max=200, help="Width of the longest bar.")] = 30,
     fmt: Annotated[Format | None, typer.Option("--format", help="table (default) or json.")] = None,
@@ -145,17 +135,7 @@ def analyze(
     chosen = choose_format(fmt, as_json, (Format.TABLE, Format.JSON))
     if not (by_hour or by_day or by_model):
         by_hour = by_day = by_model = True
-    period = resolve_period(
-        state.settings.tz,
-        today=today,
-        yesterday=yesterday,
-        this_week=this_week,
-        this_month=this_month,
-        last_30_days=last_30_days,
-        start=start,
-        end=end,
-        default="last-30-days",
-    )
+    period = period_flags.resolve(state.settings.tz, default="last-30-days")
     aggregator = aggregator_for(state)
     query = EventQuery(start=period.start, end=period.end, where=parse_where(where))
     whole = aggregator.total(query)

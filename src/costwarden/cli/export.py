@@ -13,16 +13,11 @@ from rich.console import Console
 
 from costwarden.cli.render import event_to_json
 from costwarden.cli.reporting import (
-    FromOpt,
-    Last30Opt,
-    ThisMonthOpt,
-    ThisWeekOpt,
-    TodayOpt,
-    ToOpt,
+    NO_PERIOD,
+    PeriodFlags,
     WhereOpt,
-    YesterdayOpt,
     parse_where,
-    resolve_period,
+    period_options,
 )
 from costwarden.cli.state import state_of
 from costwarden.core.usage import UsageEvent
@@ -38,6 +33,7 @@ class ExportFormat(StrEnum):
     JSONL = "jsonl"
 
 
+@period_options()
 def export(
     ctx: typer.Context,
     fmt: Annotated[
@@ -46,13 +42,7 @@ def export(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to this file instead of standard output.")
     ] = None,
-    today: TodayOpt = False,
-    yesterday: YesterdayOpt = False,
-    this_week: ThisWeekOpt = False,
-    this_month: ThisMonthOpt = False,
-    last_30_days: Last30Opt = False,
-    start: FromOpt = None,
-    end: ToOpt = None,
+    period_flags: PeriodFlags = NO_PERIOD,
     where: WhereOpt = None,
 ) -> None:
     """Export events (default: all retained events), oldest first.
@@ -60,20 +50,10 @@ def export(
     Events older than the detailed retention exist only as totals and are not exported.
     """
     state = state_of(ctx)
-    period = resolve_period(
-        state.settings.tz,
-        today=today,
-        yesterday=yesterday,
-        this_week=this_week,
-        this_month=this_month,
-        last_30_days=last_30_days,
-        start=start,
-        end=end,
-        default="all",
-    )
+    period = period_flags.resolve(state.settings.tz, default="all")
     query = EventQuery(
-        start=None if period.is_unbounded and start is None else period.start,
-        end=None if period.is_unbounded and end is None else period.end,
+        start=None if period.is_unbounded and period_flags.start is None else period.start,
+        end=None if period.is_unbounded and period_flags.end is None else period.end,
         where=parse_where(where),
     )
     events = state.warden.ledger.events(query)

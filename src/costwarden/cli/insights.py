@@ -9,17 +9,14 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from costwarden.cli.reporting import (
+    NO_PERIOD,
     Format,
-    FromOpt,
-    Last30Opt,
-    ThisMonthOpt,
-    ThisWeekOpt,
-    ToOpt,
+    PeriodFlags,
     aggregator_for,
     choose_format,
     echo_json,
     now,
-    resolve_period,
+    period_options,
 )
 from costwarden.cli.state import state_of
 from costwarden.ledger.insight_store import dismissals_of
@@ -51,6 +48,7 @@ def insight_renderable(insight: Insight) -> RenderableType:
     return Group(*lines)
 
 
+@period_options(skip=("today", "yesterday"))
 def insights(
     ctx: typer.Context,
     dismiss: Annotated[
@@ -60,11 +58,7 @@ def insights(
         list[str] | None, typer.Option("--restore", help="Show a dismissed insight again.")
     ] = None,
     show_all: Annotated[bool, typer.Option("--all", help="Include dismissed insights.")] = False,
-    this_week: ThisWeekOpt = False,
-    this_month: ThisMonthOpt = False,
-    last_30_days: Last30Opt = False,
-    start: FromOpt = None,
-    end: ToOpt = None,
+    period_flags: PeriodFlags = NO_PERIOD,
     fmt: Annotated[Format | None, typer.Option("--format", help="table (default) or json.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> None:
@@ -80,15 +74,7 @@ def insights(
         state.err.print(f"Restored {item}." if changed else f"{item} was not dismissed.", markup=False)
     if (dismiss or restore) and chosen is not Format.JSON and not show_all:
         return
-    period = resolve_period(
-        state.settings.tz,
-        this_week=this_week,
-        this_month=this_month,
-        last_30_days=last_30_days,
-        start=start,
-        end=end,
-        default="last-30-days",
-    )
+    period = period_flags.resolve(state.settings.tz, default="last-30-days")
     moment = now()
     found = find_insights(
         aggregator_for(state),

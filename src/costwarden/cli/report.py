@@ -7,21 +7,16 @@ from typing import Annotated
 import typer
 
 from costwarden.cli.reporting import (
+    NO_PERIOD,
     Format,
-    FromOpt,
-    Last30Opt,
-    ThisMonthOpt,
-    ThisWeekOpt,
-    TodayOpt,
-    ToOpt,
+    PeriodFlags,
     WhereOpt,
-    YesterdayOpt,
     aggregator_for,
     choose_format,
     echo_json,
     now,
     parse_where,
-    resolve_period,
+    period_options,
 )
 from costwarden.cli.state import CliState, state_of
 from costwarden.ledger.base import EventQuery
@@ -78,15 +73,10 @@ def _session(state: CliState, session: str, fmt: Format, period: Period | None) 
         print_wide(state.console, session_renderable(detail, state.settings.tz))
 
 
+@period_options()
 def report(
     ctx: typer.Context,
-    today: TodayOpt = False,
-    yesterday: YesterdayOpt = False,
-    this_week: ThisWeekOpt = False,
-    this_month: ThisMonthOpt = False,
-    last_30_days: Last30Opt = False,
-    start: FromOpt = None,
-    end: ToOpt = None,
+    period_flags: PeriodFlags = NO_PERIOD,
     by: Annotated[
         list[str] | None,
         typer.Option(
@@ -118,33 +108,10 @@ def report(
     chosen = choose_format(fmt, as_json)
     tz = state.settings.tz
     if session is not None:
-        explicit = any((today, yesterday, this_week, this_month, last_30_days, start, end))
-        period = (
-            resolve_period(
-                tz,
-                today=today,
-                yesterday=yesterday,
-                this_week=this_week,
-                this_month=this_month,
-                last_30_days=last_30_days,
-                start=start,
-                end=end,
-            )
-            if explicit
-            else None
-        )
+        period = period_flags.resolve(tz) if period_flags.given else None
         _session(state, session, chosen, period)
         return
-    period = resolve_period(
-        tz,
-        today=today,
-        yesterday=yesterday,
-        this_week=this_week,
-        this_month=this_month,
-        last_30_days=last_30_days,
-        start=start,
-        end=end,
-    )
+    period = period_flags.resolve(tz)
     try:
         keys = tuple(by or ())
         from costwarden.reports.aggregate import check_keys

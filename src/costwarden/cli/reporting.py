@@ -6,10 +6,13 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
@@ -33,6 +36,9 @@ __all__ = [
     "FromOpt",
     "ToOpt",
     "WhereOpt",
+    "PeriodFlags",
+    "NO_PERIOD",
+    "period_options",
     "now",
     "resolve_period",
     "parse_where",
@@ -127,6 +133,91 @@ def resolve_period(
             raise typer.BadParameter("--to must be after --from", param_hint="--to")
         return between(lo, hi, tz)
     return named_period(chosen[0] if chosen else default, moment, tz)
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodFlags:
+    """The period flags of one command line, as given (see `period_options`)."""
+
+    today: bool = False
+    yesterday: bool = False
+    this_week: bool = False
+    this_month: bool = False
+    last_30_days: bool = False
+    start: str | None = None
+    end: str | None = None
+
+    @property
+    def given(self) -> bool:
+        """Whether any period flag was given."""
+        return any((self.today, self.yesterday, self.this_week, self.this_month, self.last_30_days)) or (
+            self.start is not None or self.end is not None
+        )
+
+    def resolve(self, tz: ZoneInfo, default: str = "this-month", at: datetime | None = None) -> Period:
+        """The period these flags name, or `default` without any."""
+        return resolve_period(
+            tz,
+            today=self.today,
+            yesterday=self.yesterday,
+            this_week=self.this_week,
+            this_month=self.this_month,
+            last_30_days=self.last_30_days,
+            start=self.start,
+            end=self.end,
+            default=default,
+            at=at,
+        )
+
+
+NO_PERIOD = PeriodFlags()
+
+_PERIOD_PARAMS: tuple[tuple[str, Any, Any], ...] = (
+    ("today", TodayOpt, False),
+    ("yesterday", YesterdayOpt, False),
+    ("this_week", ThisWeekOpt, False),
+    ("this_month", ThisMonthOpt, False),
+    ("last_30_days", Last30Opt, False),
+    ("start", FromOpt, None),
+    ("end", ToOpt, None),
+)
+
+
+def period_options(*, skip: Collection[str] = ()) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Give a command the period flags (`--today` ... `--from`/`--to`, less the `skip`ped field names).
+
+    On the command line they take the place of the command's `period_flags: PeriodFlags = NO_PERIOD` parameter
+    (so `--help` lists them there); the command receives them as one `PeriodFlags`.
+    """
+    names = [name for name, _, _ in _PERIOD_PARAMS if name not in skip]
+
+    def decorate(fn: Callable[..., None]) -> Callable[..., None]:
+        signature = inspect.signature(fn, eval_str=True)
+        params: list[inspect.Parameter] = []
+        for param in signature.parameters.values():
+            if param.name != "period_flags":
+                params.append(param)
+                continue
+            params += [
+                inspect.Parameter(
+                    name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=alias
+                )
+                for name, alias, default in _PERIOD_PARAMS
+                if name in names
+            ]
+        if len(params) == len(signature.parameters):
+            raise TypeError(f"{fn.__name__} has no `period_flags` parameter")
+
+        @functools.wraps(fn)
+        def command(*args: Any, **kwargs: Any) -> None:
+            flags = PeriodFlags(**{name: kwargs.pop(name) for name in names if name in kwargs})
+            fn(*args, period_flags=flags, **kwargs)
+
+        command.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in params} | {"return": None}
+        return command
+
+    return decorate
 
 
 def parse_where(items: Sequence[str] | None) -> dict[str, str | None]:

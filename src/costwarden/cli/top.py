@@ -9,20 +9,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from costwarden.cli.reporting import (
+    NO_PERIOD,
     Format,
-    FromOpt,
-    Last30Opt,
-    ThisMonthOpt,
-    ThisWeekOpt,
-    TodayOpt,
-    ToOpt,
+    PeriodFlags,
     WhereOpt,
-    YesterdayOpt,
     aggregator_for,
     choose_format,
     echo_json,
     parse_where,
-    resolve_period,
+    period_options,
 )
 from costwarden.cli.state import state_of
 from costwarden.ledger.base import EventQuery
@@ -42,6 +37,7 @@ _KINDS = {
 }
 
 
+@period_options()
 def top(
     ctx: typer.Context,
     sessions: Annotated[bool, typer.Option("--sessions", help="Rank sessions (the default).")] = False,
@@ -54,13 +50,7 @@ def top(
     show_details: Annotated[
         bool, typer.Option("--show-details", help="Token slices, failed and unpriced calls, and the project.")
     ] = False,
-    today: TodayOpt = False,
-    yesterday: YesterdayOpt = False,
-    this_week: ThisWeekOpt = False,
-    this_month: ThisMonthOpt = False,
-    last_30_days: Last30Opt = False,
-    start: FromOpt = None,
-    end: ToOpt = None,
+    period_flags: PeriodFlags = NO_PERIOD,
     where: WhereOpt = None,
     fmt: Annotated[Format | None, typer.Option("--format", help="table (default), json or csv.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
@@ -84,16 +74,7 @@ def top(
         raise typer.BadParameter("choose one of --sessions, --projects, --agents, --models, --runs, --users")
     kind = picked[0] if picked else "sessions"
     keys = _KINDS[kind]
-    period = resolve_period(
-        state.settings.tz,
-        today=today,
-        yesterday=yesterday,
-        this_week=this_week,
-        this_month=this_month,
-        last_30_days=last_30_days,
-        start=start,
-        end=end,
-    )
+    period = period_flags.resolve(state.settings.tz)
     aggregator = aggregator_for(state)
     query = EventQuery(start=period.start, end=period.end, where=parse_where(where))
     whole = aggregator.total(query)

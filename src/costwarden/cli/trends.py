@@ -9,20 +9,15 @@ import typer
 from rich.table import Table
 
 from costwarden.cli.reporting import (
+    NO_PERIOD,
     Format,
-    FromOpt,
-    Last30Opt,
-    ThisMonthOpt,
-    ThisWeekOpt,
-    TodayOpt,
-    ToOpt,
+    PeriodFlags,
     WhereOpt,
-    YesterdayOpt,
     aggregator_for,
     choose_format,
     echo_json,
     parse_where,
-    resolve_period,
+    period_options,
 )
 from costwarden.cli.state import state_of
 from costwarden.ledger.base import EventQuery
@@ -39,18 +34,13 @@ class Interval(StrEnum):
     MONTH = "month"
 
 
+@period_options()
 def trends(
     ctx: typer.Context,
     interval: Annotated[
         Interval, typer.Option("--interval", help="One bar per day, week or month.")
     ] = Interval.DAY,
-    today: TodayOpt = False,
-    yesterday: YesterdayOpt = False,
-    this_week: ThisWeekOpt = False,
-    this_month: ThisMonthOpt = False,
-    last_30_days: Last30Opt = False,
-    start: FromOpt = None,
-    end: ToOpt = None,
+    period_flags: PeriodFlags = NO_PERIOD,
     where: WhereOpt = None,
     width: Annotated[int, typer.Option("--width", min=10, max=200, help="Width of the longest bar.")] = 40,
     fmt: Annotated[Format | None, typer.Option("--format", help="table (default), json or csv.")] = None,
@@ -59,17 +49,7 @@ def trends(
     """Cost over time (default: the last 30 days, one bar per local day)."""
     state = state_of(ctx)
     chosen = choose_format(fmt, as_json, (Format.TABLE, Format.JSON, Format.CSV))
-    period = resolve_period(
-        state.settings.tz,
-        today=today,
-        yesterday=yesterday,
-        this_week=this_week,
-        this_month=this_month,
-        last_30_days=last_30_days,
-        start=start,
-        end=end,
-        default="last-30-days",
-    )
+    period = period_flags.resolve(state.settings.tz, default="last-30-days")
     aggregator = aggregator_for(state)
     query = EventQuery(start=period.start, end=period.end, where=parse_where(where))
     by = ("month",) if interval is Interval.MONTH else ("day",)  # old months may be kept only as months

@@ -127,6 +127,10 @@ class SqlLedger:
             dialect, engine.dialect.identifier_preparer.quote, _SQLITE_ROWS_PER_STATEMENT
         )
         self._hooks: list[WriteHook] = []
+        # A new id (the common case) is written without reading first; a stored one takes the full path.
+        self._insert_new = (
+            self._sql.upsert_row.partition(" ON CONFLICT")[0] + " ON CONFLICT (id) DO NOTHING RETURNING 1"
+        )
         self._raw_hooks: list[RawWriteHook] = []
 
     # -- engine and transactions ---------------------------------------------------------------------
@@ -355,11 +359,14 @@ class SqlLedger:
 
     def _write_tracked_sqlite(self, cursor: Any, rows: Sequence[Row]) -> tuple[list[Row], list[Row]]:
         """On a DBAPI cursor (closed afterwards) in an IMMEDIATE transaction, which holds the write lock:
-        read the stored versions, then write."""
+        a new id is inserted at once; otherwise read the stored versions, then write."""
         stored: dict[str, Row] = {}
         try:
             ids = [row[0] for row in rows]
             if len(ids) == 1:
+                cursor.execute(self._insert_new, rows[0])
+                if cursor.fetchall():
+                    return list(rows), []
                 cursor.execute(self._sql.select + "= ?", ids)
                 found = cursor.fetchone()
                 if found is not None:

@@ -176,19 +176,9 @@ def _redis_module() -> Any:
 
 
 def _pack(parts: Sequence[Any]) -> bytes:
-    """One command in RESP (bytes, str, int and float arguments)."""
-    out = [b"*%d\r\n" % len(parts)]
-    for part in parts:
-        if isinstance(part, bytes):
-            data = part
-        elif isinstance(part, str):
-            data = part.encode()
-        elif isinstance(part, float):
-            data = repr(part).encode()
-        else:
-            data = b"%d" % part
-        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(out)
+    """One command in RESP (bytes, str, int and float arguments; a float as its repr)."""
+    data = [p if isinstance(p, bytes) else str(p).encode() for p in parts]
+    return b"*%d\r\n" % len(data) + b"".join([b"$%d\r\n%s\r\n" % (len(d), d) for d in data])
 
 
 def _state(values: Sequence[Any]) -> CounterState:

@@ -65,3 +65,26 @@ def test_every_reporting_command_offers_the_flags(capsys: pytest.CaptureFixture[
         flags = ["--today", "--yesterday", *flags]
     positions = [re.search(rf"{flag}\b", out).start() for flag in flags]  # type: ignore[union-attr]
     assert positions == sorted(positions)
+
+
+def test_a_compact_iso_date_means_the_whole_day_like_the_extended_form() -> None:
+    at = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    utc = ZoneInfo("UTC")
+    compact = PeriodFlags(start="20261122", end="20261122").resolve(utc, at=at)
+    extended = PeriodFlags(start="2026-11-22", end="2026-11-22").resolve(utc, at=at)
+    assert (compact.start, compact.end) == (extended.start, extended.end)
+    assert compact.end == datetime(2026, 11, 23, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("flags", "label"),
+    [
+        (PeriodFlags(start="2026-11-22", end="2026-11-22"), "2026-11-22"),
+        (PeriodFlags(start="2026-11-20", end="2026-11-22"), "2026-11-20 to 2026-11-22"),
+        (PeriodFlags(end="2026-11-22"), "Through 2026-11-22"),
+        (PeriodFlags(end="2026-11-22T10:00:00Z"), "Until 2026-11-22T10:00:00+00:00"),
+        (PeriodFlags(start="2026-11-20"), "Since 2026-11-20"),
+    ],
+)
+def test_explicit_range_labels_name_the_days_included(flags: PeriodFlags, label: str) -> None:
+    assert flags.resolve(ZoneInfo("UTC"), at=datetime(2026, 11, 23, 12, tzinfo=UTC)).label == label

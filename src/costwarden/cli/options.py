@@ -7,7 +7,16 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-__all__ = ["parse_when", "parse_day_start"]
+__all__ = ["parse_when", "parse_day_start", "is_date"]
+
+
+def is_date(value: str) -> bool:
+    """Whether `value` is an ISO-8601 calendar date without a time (2026-11-23, 20261123, 2026-W48-1)."""
+    try:
+        date.fromisoformat(value.strip())
+    except ValueError:
+        return False
+    return True
 
 
 def parse_when(value: str, flag: str, tz: ZoneInfo | None = None) -> datetime:
@@ -15,7 +24,7 @@ def parse_when(value: str, flag: str, tz: ZoneInfo | None = None) -> datetime:
     zone = tz or ZoneInfo("UTC")
     text = value.strip()
     try:
-        if len(text) == 10:
+        if is_date(text):
             parsed = datetime.combine(date.fromisoformat(text), time(0), tzinfo=zone)
         else:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from costwarden.cli.options import parse_when
+from costwarden.cli.options import is_date, parse_when
 from costwarden.cli.state import CliState
 from costwarden.reports.aggregate import Aggregator
 from costwarden.reports.periods import Period, between, named_period
@@ -88,7 +88,7 @@ def now() -> datetime:
 
 def _end_of(value: str, tz: ZoneInfo) -> datetime:
     parsed = parse_when(value, "--to", tz)
-    if len(value.strip()) == 10:
+    if is_date(value):
         local = parsed.astimezone(tz).date() + timedelta(days=1)
         return datetime(local.year, local.month, local.day, tzinfo=tz).astimezone(UTC)
     return parsed

@@ -141,18 +141,22 @@ def between(start: datetime | None, end: datetime | None, tz: ZoneInfo) -> Perio
     lo = start.astimezone(UTC) if start is not None else _BEGINNING
     hi = end.astimezone(UTC) if end is not None else _FAR_FUTURE
 
-    def show(at: datetime) -> str:
+    def show(at: datetime, last: bool = False) -> str:
+        # A local midnight reads as a day; an exclusive end at midnight as the last day it includes.
         local = at.astimezone(tz)
         if local.time() == time(0):
-            return local.date().isoformat()
+            return (local.date() - timedelta(days=1 if last else 0)).isoformat()
         return local.isoformat(timespec="seconds")
 
     if start is not None and end is not None:
-        label = f"{show(lo)} to {show(hi)}"
+        first, final = show(lo), show(hi, last=True)
+        label = first if first == final else f"{first} to {final}"
     elif start is not None:
         label = f"Since {show(lo)}"
     elif end is not None:
-        label = f"Until {show(hi)}"
+        label = (
+            f"Through {show(hi, last=True)}" if hi.astimezone(tz).time() == time(0) else f"Until {show(hi)}"
+        )
     else:
         label = "All time"
     return Period(lo, hi, label, str(tz.key))

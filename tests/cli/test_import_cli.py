@@ -89,8 +89,14 @@ def test_import_codex(
 
 
 def test_no_logs_found(capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path) -> None:
-    code, out, _ = run(capsys, "--db", db, "import", "codex", str(tmp_path / "nothing"))
+    (tmp_path / "empty").mkdir()
+    code, out, _ = run(capsys, "--db", db, "import", "codex", str(tmp_path / "empty"))
     assert code == 0 and "no log files found" in out
+
+
+def test_a_missing_path_is_a_usage_error(capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path) -> None:
+    code, _, err = run(capsys, "--db", db, "import", "claude-code", str(tmp_path / "nothing"))
+    assert code == 2 and "PATHS" in err and "nothing" in err
 
 
 def test_watch_follows_new_lines(capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path) -> None:

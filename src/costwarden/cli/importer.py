@@ -105,6 +105,9 @@ def run_import(
     batch_size: int,
 ) -> None:
     state = state_of(ctx)
+    missing = [str(path) for path in paths or [] if not path.exists()]
+    if missing:
+        raise typer.BadParameter(f"no such file or folder: {', '.join(missing)}", param_hint="PATHS")
     warden = state.warden
     parser = parser_factory()
     roots = list(paths) if paths else defaults()

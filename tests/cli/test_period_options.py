@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -88,3 +89,28 @@ def test_a_compact_iso_date_means_the_whole_day_like_the_extended_form() -> None
 )
 def test_explicit_range_labels_name_the_days_included(flags: PeriodFlags, label: str) -> None:
     assert flags.resolve(ZoneInfo("UTC"), at=datetime(2026, 11, 23, 12, tzinfo=UTC)).label == label
+
+
+@pytest.mark.parametrize(
+    ("command", "offered"),
+    [
+        ("report", "table|json|csv|summary"),
+        ("top", "table|json|csv"),
+        ("trends", "table|json|csv"),
+        ("analyze", "table|json"),
+        ("forecast", "table|json"),
+        ("insights", "table|json"),
+    ],
+)
+def test_format_choices_are_the_ones_the_command_offers(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str, offered: str
+) -> None:
+    from costwarden.cli import main
+
+    assert main([command, "--help"]) == 0
+    assert f"--format <{offered}>" in capsys.readouterr().out
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    for choice in ("table", "json", "csv", "summary"):
+        if choice not in offered.split("|"):
+            assert main(["--db", db, command, "--format", choice]) == 2
+            assert "--format" in capsys.readouterr().err

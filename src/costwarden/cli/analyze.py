@@ -15,6 +15,7 @@ from costwarden.cli.reporting import (
     NO_PERIOD,
     Format,
     PeriodFlags,
+    TableJson,
     WhereOpt,
     aggregator_for,
     choose_format,
@@ -127,7 +128,7 @@ def analyze(
     period_flags: PeriodFlags = NO_PERIOD,
     where: WhereOpt = None,
     width: Annotated[int, typer.Option("--width", min=10, max=200, help="Width of the longest bar.")] = 30,
-    fmt: Annotated[Format | None, typer.Option("--format", help="table (default) or json.")] = None,
+    fmt: Annotated[TableJson | None, typer.Option("--format", help="table (default) or json.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> None:
     """Usage patterns over a period (default: the last 30 days); without a flag, all three views."""

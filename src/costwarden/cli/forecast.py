@@ -14,6 +14,7 @@ from rich.text import Text
 
 from costwarden.cli.reporting import (
     Format,
+    TableJson,
     WhereOpt,
     aggregator_for,
     choose_format,
@@ -121,7 +122,7 @@ def forecast(
         bool, typer.Option("--next-month", help="Also project next month at the same rate.")
     ] = False,
     where: WhereOpt = None,
-    fmt: Annotated[Format | None, typer.Option("--format", help="table (default) or json.")] = None,
+    fmt: Annotated[TableJson | None, typer.Option("--format", help="table (default) or json.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> None:
     """Month-end projection and, per budget, the projected total at its next reset.

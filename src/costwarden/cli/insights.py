@@ -12,6 +12,7 @@ from costwarden.cli.reporting import (
     NO_PERIOD,
     Format,
     PeriodFlags,
+    TableJson,
     aggregator_for,
     choose_format,
     echo_json,
@@ -59,7 +60,7 @@ def insights(
     ] = None,
     show_all: Annotated[bool, typer.Option("--all", help="Include dismissed insights.")] = False,
     period_flags: PeriodFlags = NO_PERIOD,
-    fmt: Annotated[Format | None, typer.Option("--format", help="table (default) or json.")] = None,
+    fmt: Annotated[TableJson | None, typer.Option("--format", help="table (default) or json.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> None:
     """Where money could be saved (default: from the last 30 days), biggest saving first."""

@@ -28,6 +28,8 @@ from costwarden.reports.periods import Period, between, named_period
 __all__ = [
     "NOW_ENV",
     "Format",
+    "TableJsonCsv",
+    "TableJson",
     "TodayOpt",
     "YesterdayOpt",
     "ThisWeekOpt",
@@ -55,6 +57,21 @@ class Format(StrEnum):
     JSON = "json"
     CSV = "csv"
     SUMMARY = "summary"
+
+
+class TableJsonCsv(StrEnum):
+    """`--format` of commands without a summary view."""
+
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+class TableJson(StrEnum):
+    """`--format` of commands that print a table or JSON."""
+
+    TABLE = "table"
+    JSON = "json"
 
 
 TodayOpt = Annotated[bool, typer.Option("--today", help="Today (local calendar day).")]
@@ -254,8 +271,10 @@ def echo_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def choose_format(fmt: Format | None, as_json: bool, allowed: Sequence[Format] = tuple(Format)) -> Format:
-    """`--json` is short for `--format json`; both at once must agree."""
+def choose_format(fmt: StrEnum | None, as_json: bool, allowed: Sequence[Format] = tuple(Format)) -> Format:
+    """`--json` is short for `--format json`; both at once must agree. `fmt` is a `Format` or one of its
+    subsets (`TableJsonCsv`, `TableJson`), so `--help` lists only what the command offers."""
+    fmt = Format(fmt.value) if fmt is not None else None
     if as_json and fmt not in (None, Format.JSON):
         raise typer.BadParameter("--json conflicts with --format", param_hint="--json")
     chosen = Format.JSON if as_json else (fmt or Format.TABLE)

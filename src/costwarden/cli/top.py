@@ -12,6 +12,7 @@ from costwarden.cli.reporting import (
     NO_PERIOD,
     Format,
     PeriodFlags,
+    TableJsonCsv,
     WhereOpt,
     aggregator_for,
     choose_format,
@@ -52,7 +53,9 @@ def top(
     ] = False,
     period_flags: PeriodFlags = NO_PERIOD,
     where: WhereOpt = None,
-    fmt: Annotated[Format | None, typer.Option("--format", help="table (default), json or csv.")] = None,
+    fmt: Annotated[
+        TableJsonCsv | None, typer.Option("--format", help="table (default), json or csv.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> None:
     """The biggest spenders of a period (default: this month), most expensive first."""

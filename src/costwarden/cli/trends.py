@@ -12,6 +12,7 @@ from costwarden.cli.reporting import (
     NO_PERIOD,
     Format,
     PeriodFlags,
+    TableJsonCsv,
     WhereOpt,
     aggregator_for,
     choose_format,
@@ -43,7 +44,9 @@ def trends(
     period_flags: PeriodFlags = NO_PERIOD,
     where: WhereOpt = None,
     width: Annotated[int, typer.Option("--width", min=10, max=200, help="Width of the longest bar.")] = 40,
-    fmt: Annotated[Format | None, typer.Option("--format", help="table (default), json or csv.")] = None,
+    fmt: Annotated[
+        TableJsonCsv | None, typer.Option("--format", help="table (default), json or csv.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> None:
     """Cost over time (default: the last 30 days, one bar per local day)."""

@@ -165,3 +165,13 @@ def test_config_error_exits_2_naming_file_and_key(capsys: pytest.CaptureFixture[
     code, _, err = run(capsys, "--config", str(cfg), "tiers", "list")
     assert code == 2
     assert err.strip() == f"costwarden: configuration error: {cfg}: retention.detailed_dayz: unknown key"
+
+
+def test_no_color_is_plain_even_on_a_terminal(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    from costwarden.cli.app import _console
+
+    plain = _console(True)
+    with plain.capture() as captured:
+        plain.print("[bold red]spent[/] [dim]$1[/]")
+    assert captured.get() == "spent $1\n"
+    assert plain.color_system is None

@@ -52,10 +52,17 @@ def root(
         db=db,
         config=config,
         no_color=plain,
-        console=Console(no_color=plain, highlight=False, soft_wrap=True),
-        err=Console(stderr=True, no_color=plain, highlight=False, soft_wrap=True),
+        console=_console(plain),
+        err=_console(plain, stderr=True),
     )
     ctx.call_on_close(state_of(ctx).close)
+
+
+def _console(plain: bool, *, stderr: bool = False) -> Console:
+    """A console; `plain` drops colors and styles (bold, dim) even on a terminal."""
+    if plain:
+        return Console(stderr=stderr, no_color=True, color_system=None, highlight=False, soft_wrap=True)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
 _registered = False

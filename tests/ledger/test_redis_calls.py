@@ -29,6 +29,11 @@ def test_scripts_survive_a_script_flush_and_a_dropped_connection(redis_server: s
         store.client.script_flush()
         assert store.release("r1") is True  # NOSCRIPT: loaded again, then run
         store._connection().disconnect()  # the connection dropped between calls
+        assert store.reserve(_reservation("r3"), []).ok
+        conn = store._connection()
+        conn.send_command("CLIENT", "ID")
+        store.client.client_kill_filter(_id=conn.read_response())  # the server closed it
+        assert store.release("r3") is True
         assert store.reserve(_reservation("r2"), []).ok
         assert store.release("r2") is True
         assert store.release("r2") is False

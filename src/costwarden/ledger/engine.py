@@ -155,7 +155,7 @@ class WalCheckpointer:
         """One PASSIVE checkpoint (never waits for readers or writers); False when it could not run."""
         try:
             conn = sqlite3.connect(
-                f"file:{self.path}?mode=rw",
+                f"{self.path.absolute().as_uri()}?mode=rw",
                 uri=True,
                 timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
                 isolation_level=None,

@@ -200,6 +200,7 @@ class RedisCounterStore:
         self._prefix = self.prefix.encode()
         self._conns = threading.local()
         self._noscript = redis.exceptions.NoScriptError
+        self._dropped = redis.exceptions.ConnectionError
         self._reserve = self.client.register_script(_RESERVE)
         self._settle = self.client.register_script(_SETTLE)
         self._release = self.client.register_script(_RELEASE)
@@ -234,18 +235,22 @@ class RedisCounterStore:
         """EVALSHA on this thread's connection, packed here: one write, one read, none of the client's
         per-command machinery (the scripts are the hot path). A missing script is loaded once."""
         packed = _pack((b"EVALSHA", script.sha, 1, self._epoch, self._prefix, *args))
-        conn = self._connection()
-        try:
-            conn.send_packed_command([packed], check_health=False)
-            return conn.read_response()
-        except self._noscript:
-            self.client.script_load(script.script)
-            conn.send_packed_command([packed], check_health=False)
-            return conn.read_response()
-        except BaseException:
-            conn.disconnect()  # the reply may still be on its way: never reuse the connection as is
-            self._conns.conn = None
-            raise
+        for attempt in (1, 2):
+            conn = self._connection()
+            try:
+                conn.send_packed_command([packed], check_health=False)
+                return conn.read_response()
+            except self._noscript:
+                self.client.script_load(script.script)
+                conn.send_packed_command([packed], check_health=False)
+                return conn.read_response()
+            except BaseException as exc:
+                conn.disconnect()  # the reply may still be on its way: never reuse the connection as is
+                self._conns.conn = None
+                if attempt == 1 and isinstance(exc, self._dropped):
+                    continue  # the server closed it (idle timeout, restart): once more, as the client would
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- counters ----------------------------------------------------------------------------------------
 

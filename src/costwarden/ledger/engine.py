@@ -10,7 +10,10 @@ WAL checkpoints run off the commit path: a background thread per engine (`WalChe
 checkpoint whenever the WAL changed, every `CHECKPOINT_INTERVAL` seconds, so no commit pays for copying
 pages back into the database (and its fsync). Connections keep `wal_autocheckpoint` as a safety net only,
 at `SQLITE_AUTOCHECKPOINT_PAGES`, for when the thread falls behind or is not running (a forked child that
-reuses its parent's connections). Durability is unchanged: WAL + `synchronous=NORMAL`.
+reuses its parent's connections). Under a steady stream of writes a PASSIVE checkpoint cannot start the
+WAL over (a writer is always appending), so the WAL still grows to the safety-net size and the commit that
+crosses it checkpoints; by then the thread has copied nearly every frame, so that commit has little left
+to do. Durability is unchanged: WAL + `synchronous=NORMAL`.
 
 PostgreSQL goes through psycopg 3 (`postgresql+psycopg://`); transactions are ordinary ones.
 """

@@ -2,5 +2,7 @@
 
 from costwarden.cli import run
 
+__all__: list[str] = []
+
 if __name__ == "__main__":
     run()

@@ -312,12 +312,12 @@ class Warden:
         priced = self.price(event)
         if estimated and priced.cost is not None and priced.cost.source == CostSource.COMPUTED:
             priced = _with_cost(priced, replace(priced.cost, source=CostSource.ESTIMATED))
-        admission.settled = True
         budgets = self.budgets
         if budgets is None:
             self.ledger.append(priced)
         else:
             budgets.settle(admission, priced)
+        admission.settled = True  # only once stored: a failed write leaves the reservation to release
         return priced
 
     def release(self, admission: Admission) -> None:

@@ -24,7 +24,6 @@ from costwarden.core.calls import Admission, CallRequest
 from costwarden.core.pricing import PriceBook
 from costwarden.core.tiers import TierBook
 from costwarden.core.usage import (
-    ATTRIBUTION_FIELDS,
     Attribution,
     CostBreakdown,
     CostSource,
@@ -188,13 +187,10 @@ class Warden:
 
     def _prepare(self, event: UsageEvent | None, fields: dict[str, Any]) -> UsageEvent:
         if event is None:
-            scope = current_attribution()
-            for name in ATTRIBUTION_FIELDS:
-                if fields.get(name) is None and getattr(scope, name) is not None:
-                    fields[name] = getattr(scope, name)
-            if scope.tags:
-                fields["tags"] = {**scope.tags, **(fields.get("tags") or {})}
             event = UsageEvent.create(**fields)
+            scope = current_attribution()
+            if scope != _EMPTY:
+                event = replace(event, attribution=scope.merged(event.attribution))
         elif fields:
             raise TypeError("pass either an event or keyword fields, not both")
         return self.price(event)
@@ -390,16 +386,18 @@ class Warden:
         `terminate_run` budget refuses the run's further calls with `RunTerminated`. Budgets with
         `concurrency: runs` hold a slot for the whole block (queueing up to their timeout).
         """
-        attribution = self._run_attribution(
-            project=project,
-            agent=agent,
-            session=session,
-            run=run,
-            task=task,
-            task_type=task_type,
-            plan=plan,
-            user=user,
-            tags=tags,
+        attribution = _with_run_id(
+            Attribution(
+                project=project,
+                agent=agent,
+                session=session,
+                run=run,
+                task=task,
+                task_type=task_type,
+                plan=plan,
+                user=user,
+                tags=tags or {},
+            )
         )
         with attribution_scope(attribution) as merged:
             slot = self._enter_run(merged)
@@ -423,16 +421,18 @@ class Warden:
         tags: dict[str, str] | None = None,
     ) -> AsyncIterator[Attribution]:
         """`run` for async code: waiting for a run slot does not block the event loop."""
-        attribution = self._run_attribution(
-            project=project,
-            agent=agent,
-            session=session,
-            run=run,
-            task=task,
-            task_type=task_type,
-            plan=plan,
-            user=user,
-            tags=tags,
+        attribution = _with_run_id(
+            Attribution(
+                project=project,
+                agent=agent,
+                session=session,
+                run=run,
+                task=task,
+                task_type=task_type,
+                plan=plan,
+                user=user,
+                tags=tags or {},
+            )
         )
         with attribution_scope(attribution) as merged:
             budgets = self.budgets
@@ -444,33 +444,6 @@ class Warden:
                 yield merged
             finally:
                 self._exit_run(slot, merged)
-
-    def _run_attribution(
-        self,
-        *,
-        project: str | None,
-        agent: str | None,
-        session: str | None,
-        run: str | None,
-        task: str | None,
-        task_type: str | None,
-        plan: str | None,
-        user: str | None,
-        tags: dict[str, str] | None,
-    ) -> Attribution:
-        if run is None and current_attribution().run is None:
-            run = f"run-{new_event_id()[3:]}"
-        return Attribution(
-            project=project,
-            agent=agent,
-            session=session,
-            run=run,
-            task=task,
-            task_type=task_type,
-            plan=plan,
-            user=user,
-            tags=tags or {},
-        )
 
     def _enter_run(self, attribution: Attribution) -> Any:
         enter = getattr(self.budgets, "enter_run", None)
@@ -509,3 +482,10 @@ class Warden:
         from costwarden.estimate import TokenEstimator
 
         return TokenEstimator(self.settings.estimation.safety_margin)
+
+
+def _with_run_id(attribution: Attribution) -> Attribution:
+    """A run id is generated for a run block that names none (outside any other run)."""
+    if attribution.run is None and current_attribution().run is None:
+        return replace(attribution, run=f"run-{new_event_id()[3:]}")
+    return attribution

@@ -14,10 +14,11 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from costwarden.clock import Clock, clock_from_env
 from costwarden.config import Settings, load_settings
 from costwarden.context import attribution_scope, current_attribution
 from costwarden.core.calls import Admission, CallRequest
@@ -100,7 +101,11 @@ class Warden:
         database: str | None = None,
         pricebook: PriceBook | None = None,
         budgets: BudgetController | None = None,
+        clock: Clock | None = None,
     ) -> None:
+        self.clock: Clock = clock if clock is not None else clock_from_env()
+        """Where "now" comes from: record defaults, worst-case pricing dates, settlement times and the
+        budget engine's periods (default: `$COSTWARDEN_NOW` when set, else the system clock)."""
         self.settings = settings if settings is not None else Settings()
         if database is not None:
             self.settings = self.settings.model_copy(update={"database": database})
@@ -114,10 +119,14 @@ class Warden:
 
     @classmethod
     def from_config(
-        cls, config: str | os.PathLike[str] | None = None, *, database: str | None = None
+        cls,
+        config: str | os.PathLike[str] | None = None,
+        *,
+        database: str | None = None,
+        clock: Clock | None = None,
     ) -> Warden:
         """Load the config file (see `costwarden.config`) and build a Warden from it."""
-        return cls(load_settings(config, database=database))
+        return cls(load_settings(config, database=database), clock=clock)
 
     # -- parts -------------------------------------------------------------------------------------------
 
@@ -154,7 +163,7 @@ class Warden:
     def _build_budgets(self) -> BudgetController | None:
         from costwarden.budgets import build_engine
 
-        return build_engine(self.settings, self.ledger, self.worst_case)
+        return build_engine(self.settings, self.ledger, self.worst_case, clock=self.clock)
 
     def on_alert(self, callback: Callable[[AlertRecord], object]) -> Callable[[], None]:
         """Call `callback` with every new alert (threshold crossings, exhaustions); returns an unsubscribe
@@ -187,6 +196,8 @@ class Warden:
 
     def _prepare(self, event: UsageEvent | None, fields: dict[str, Any]) -> UsageEvent:
         if event is None:
+            if fields.get("occurred_at") is None:
+                fields["occurred_at"] = self.clock.now()
             event = UsageEvent.create(**fields)
             scope = current_attribution()
             if scope != _EMPTY:
@@ -235,7 +246,7 @@ class Warden:
             provider or request.provider,
             model or request.model,
             usage,
-            datetime.now(UTC),
+            self.clock.now(),
             service_tier=request.service_tier,
         )
         return cost.total
@@ -294,7 +305,7 @@ class Warden:
         a = request.attribution
         event = UsageEvent(
             id=event_id or request.request_id,
-            occurred_at=occurred_at or datetime.now(UTC),
+            occurred_at=occurred_at or self.clock.now(),
             provider=admission.provider,
             model=model or admission.model,
             usage=usage,

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING
 from costwarden.budgets.alerts import AlertHub, CallbackNotifier, LogNotifier, Notifier
 from costwarden.budgets.engine import BudgetEngine, RunSlot
 from costwarden.budgets.store import AlertRecord, BudgetRecords, CounterStore, SavedBudget
+from costwarden.clock import SYSTEM_CLOCK
 
 if TYPE_CHECKING:
+    from costwarden.clock import Clock
     from costwarden.config import Settings
     from costwarden.core.calls import CallRequest
     from costwarden.ledger.base import Ledger
@@ -35,10 +37,12 @@ def build_engine(
     settings: Settings,
     ledger: Ledger,
     worst_case: Callable[[CallRequest, str, str], Decimal],
+    *,
+    clock: Clock | None = None,
 ) -> BudgetEngine | None:
     """The engine for `settings` over `ledger`: counters in the ledger's database (or Redis when
     `redis_url` is set), budgets from config and from the CLI. None for an in-memory ledger without
-    budgets."""
+    budgets. `clock` is the engine's "now" (default: the system clock)."""
     from costwarden.ledger.budget_memory import MemoryBudgetStore
 
     counters: CounterStore
@@ -73,6 +77,7 @@ def build_engine(
         default_max_tokens=settings.estimation.default_max_tokens,
         hub=AlertHub(records, notifiers),
         ledger=ledger,
+        clock=clock if clock is not None else SYSTEM_CLOCK,
     )
     if hasattr(counters, "rebuild_counters"):
         counters.rebuild_counters = engine.rebuild  # Redis lost its data: recount from the ledger

@@ -26,6 +26,7 @@ from costwarden.budgets.store import (
     ReserveResult,
     Spend,
 )
+from costwarden.clock import SYSTEM_CLOCK, Clock
 from costwarden.core.admission import Amounts, Need, Shortfall, combined, find_shortfall
 from costwarden.core.calls import Admission, CallRequest, Decision
 from costwarden.core.money import to_units
@@ -106,7 +107,7 @@ class BudgetEngine:
         tz: Any = None,
         default_max_tokens: int = 4096,
         hub: AlertHub | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = SYSTEM_CLOCK,
         ledger: Ledger | None = None,
     ) -> None:
         from zoneinfo import ZoneInfo
@@ -122,7 +123,7 @@ class BudgetEngine:
         self.hub = hub if hub is not None else AlertHub(records)
         self.announce = Announcer(self)
         self.keys = CounterKeys(self.tz)
-        self.clock = clock
+        self.clock: Clock = clock
         self._worst_case = worst_case
         self._config_budgets = list(budgets)
         self._config_ids = {b.id for b in self._config_budgets}

@@ -4,7 +4,7 @@ and a straight-line projection to the period's end (`costwarden budget status`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from costwarden.budgets.engine import BudgetEngine
@@ -70,8 +70,9 @@ def _unused_scope(policy: Policy) -> str:
 
 
 def budget_status(engine: BudgetEngine, now: datetime | None = None) -> list[BudgetStatus]:
-    """Every budget's current window, per scope value seen (a budget never used shows one zero line)."""
-    at = now or datetime.now(UTC)
+    """Every budget's current window, per scope value seen (a budget never used shows one zero line), at
+    `now` (default: the engine's clock)."""
+    at = now if now is not None else engine.clock.now()
     stamp = at.timestamp()
     out: list[BudgetStatus] = []
     for policy in engine.policies.policies:

@@ -7,7 +7,6 @@ Budgets set here are stored in the database next to the events and apply to ever
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -327,7 +326,7 @@ def status(
     """Limit, spent, reserved, remaining, percent, reset time and the projection to the period's end."""
     state = state_of(ctx)
     engine = _engine(state)
-    now = parse_when(at, "--at", state.settings.tz) if at else datetime.now(UTC)
+    now = parse_when(at, "--at", state.settings.tz) if at else engine.clock.now()
     rows = budget_status(engine, now)
     if as_json:
         typer.echo(json.dumps([_status_json(r) for r in rows], indent=2))
@@ -425,7 +424,7 @@ def rebuild(ctx: typer.Context) -> None:
     """Recompute every budget's counters from the ledger (the ledger is the truth); drop expired holds."""
     state = state_of(ctx)
     engine = _engine(state)
-    reclaimed = engine.store.reclaim(datetime.now(UTC).timestamp())
+    reclaimed = engine.store.reclaim(engine.clock())
     written = engine.rebuild()
     count = len(engine.policies.policies)
     state.console.print(f"Rebuilt {written} counter(s) of {count} budget(s) from the ledger.", markup=False)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-import os
 import sys
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import typer
 
 from costwarden.cli.options import is_date, parse_when
 from costwarden.cli.state import CliState
+from costwarden.clock import NOW_ENV, clock_from_env
 from costwarden.reports.aggregate import Aggregator
 from costwarden.reports.periods import Period, between, named_period
 
@@ -48,8 +48,6 @@ __all__ = [
     "echo_json",
     "choose_format",
 ]
-
-NOW_ENV = "COSTWARDEN_NOW"
 
 
 class Format(StrEnum):
@@ -96,11 +94,8 @@ WhereOpt = Annotated[
 
 
 def now() -> datetime:
-    """The current time, or `$COSTWARDEN_NOW` when set."""
-    fixed = os.environ.get(NOW_ENV)
-    if fixed:
-        return parse_when(fixed, NOW_ENV)
-    return datetime.now(UTC)
+    """The current time, or `$COSTWARDEN_NOW` when set (see `costwarden.clock`)."""
+    return clock_from_env().now()
 
 
 def _end_of(value: str, tz: ZoneInfo) -> datetime:

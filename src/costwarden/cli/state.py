@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import typer
 from rich.console import Console
 
+from costwarden.clock import Clock, clock_from_env
 from costwarden.config import Settings, load_settings
 from costwarden.warden import Warden
 
@@ -22,6 +23,7 @@ class CliState:
     no_color: bool = False
     _settings: Settings | None = None
     _warden: Warden | None = None
+    _clock: Clock | None = None
     console: Console = field(default_factory=Console)
     err: Console = field(default_factory=lambda: Console(stderr=True))
 
@@ -32,9 +34,16 @@ class CliState:
         return self._settings
 
     @property
+    def clock(self) -> Clock:
+        """This invocation's "now" (`$COSTWARDEN_NOW` or the system clock), shared with its Warden."""
+        if self._clock is None:
+            self._clock = clock_from_env()
+        return self._clock
+
+    @property
     def warden(self) -> Warden:
         if self._warden is None:
-            self._warden = Warden(self.settings)
+            self._warden = Warden(self.settings, clock=self.clock)
         return self._warden
 
     def close(self) -> None:

@@ -23,8 +23,10 @@ import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from costwarden.core.limits import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, MAX_TOKENS
 from costwarden.core.policy import AdmissionConfig, AlertsConfig, BudgetConfig
 from costwarden.core.pricing import PricingConfig
+from costwarden.core.redact import mask_url
 from costwarden.core.routing import ProviderConfig
 from costwarden.core.tiers import TiersConfig
 from costwarden.errors import ConfigError
@@ -45,6 +47,10 @@ __all__ = [
 CONFIG_ENV = "COSTWARDEN_CONFIG"
 DATABASE_ENV = "COSTWARDEN_DATABASE_URL"
 _CONFIG_NAMES = ("config.yaml", "config.yml", "config.toml")
+_MAX_DAYS = 100 * 366
+"""Retention periods: at most a century (dates are accepted from 2000 to 2099)."""
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+_TOO_DEEP = f"config file is nested more than {MAX_CONFIG_DEPTH} levels deep"
 
 
 class _Section(BaseModel):
@@ -54,15 +60,15 @@ class _Section(BaseModel):
 class RetentionConfig(_Section):
     """How long each level of detail is kept (`costwarden maintain`). None keeps forever."""
 
-    detailed_days: int | None = Field(default=90, ge=1)
-    daily_days: int | None = Field(default=365, ge=1)
-    monthly_days: int | None = Field(default=None, ge=1)
+    detailed_days: int | None = Field(default=90, ge=1, le=_MAX_DAYS)
+    daily_days: int | None = Field(default=365, ge=1, le=_MAX_DAYS)
+    monthly_days: int | None = Field(default=None, ge=1, le=_MAX_DAYS)
 
 
 class EstimationConfig(_Section):
     """How the worst case of a call is estimated before it runs."""
 
-    default_max_tokens: int = Field(default=4096, ge=1)
+    default_max_tokens: int = Field(default=4096, ge=1, le=MAX_TOKENS)
     """Output tokens assumed when a call sets no `max_tokens`."""
     safety_margin: float = Field(default=0.10, ge=0, le=10)
     """Added to input token estimates of models without an exact tokenizer (0.10 = +10 %)."""
@@ -94,6 +100,16 @@ class Settings(_Section):
             raise ValueError(
                 f"unknown timezone {value!r} (use an IANA name such as UTC or Europe/Berlin)"
             ) from None
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(_REDIS_SCHEMES):
+            raise ValueError(
+                "expected a Redis URL (redis://host:6379/0, rediss://... or unix:///path.sock), "
+                f"got {mask_url(value)!r}"
+            )
         return value
 
     @field_validator("budgets", "providers", mode="before")
@@ -143,19 +159,52 @@ def find_config_file(path: str | os.PathLike[str] | None = None) -> Path | None:
     return None
 
 
-def _read_file(path: Path) -> Mapping[str, Any]:
+def _depth(data: object, limit: int) -> int:
+    """How deep mappings and lists nest in `data` (stops counting past `limit`; no recursion)."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(data, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, Mapping | list):
+            deepest = max(deepest, level)
+            if deepest > limit:
+                return deepest
+            children = item.values() if isinstance(item, Mapping) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"cannot read config file: {exc.strerror or exc}", source=str(path)) from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError("config file is larger than 1 MiB", source=str(path))
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"config file is not valid UTF-8 (byte {raw[exc.start]:#04x} at line {line})", source=str(path)
+        ) from None
+
+
+def _read_file(path: Path) -> Mapping[str, Any]:
+    text = _read_text(path)
     if path.suffix == ".toml":
         try:
             data: Any = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"invalid TOML: {exc}", source=str(path)) from None
+        except RecursionError:
+            raise ConfigError(_TOO_DEEP, source=str(path)) from None
     else:
         try:
             data = yaml.safe_load(text)
+        except RecursionError:
+            raise ConfigError(_TOO_DEEP, source=str(path)) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -167,6 +216,8 @@ def _read_file(path: Path) -> Mapping[str, Any]:
         raise ConfigError(
             f"expected a mapping of sections at the top, got {type(data).__name__}", source=str(path)
         )
+    if _depth(data, MAX_CONFIG_DEPTH) > MAX_CONFIG_DEPTH:
+        raise ConfigError(_TOO_DEEP, source=str(path))
     return data
 
 

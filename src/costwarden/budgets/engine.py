@@ -162,7 +162,7 @@ class BudgetEngine:
                     continue
                 try:
                     config = BudgetConfig.model_validate({**saved.definition, "id": saved.id})
-                except ValueError as exc:
+                except (ValueError, ArithmeticError) as exc:  # stored by an older version
                     errors = getattr(exc, "errors", None)
                     reason = errors()[0].get("msg", exc) if callable(errors) else exc
                     _log.warning("ignoring budget %r set from the CLI: %s", saved.id, reason)

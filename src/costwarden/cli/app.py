@@ -83,12 +83,31 @@ def _register() -> None:
         module.register(app)
 
 
+def _not_utf8(args: list[str]) -> str | None:
+    """The message for the first argument that is not valid UTF-8 (the shell passed bytes Python could only
+    decode with surrogate escapes), or None."""
+    for index, arg in enumerate(args):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            flag = args[index - 1] if index and args[index - 1].startswith("-") else None
+            where = f"the value of {flag}" if flag and "=" not in arg else "an argument"
+            return f"{where} is not valid UTF-8: {shown!r}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `costwarden` console script; returns the exit code."""
-    _register()
+    args = list(sys.argv[1:] if argv is None else argv)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    problem = _not_utf8(args)
+    if problem is not None:
+        err.print(f"costwarden: invalid input: {problem}", markup=False)
+        return EXIT_USAGE
+    _register()
     try:
-        result = app(args=argv, prog_name="costwarden", standalone_mode=False)
+        result = app(args=args, prog_name="costwarden", standalone_mode=False)
     except ConfigError as exc:
         err.print(f"costwarden: configuration error: {exc}", markup=False)
         return EXIT_USAGE

@@ -19,6 +19,7 @@ from costwarden.cli.render import money_str
 from costwarden.cli.state import CliState, state_of
 from costwarden.core.admission import format_reset, human_amount
 from costwarden.core.calls import CallRequest
+from costwarden.core.limits import MAX_BUDGET_COUNT, MAX_TOKENS
 from costwarden.core.money import format_usd, from_units, parse_money
 from costwarden.core.policy import BudgetConfig, Policy
 from costwarden.core.usage import Attribution
@@ -90,9 +91,11 @@ def set_budget(
         str | None, typer.Option("--period", help="Any period: run, day, 'rolling: 5h', ...")
     ] = None,
     limit: Annotated[str | None, typer.Option("--limit", help="USD for --period.")] = None,
-    tokens: Annotated[int | None, typer.Option("--tokens", min=0, help="Token limit per period.")] = None,
+    tokens: Annotated[
+        int | None, typer.Option("--tokens", min=0, max=MAX_BUDGET_COUNT, help="Token limit per period.")
+    ] = None,
     requests: Annotated[
-        int | None, typer.Option("--requests", min=0, help="Request limit per period.")
+        int | None, typer.Option("--requests", min=0, max=MAX_BUDGET_COUNT, help="Request limit per period.")
     ] = None,
     project: Annotated[str | None, typer.Option("--project")] = None,
     agent: Annotated[str | None, typer.Option("--agent")] = None,
@@ -383,8 +386,12 @@ def check(
     ctx: typer.Context,
     provider: Annotated[str, typer.Option("--provider", help="Provider of the call.")],
     model: Annotated[str, typer.Option("--model", help="Model of the call.")],
-    input_tokens: Annotated[int, typer.Option("--input-tokens", min=0, help="Input tokens (estimate).")] = 0,
-    max_tokens: Annotated[int | None, typer.Option("--max-tokens", min=0, help="Output cap.")] = None,
+    input_tokens: Annotated[
+        int, typer.Option("--input-tokens", min=0, max=MAX_TOKENS, help="Input tokens (estimate).")
+    ] = 0,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", min=0, max=MAX_TOKENS, help="Output cap.")
+    ] = None,
     project: Annotated[str | None, typer.Option("--project")] = None,
     agent: Annotated[str | None, typer.Option("--agent")] = None,
     session: Annotated[str | None, typer.Option("--session")] = None,

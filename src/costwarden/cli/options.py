@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from costwarden.core.limits import date_in_range, date_range_message
+
 __all__ = ["parse_when", "parse_day_start", "is_date"]
 
 
@@ -20,7 +22,8 @@ def is_date(value: str) -> bool:
 
 
 def parse_when(value: str, flag: str, tz: ZoneInfo | None = None) -> datetime:
-    """An ISO-8601 date or datetime; without an offset it is read in `tz` (default UTC)."""
+    """An ISO-8601 date or datetime; without an offset it is read in `tz` (default UTC). Dates outside
+    2000-01-01 .. 2099-12-31 (`costwarden.core.limits`) are a usage error naming `flag`."""
     zone = tz or ZoneInfo("UTC")
     text = value.strip()
     try:
@@ -35,7 +38,13 @@ def parse_when(value: str, flag: str, tz: ZoneInfo | None = None) -> datetime:
             f"expected an ISO-8601 date or datetime (2026-11-23 or 2026-11-23T14:05:00+01:00), got {value!r}",
             param_hint=flag,
         ) from None
-    return parsed.astimezone(UTC)
+    try:
+        at = parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 with a positive offset
+        at = None
+    if at is None or not date_in_range(at):
+        raise typer.BadParameter(date_range_message(parsed), param_hint=flag)
+    return at
 
 
 def parse_day_start(value: str, flag: str, tz: ZoneInfo | None = None) -> datetime:

@@ -10,6 +10,7 @@ import typer
 from costwarden.cli.options import parse_when
 from costwarden.cli.render import event_to_json, print_event
 from costwarden.cli.state import state_of
+from costwarden.core.limits import MAX_TOKENS
 from costwarden.core.usage import EventSource
 
 __all__ = ["register", "record"]
@@ -19,17 +20,20 @@ def record(
     ctx: typer.Context,
     provider: Annotated[str, typer.Option("--provider", help="Provider id, e.g. openai, anthropic, ollama.")],
     model: Annotated[str, typer.Option("--model", help="Model name as sent to the provider.")],
-    input_tokens: Annotated[int, typer.Option("--input-tokens", min=0, help="Uncached input tokens.")] = 0,
+    input_tokens: Annotated[
+        int, typer.Option("--input-tokens", min=0, max=MAX_TOKENS, help="Uncached input tokens.")
+    ] = 0,
     output_tokens: Annotated[
-        int, typer.Option("--output-tokens", min=0, help="Output tokens (reasoning included).")
+        int,
+        typer.Option("--output-tokens", min=0, max=MAX_TOKENS, help="Output tokens (reasoning included)."),
     ] = 0,
-    cache_read_tokens: Annotated[int, typer.Option("--cache-read-tokens", min=0)] = 0,
+    cache_read_tokens: Annotated[int, typer.Option("--cache-read-tokens", min=0, max=MAX_TOKENS)] = 0,
     cache_write_tokens: Annotated[
-        int, typer.Option("--cache-write-tokens", min=0, help="5-minute cache writes.")
+        int, typer.Option("--cache-write-tokens", min=0, max=MAX_TOKENS, help="5-minute cache writes.")
     ] = 0,
-    cache_write_1h_tokens: Annotated[int, typer.Option("--cache-write-1h-tokens", min=0)] = 0,
+    cache_write_1h_tokens: Annotated[int, typer.Option("--cache-write-1h-tokens", min=0, max=MAX_TOKENS)] = 0,
     reasoning_tokens: Annotated[
-        int, typer.Option("--reasoning-tokens", min=0, help="Part of output tokens.")
+        int, typer.Option("--reasoning-tokens", min=0, max=MAX_TOKENS, help="Part of output tokens.")
     ] = 0,
     project: Annotated[str | None, typer.Option("--project")] = None,
     agent: Annotated[str | None, typer.Option("--agent")] = None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
+from costwarden.core.limits import MAX_USD
 from costwarden.errors import ValidationError
 
 __all__ = ["COST_SCALE", "COST_UNIT", "ZERO", "to_units", "from_units", "parse_money", "format_usd"]
@@ -31,7 +32,7 @@ def from_units(units: int) -> Decimal:
 def parse_money(value: object, field: str) -> Decimal:
     """Parse a user-supplied amount (str, int, Decimal; float via its shortest repr) as USD.
 
-    Refuses NaN, infinities, negatives and booleans, naming `field`.
+    Refuses NaN, infinities, negatives, amounts above $100,000,000 (`MAX_USD`) and booleans, naming `field`.
     """
     if isinstance(value, bool):
         raise ValidationError(field, f"expected an amount in USD, got {value!r}")
@@ -50,6 +51,8 @@ def parse_money(value: object, field: str) -> Decimal:
         raise ValidationError(field, f"expected a finite amount, got {value!r}")
     if amount < 0:
         raise ValidationError(field, f"expected a non-negative amount, got {value!r}")
+    if amount > MAX_USD:
+        raise ValidationError(field, f"expected at most $100,000,000, got {value!r}")
     return amount
 
 

@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from costwarden.core.limits import MAX_DURATION_SECONDS
+
 __all__ = [
     "PeriodKind",
     "Period",
@@ -34,7 +36,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def parse_duration(value: object, what: str = "duration") -> float:
-    """Seconds from `30`, `30s`, `1.5m`, `5h`, `2d`, `1w` (a bare number is seconds). Raises ValueError."""
+    """Seconds from `30`, `30s`, `1.5m`, `5h`, `2d`, `1w` (a bare number is seconds), at most 366 days.
+    Raises ValueError."""
     if isinstance(value, bool):
         raise ValueError(f"expected a {what} such as 30s, 5m or 5h, got {value!r}")
     if isinstance(value, int | float):
@@ -43,8 +46,10 @@ def parse_duration(value: object, what: str = "duration") -> float:
         seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
     else:
         raise ValueError(f"expected a {what} such as 30s, 5m or 5h, got {value!r}")
-    if seconds <= 0:
+    if not seconds > 0:  # also NaN
         raise ValueError(f"expected a positive {what}, got {value!r}")
+    if seconds > MAX_DURATION_SECONDS:
+        raise ValueError(f"expected a {what} of at most 366 days, got {value!r}")
     return seconds
 
 

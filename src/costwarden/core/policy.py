@@ -32,6 +32,7 @@ from pydantic import (
     model_validator,
 )
 
+from costwarden.core.limits import MAX_BUDGET_COUNT
 from costwarden.core.money import to_units
 from costwarden.core.periods import Period, PeriodKind, parse_duration
 from costwarden.core.price_config import Money
@@ -110,8 +111,8 @@ class LimitFields(_Section):
     """Limits of one budget (or of one scope value): any combination, each optional."""
 
     cost_usd: Money | None = None
-    tokens: int | None = Field(default=None, ge=0)
-    requests: int | None = Field(default=None, ge=0)
+    tokens: int | None = Field(default=None, ge=0, le=MAX_BUDGET_COUNT)
+    requests: int | None = Field(default=None, ge=0, le=MAX_BUDGET_COUNT)
 
     def has_limits(self) -> bool:
         return self.cost_usd is not None or self.tokens is not None or self.requests is not None
@@ -129,11 +130,15 @@ class ThresholdConfig(_Section):
     def _number(cls, value: object) -> object:
         if isinstance(value, str):
             value = value.strip().removesuffix("%")
-        if isinstance(value, float):
-            return Decimal(repr(value))
-        if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
+        if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
             raise ValueError(f"expected a percent such as 80, got {value!r}")
-        return Decimal(value)
+        try:
+            number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        except ArithmeticError:  # decimal.InvalidOperation: "abc"
+            raise ValueError(f"expected a percent such as 80, got {value!r}") from None
+        if not number.is_finite():
+            raise ValueError(f"expected a percent such as 80, got {value!r}")
+        return number
 
 
 Thresholds = list[Annotated[ThresholdConfig, BeforeValidator(_threshold)]]

@@ -19,6 +19,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from costwarden.core.limits import MAX_TOKENS, MAX_USD, date_in_range, date_range_message
 from costwarden.errors import ValidationError
 
 __all__ = [
@@ -86,10 +87,13 @@ class EventStatus(StrEnum):
 
 
 def check_count(name: str, value: object) -> int:
-    """Return `value` if it is a non-negative int (not bool, not float, not NaN); else raise naming `name`."""
+    """Return `value` if it is an int in 0..10^12 (`MAX_TOKENS`; not bool, not float, not NaN); else raise
+    naming `name`."""
     if type(value) is int:
         if value < 0:
             raise ValidationError(name, f"must not be negative, got {value}")
+        if value > MAX_TOKENS:
+            raise ValidationError(name, f"must be at most 10^12, got {value}")
         return value
     if isinstance(value, bool):
         raise ValidationError(name, f"expected a whole number of tokens, got the boolean {value!r}")
@@ -258,7 +262,10 @@ class UsageEvent:
             raise ValidationError("id", f"expected a non-empty string, got {self.id!r}")
         if len(self.id) > 255:
             raise ValidationError("id", "must be at most 255 characters")
-        object.__setattr__(self, "occurred_at", ensure_utc(self.occurred_at))
+        occurred_at = ensure_utc(self.occurred_at)
+        if not date_in_range(occurred_at):
+            raise ValidationError("occurred_at", date_range_message(occurred_at))
+        object.__setattr__(self, "occurred_at", occurred_at)
         for name in ("provider", "model"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():
@@ -280,6 +287,8 @@ class UsageEvent:
             amount = Decimal(given)
             if not amount.is_finite() or amount < 0:
                 raise ValidationError("provider_cost", f"expected a finite non-negative amount, got {amount}")
+            if amount > MAX_USD:
+                raise ValidationError("provider_cost", f"expected at most $100,000,000, got {amount}")
             object.__setattr__(self, "provider_cost", amount)
 
     @classmethod

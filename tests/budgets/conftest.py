@@ -52,7 +52,7 @@ def make_warden(budget_backend: str, request: pytest.FixtureRequest) -> Iterator
         made.append(warden)
         engine = warden.budgets
         assert isinstance(engine, BudgetEngine)
-        if redis_url is not None:
+        if redis_url is not None and len(made) == 1:
             engine.store.flush()  # type: ignore[attr-defined]
         if clock is not None:
             engine.clock = clock

@@ -176,3 +176,10 @@ def test_queries_use_the_indexes(planned: SqlLedger, where: str, index: str) -> 
     # PostgreSQL's choice between fitting indexes on an empty table is arbitrary; SQLite's is not.
     assert (index if planned.dialect == "sqlite" else "using ix_events_") in plan
     assert "Seq Scan" not in plan and "SCAN events" not in plan
+
+
+def test_budget_derivations_table_matches_the_store(db_url: str) -> None:
+    import costwarden.ledger.budget_store  # noqa: F401 - declares the budget tables on the schema
+
+    with open_ledger(db_url) as ledger, ledger.read() as conn:
+        assert shape(conn, "budget_derivations") == expected_shape("budget_derivations")

@@ -4,6 +4,8 @@ queue / fall back), settlement, release, run slots, alerts and rebuilds, over an
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import os
 import socket
@@ -16,7 +18,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from costwarden.budgets.alerts import AlertHub
-from costwarden.budgets.keys import CounterKeys
+from costwarden.budgets.keys import LIVE, CounterKeys
 from costwarden.budgets.notices import Announcer
 from costwarden.budgets.store import (
     BudgetRecords,
@@ -27,10 +29,10 @@ from costwarden.budgets.store import (
     Spend,
 )
 from costwarden.clock import SYSTEM_CLOCK, Clock
-from costwarden.core.admission import Amounts, Need, Shortfall, combined, find_shortfall
+from costwarden.core.admission import Amounts, Need, Shortfall, combined, counter_key, find_shortfall
 from costwarden.core.calls import Admission, CallRequest, Decision
 from costwarden.core.money import to_units
-from costwarden.core.periods import Window
+from costwarden.core.periods import PeriodKind, Window
 from costwarden.core.policy import (
     Action,
     AdmissionConfig,
@@ -128,6 +130,8 @@ class BudgetEngine:
         self._config_budgets = list(budgets)
         self._config_ids = {b.id for b in self._config_budgets}
         self._policies: PolicySet | None = None
+        self._fingerprints: dict[str, str] = {}
+        self._derived: set[tuple[str, str, str]] = set()
         self._version: str | None = None
         self._version_checked = 0.0
         self._next_reclaim = 0.0
@@ -150,7 +154,16 @@ class BudgetEngine:
             if self._policies is None or version != self._version:
                 self._version = version
                 self._policies = PolicySet(self._compile())
+                self._fingerprints = {p.id: self._fingerprint(p) for p in self._policies.policies}
         return self._policies
+
+    def _fingerprint(self, policy: Policy) -> str:
+        """Changes whenever what a budget counts changes: its definition (limits, scope, filters, period)
+        or the timezone its calendar periods are taken in."""
+        config = policy.config
+        definition = config.model_dump(mode="json") if config is not None else repr(policy)
+        text = json.dumps([definition, str(self.tz)], sort_keys=True, default=str)
+        return hashlib.sha1(text.encode()).hexdigest()[:16]
 
     def _compile(self) -> list[Policy]:
         policies = compile_policies(self._config_budgets, self.alerts_config)
@@ -219,6 +232,7 @@ class BudgetEngine:
         now = self.clock()
         applied = self.policies.applicable(request.attribution, request.provider, request.model)
         needs = self.keys.needs(applied, self._amounts(request, worst_case), now)
+        self._derive_needs(needs)
         states = self.store.states([k for need in needs for k in need.keys])
         out: list[Verdict] = []
         for need in needs:
@@ -266,6 +280,7 @@ class BudgetEngine:
         if not applied:
             return None, _FREE
         needs = self.keys.needs(applied, self._amounts(request, worst_case), now)
+        self._derive_needs(needs)
         return self._reserve(needs, now, f"{provider}/{model}")
 
     def _maybe_reclaim(self, now: float) -> None:
@@ -449,6 +464,7 @@ class BudgetEngine:
         now = self.clock()
         self._maybe_reclaim(now)
         needs = self.keys.needs(applied, Amounts(), now)
+        self._derive_needs(needs)
         reservation_id, result = self._reserve(needs, now, f"run {attribution.run or ''}".strip(), kind="run")
         if result.ok:
             return RunSlot(reservation_id, attribution)
@@ -468,6 +484,79 @@ class BudgetEngine:
     def forget_run(self, run: str) -> None:
         """Drop this process's memory of a terminated run (its counters stay terminated)."""
         self._terminated.pop(run, None)
+
+    # -- derived counters --------------------------------------------------------------------------------
+
+    def _derive_needs(self, needs: Sequence[Need]) -> None:
+        """Derive from the ledger the counters of each need's window not yet derived for its budget's
+        current definition (once per budget, definition and window in this process; the store makes it
+        once across processes)."""
+        for need in needs:
+            window = need.window
+            if window.key == LIVE:
+                continue
+            policy = need.applied.policy
+            token = (self._fingerprints.get(policy.id, ""), policy.id, window.key)
+            if token not in self._derived:
+                self._derive(policy, token[0], window.keys)
+                if len(self._derived) >= 10_000:
+                    self._derived.clear()
+                self._derived.add(token)
+
+    def derive(self, policy: Policy, now: float | None = None) -> None:
+        """Make sure the counters of `policy`'s current window (every scope value) count the ledger's
+        events in it; `budget status` calls this before reading them."""
+        self.policies  # noqa: B018 - compiles the fingerprints
+        window = self.window(policy, now)
+        token = (self._fingerprints.get(policy.id, ""), policy.id, window.key)
+        if token not in self._derived:
+            self._derive(policy, token[0], window.keys)
+            self._derived.add(token)
+
+    def _derive(self, policy: Policy, fingerprint: str, periods: Sequence[str]) -> None:
+        if self.ledger is None:
+            return
+        ledger = self.ledger
+
+        def compute(missing: Sequence[str]) -> Mapping[str, Amounts]:
+            return self._count(ledger, policy, missing)
+
+        self.store.derive(policy.id, fingerprint, periods, compute)
+
+    def _count(self, ledger: Ledger, policy: Policy, periods: Sequence[str]) -> dict[str, Amounts]:
+        """What the ledger's events add up to on each counter of `policy` in the period instances
+        `periods` (every scope value)."""
+        period = policy.period
+        spans = {p: self.keys.span(period, p) for p in periods}
+        starts = [s for s, _ in spans.values()]
+        ends = [e for _, e in spans.values()]
+        start = None if any(s is None for s in starts) else min(s for s in starts if s is not None)
+        end = None if any(e is None for e in ends) else max(e for e in ends if e is not None)
+        rolling = period.kind is PeriodKind.ROLLING
+        single = PolicySet([policy])
+        out: dict[str, Amounts] = {}
+        for event in ledger.events(EventQuery(start=start, end=end)):
+            at = event.occurred_at
+            if rolling:
+                bucket: str | None = period.bucket_key(at, self.tz)
+                if bucket not in spans:
+                    continue
+            else:
+                bucket = next(
+                    (p for p, (s, e) in spans.items() if (s is None or s <= at) and (e is None or at < e)),
+                    None,
+                )
+                if bucket is None:
+                    continue
+            for item in single.applicable(event.attribution, event.provider, event.model):
+                limits = item.limits
+                if limits.cost is None and limits.tokens is None and limits.requests is None:
+                    continue
+                key = counter_key(policy.id, item.scope_key, bucket)
+                usage = event.usage
+                amounts = Amounts(to_units(event.cost_total), usage.total_tokens, usage.requests)
+                out[key] = out.get(key, Amounts()) + amounts
+        return out
 
     # -- maintenance -------------------------------------------------------------------------------------
 
@@ -490,7 +579,9 @@ class BudgetEngine:
                     spent[spend.key] = spent.get(spend.key, Amounts()) + spend.amounts
             return spent
 
-        return self.store.rebuild([p.id for p in policies.policies], compute)
+        written = self.store.rebuild([p.id for p in policies.policies], compute)
+        self._derived.clear()  # a rebuild forgets what was derived: the next need derives again
+        return written
 
     def close(self) -> None:
         self.store.close()

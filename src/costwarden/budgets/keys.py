@@ -7,7 +7,7 @@ rolling buckets `r600:2992374`, `total`, and `live` for in-flight concurrency (w
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from costwarden.budgets.store import Spend
@@ -20,6 +20,7 @@ from costwarden.core.usage import UsageEvent
 __all__ = ["LIVE", "CounterKeys"]
 
 LIVE = "live"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class CounterKeys:
@@ -44,6 +45,18 @@ class CounterKeys:
             valid = float("inf")
         self._windows[period] = (window, valid)
         return window
+
+    def span(self, period: Period, key: str) -> tuple[datetime | None, datetime | None]:
+        """The time range `[start, end)` an event must fall in to count under the period instance `key`
+        (None: open-ended; `total` and `run` are all of time)."""
+        if period.kind in (PeriodKind.TOTAL, PeriodKind.RUN):
+            return None, None
+        if period.kind is PeriodKind.ROLLING:
+            size = period.bucket_seconds
+            start = _EPOCH + timedelta(seconds=int(key.rpartition(":")[2]) * size)
+            return start, start + timedelta(seconds=size)
+        start = datetime.strptime(key[2:], "%Y-%m-%dT%H:%M").replace(tzinfo=UTC)
+        return start, period.window(start, self.tz).end
 
     def needs(self, applied: Sequence[Applied], amounts: Amounts, now: float) -> list[Need]:
         """One need per applied budget on its current window (rolling: deciding on every bucket), plus

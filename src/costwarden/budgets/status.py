@@ -77,6 +77,7 @@ def budget_status(engine: BudgetEngine, now: datetime | None = None) -> list[Bud
     out: list[BudgetStatus] = []
     for policy in engine.policies.policies:
         window = engine.window(policy, stamp)
+        engine.derive(policy, stamp)
         counters = engine.store.counters(policy.id)
         scopes: dict[str, dict[str, tuple[Amounts, Amounts]]] = {}
         for key, state in counters.items():

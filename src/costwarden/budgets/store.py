@@ -32,6 +32,7 @@ __all__ = [
     "CounterStore",
     "BudgetRecords",
     "SpendsFor",
+    "Derive",
     "Settling",
     "encode_holds",
     "decode_holds",
@@ -98,6 +99,10 @@ class Counted:
 
 SpendsFor = Callable[[UsageEvent, "UsageEvent | None"], Sequence[Spend]]
 """Given an event as stored and the older snapshot it replaced (None for a new id), the spends to count."""
+
+
+Derive = Callable[[Sequence[str]], Mapping[str, Amounts]]
+"""Given period instance keys, the spent amounts the ledger holds on each counter of one budget in them."""
 
 
 @dataclass(slots=True)
@@ -198,9 +203,18 @@ class CounterStore(Protocol):
         """Every reservation held now (expired ones included until reclaimed)."""
         ...
 
+    def derive(self, budget_id: str, fingerprint: str, periods: Sequence[str], compute: Derive) -> int:
+        """Make the counters of `budget_id` in the period instances `periods` equal to the ledger: those
+        not yet derived under `fingerprint` (the budget's definition) get their spent amounts replaced by
+        `compute(missing)`, read while appends that count on them are held off, and are marked derived.
+        Safe across processes: a period is derived once per fingerprint, an event appended meanwhile is
+        counted once. Reservations stay. Returns how many periods were derived."""
+        ...
+
     def rebuild(self, budget_ids: Sequence[str], compute: Callable[[], Mapping[str, Amounts]]) -> int:
         """Replace the spent amounts of every counter of `budget_ids` with `compute()` (read from the ledger
-        while writers are held off where the backend allows); reservations stay. Returns counters written."""
+        while writers are held off where the backend allows) and forget what was derived for them (the
+        next need derives again); reservations stay. Returns counters written."""
         ...
 
     def close(self) -> None: ...

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from costwarden.budgets.store import (
     AlertRecord,
     Counted,
+    Derive,
     Reservation,
     ReserveResult,
     SavedBudget,
@@ -49,6 +50,7 @@ class MemoryBudgetStore:
         self._lock = threading.Lock()
         self._counters: dict[str, _Counter] = {}
         self._reservations: dict[str, Reservation] = {}
+        self._derived: dict[tuple[str, str], str] = {}
         self._budgets: dict[str, SavedBudget] = {}
         self._version = 0
         self._feed = _Feed()
@@ -138,9 +140,27 @@ class MemoryBudgetStore:
         with self._lock:
             return list(self._reservations.values())
 
+    def derive(self, budget_id: str, fingerprint: str, periods: Sequence[str], compute: Derive) -> int:
+        with self._lock:  # settlements append under this lock: none runs while the ledger is read
+            missing = [p for p in periods if self._derived.get((budget_id, p)) != fingerprint]
+            if not missing:
+                return 0
+            spent = compute(missing)
+            prefix, wanted = f"{budget_id}|", set(missing)
+            for key, counter in self._counters.items():
+                if key.startswith(prefix) and key.rpartition("|")[2] in wanted:
+                    counter.spent = ZERO
+            for key, amounts in spent.items():
+                self._counters.setdefault(key, _Counter()).spent = amounts
+            for period in missing:
+                self._derived[(budget_id, period)] = fingerprint
+            return len(missing)
+
     def rebuild(self, budget_ids: Sequence[str], compute: Callable[[], Mapping[str, Amounts]]) -> int:
         prefixes = tuple(f"{b}|" for b in budget_ids)
         with self._lock:
+            for derived in [d for d in self._derived if d[0] in budget_ids]:
+                del self._derived[derived]
             spent = compute()
             for key, counter in self._counters.items():
                 if key.startswith(prefixes):

@@ -8,6 +8,8 @@ Tables (created by migration `m0002_budgets`; times are microseconds since the e
 - `budget_reservations`: every hold not yet settled or released, with its deadline and owner (pid, host).
 - `budget_alerts`: the feed: threshold crossings (unique `dedupe` key: recorded once) and exhaustions.
 - `budget_definitions`, `budget_meta`: budgets set from the CLI and a version stamp that changes with them.
+- `budget_derivations` (migration `m0006_budget_derivations`): per budget and period instance, the
+  fingerprint of the definition its counters were derived from the ledger under.
 
 Atomicity. SQLite: every write is one `BEGIN IMMEDIATE` transaction, so processes on one file are
 serialised. PostgreSQL: `reserve` first adds its holds with one upsert per counter in key order (which
@@ -39,6 +41,7 @@ from sqlalchemy import (
 
 from costwarden.budgets.store import (
     Counted,
+    Derive,
     Reservation,
     ReserveResult,
     Settling,
@@ -60,6 +63,7 @@ __all__ = [
     "budget_alerts",
     "budget_definitions",
     "budget_meta",
+    "budget_derivations",
     "SqlBudgetStore",
 ]
 
@@ -139,6 +143,16 @@ budget_meta = Table(
     Column("name", String(64), nullable=False),
     Column("value", Text(), nullable=False),
     PrimaryKeyConstraint("name", name="pk_budget_meta"),
+)
+
+budget_derivations = Table(
+    "budget_derivations",
+    metadata,
+    Column("budget_id", text_type(), nullable=False),
+    Column("period_key", String(64), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("derived_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("budget_id", "period_key", name="pk_budget_derivations"),
 )
 
 _COUNTER_COLUMNS = (
@@ -453,6 +467,54 @@ class SqlBudgetStore(BudgetSql):
                 for r in cursor.fetchall()
             ]
 
+    def _underived(self, cursor: Any, budget_id: str, fingerprint: str, periods: Sequence[str]) -> list[str]:
+        marks = ", ".join(["?"] * len(periods))
+        cursor.execute(
+            self._sql(
+                "SELECT period_key FROM budget_derivations WHERE budget_id = ? AND fingerprint = ?"
+                f" AND period_key IN ({marks})"
+            ),
+            (budget_id, fingerprint, *periods),
+        )
+        done = {row[0] for row in cursor.fetchall()}
+        return [p for p in periods if p not in done]
+
+    def derive(self, budget_id: str, fingerprint: str, periods: Sequence[str], compute: Derive) -> int:
+        if not periods:
+            return 0
+        with self._cursor(write=False) as cursor:
+            if not self._underived(cursor, budget_id, fingerprint, periods):
+                return 0
+        return self._retrying(lambda: self._derive(budget_id, fingerprint, periods, compute))
+
+    def _derive(self, budget_id: str, fingerprint: str, periods: Sequence[str], compute: Derive) -> int:
+        with self._cursor() as cursor:
+            if self._postgres:
+                cursor.execute("LOCK TABLE budget_counters IN EXCLUSIVE MODE")
+            missing = self._underived(cursor, budget_id, fingerprint, periods)  # another process may have
+            if not missing:
+                return 0
+            spent = compute(missing)
+            marks = ", ".join(["?"] * len(missing))
+            cursor.execute(
+                self._sql(
+                    "UPDATE budget_counters SET spent_cost = 0, spent_tokens = 0, spent_requests = 0"
+                    f" WHERE budget_id = ? AND period_key IN ({marks})"
+                ),
+                (budget_id, *missing),
+            )
+            now = now_micros()
+            if spent:
+                self._apply(cursor, {key: (amounts, ZERO) for key, amounts in spent.items()}, now)
+            upsert = self._sql(
+                "INSERT INTO budget_derivations (budget_id, period_key, fingerprint, derived_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (budget_id, period_key) DO UPDATE SET"
+                " fingerprint = excluded.fingerprint, derived_at = excluded.derived_at"
+            )
+            for period in missing:
+                cursor.execute(upsert, (budget_id, period, fingerprint, now))
+            return len(missing)
+
     def rebuild(self, budget_ids: Sequence[str], compute: Callable[[], Mapping[str, Amounts]]) -> int:
         return self._retrying(lambda: self._rebuild(budget_ids, compute))
 
@@ -466,6 +528,7 @@ class SqlBudgetStore(BudgetSql):
                 cursor.execute("LOCK TABLE budget_counters IN EXCLUSIVE MODE")
             spent = compute()
             ids = list(budget_ids)
+            cursor.execute(self._sql(f"DELETE FROM budget_derivations WHERE budget_id IN ({marks})"), ids)
             cursor.execute(
                 self._sql(
                     f"DELETE FROM budget_counters WHERE budget_id IN ({marks}) AND terminated_at IS NULL"

@@ -24,6 +24,7 @@ from typing import Any
 
 from costwarden.budgets.store import (
     Counted,
+    Derive,
     Reservation,
     ReserveResult,
     Settling,
@@ -173,6 +174,11 @@ def _redis_module() -> Any:
     except ImportError:
         raise MissingExtraError("redis", "redis") from None
     return redis
+
+
+def _glob(text: str) -> str:
+    """`text` matched literally in a SCAN pattern."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
 def _pack(parts: Sequence[Any]) -> bytes:
@@ -426,6 +432,34 @@ class RedisCounterStore:
                 conn.exec_driver_sql("LOCK TABLE events IN SHARE MODE")
             yield
 
+    def _underived(self, budget_id: str, fingerprint: str, periods: Sequence[str]) -> list[str]:
+        values = self.client.hmget(self.prefix + "derived", [f"{budget_id}|{p}" for p in periods])
+        return [p for p, v in zip(periods, values, strict=True) if v is None or v.decode() != fingerprint]
+
+    def derive(self, budget_id: str, fingerprint: str, periods: Sequence[str], compute: Derive) -> int:
+        """Derive the counters of periods not derived under `fingerprint` while ledger appends are held off
+        (settlements count in Redis inside their append's transaction, so none is missed or doubled)."""
+        if not periods or not self._underived(budget_id, fingerprint, periods):
+            return 0
+        with self._appends_held():
+            missing = self._underived(budget_id, fingerprint, periods)
+            if not missing:
+                return 0
+            spent = compute(missing)
+            pipe = self.client.pipeline(transaction=True)
+            for period in missing:
+                pattern = f"{self.prefix}c:{_glob(budget_id)}|*|{_glob(period)}"
+                for key in self.client.scan_iter(match=pattern, count=1000):
+                    pipe.hset(key, mapping={"sc": 0, "st": 0, "sr": 0})
+            for key, amounts in spent.items():
+                pipe.hset(
+                    self.prefix + "c:" + key,
+                    mapping={"sc": amounts.cost, "st": amounts.tokens, "sr": amounts.requests},
+                )
+            pipe.hset(self.prefix + "derived", mapping={f"{budget_id}|{p}": fingerprint for p in missing})
+            pipe.execute()
+        return len(missing)
+
     def rebuild(self, budget_ids: Sequence[str], compute: Callable[[], Mapping[str, Amounts]]) -> int:
         """Recompute spent amounts from the ledger while appends are held off; reservations stay. The
         epoch key is written last, so admissions waiting on a lost Redis resume on complete counters."""
@@ -440,6 +474,10 @@ class RedisCounterStore:
                     self.prefix + "c:" + key,
                     mapping={"sc": amounts.cost, "st": amounts.tokens, "sr": amounts.requests},
                 )
+            prefixes = tuple(f"{b}|".encode() for b in budget_ids)
+            forgotten = [f for f in self.client.hkeys(self.prefix + "derived") if f.startswith(prefixes)]
+            if forgotten:
+                pipe.hdel(self.prefix + "derived", *forgotten)
             pipe.set(self.prefix + "epoch", str(time.time()))
             pipe.execute()
         return len(spent)

@@ -17,6 +17,7 @@ from costwarden.ledger.migrations import (
     m0003_capture,
     m0004_rollups,
     m0005_rollup_totals,
+    m0006_budget_derivations,
 )
 
 __all__ = ["MIGRATIONS"]
@@ -27,4 +28,5 @@ MIGRATIONS: Sequence[Migration] = (
     m0003_capture,
     m0004_rollups,
     m0005_rollup_totals,
+    m0006_budget_derivations,
 )

@@ -149,13 +149,18 @@ def test_derivation_is_once_per_key(make_warden: MakeWarden, monkeypatch: pytest
     record(warden, NOW - timedelta(days=1))
     ledger = warden.ledger
     reads: list[EventQuery] = []
-    original = ledger.events
+    events, totals = ledger.events, ledger.totals
 
-    def counting(query: EventQuery) -> Any:
+    def counting_events(query: EventQuery, **options: Any) -> Any:
         reads.append(query)
-        return original(query)
+        return events(query, **options)
 
-    monkeypatch.setattr(ledger, "events", counting)
+    def counting_totals(query: EventQuery, group_by: Any = ()) -> Any:
+        reads.append(query)
+        return totals(query, group_by)
+
+    monkeypatch.setattr(ledger, "events", counting_events)
+    monkeypatch.setattr(ledger, "totals", counting_totals)
     for _ in range(5):
         with warden.guard(call(input_tokens=1, max_tokens=1, attribution=Attribution(project="web"))) as held:
             warden.settle(held, Usage(input_tokens=1, output_tokens=1), occurred_at=clock.at)

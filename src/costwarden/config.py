@@ -38,6 +38,7 @@ __all__ = [
     "RetentionConfig",
     "EstimationConfig",
     "load_settings",
+    "with_database",
     "find_config_file",
     "default_database_url",
     "user_config_dir",
@@ -296,3 +297,10 @@ def load_settings(
     settings = settings_from_mapping(data, str(path) if path is not None else None)
     url = database or os.environ.get(DATABASE_ENV) or settings.database or default_database_url()
     return settings.model_copy(update={"database": url})
+
+
+def with_database(settings: Settings, database: str | None = None) -> Settings:
+    """Settings given by a program, with the database resolved: `database`, else the settings' own
+    `database`, else `$COSTWARDEN_DATABASE_URL`, else the default SQLite file (as the CLI would use)."""
+    url = database or settings.database or os.environ.get(DATABASE_ENV) or default_database_url()
+    return settings if url == settings.database else settings.model_copy(update={"database": url})

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from costwarden.clock import Clock, clock_from_env
-from costwarden.config import Settings, load_settings
+from costwarden.config import Settings, load_settings, with_database
 from costwarden.context import attribution_scope, current_attribution
 from costwarden.core.calls import Admission, CallRequest
 from costwarden.core.pricing import PriceBook
@@ -89,7 +89,11 @@ class BudgetController(Protocol):
 class Warden:
     """Records, prices and (with budgets configured) admits LLM calls.
 
-    Build it with `Warden.from_config(...)`, or pass parts directly (`ledger=MemoryLedger()` in tests).
+    `Warden()` is `Warden.from_config()`: the config file and database the CLI would use (`$COSTWARDEN_CONFIG`
+    or the user config file; `$COSTWARDEN_DATABASE_URL`, the file's `database:` or the default SQLite file),
+    and so the budgets `costwarden budget set` stored there. Each argument given replaces its own part only:
+    `settings` (then no config file is read; its `database`, else `$COSTWARDEN_DATABASE_URL`, else the
+    default file), `database`, `ledger` (`MemoryLedger()` in tests), `pricebook`, `budgets`, `clock`.
     Nothing is opened until first use; `close()` (or `with Warden(...)`) releases the database.
     """
 
@@ -106,9 +110,9 @@ class Warden:
         self.clock: Clock = clock if clock is not None else clock_from_env()
         """Where "now" comes from: record defaults, worst-case pricing dates, settlement times and the
         budget engine's periods (default: `$COSTWARDEN_NOW` when set, else the system clock)."""
-        self.settings = settings if settings is not None else Settings()
-        if database is not None:
-            self.settings = self.settings.model_copy(update={"database": database})
+        self.settings = (
+            load_settings(database=database) if settings is None else with_database(settings, database)
+        )
         self._ledger = ledger
         self.pricebook = pricebook if pricebook is not None else PriceBook(self.settings.pricing)
         self._tiers: TierBook | None = None

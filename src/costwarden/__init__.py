@@ -6,43 +6,102 @@ money goes.
         warden.record(provider="openai", model="gpt-5", input_tokens=1000, output_tokens=200)
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-from costwarden.config import Settings, load_settings
-from costwarden.context import current_attribution
-from costwarden.core.calls import Admission, CallRequest, Decision
-from costwarden.core.money import format_usd
-from costwarden.core.price_rates import ModelRates
-from costwarden.core.pricing import PriceBook, PricingConfig
-from costwarden.core.tiers import CostTierDefinition, TierBook, TiersConfig
-from costwarden.core.usage import (
-    Attribution,
-    CostBreakdown,
-    CostSource,
-    EventSource,
-    EventStatus,
-    Usage,
-    UsageEvent,
-)
-from costwarden.errors import (
-    BudgetExceeded,
-    ConfigError,
-    CostwardenError,
-    LedgerError,
-    MissingExtraError,
-    PricingError,
-    QueueTimeout,
-    RunTerminated,
-    ValidationError,
-)
-from costwarden.ledger.base import AppendOutcome, EventQuery, Ledger, Totals
-from costwarden.ledger.memory import MemoryLedger
-from costwarden.warden import Warden
+from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("costwarden")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0"
+if TYPE_CHECKING:
+    from costwarden.config import Settings, load_settings
+    from costwarden.context import current_attribution
+    from costwarden.core.calls import Admission, CallRequest, Decision
+    from costwarden.core.money import format_usd
+    from costwarden.core.price_rates import ModelRates
+    from costwarden.core.pricing import PriceBook, PricingConfig
+    from costwarden.core.tiers import CostTierDefinition, TierBook, TiersConfig
+    from costwarden.core.usage import (
+        Attribution,
+        CostBreakdown,
+        CostSource,
+        EventSource,
+        EventStatus,
+        Usage,
+        UsageEvent,
+    )
+    from costwarden.errors import (
+        BudgetExceeded,
+        ConfigError,
+        CostwardenError,
+        LedgerError,
+        MissingExtraError,
+        PricingError,
+        QueueTimeout,
+        RunTerminated,
+        ValidationError,
+    )
+    from costwarden.ledger.base import AppendOutcome, EventQuery, Ledger, Totals
+    from costwarden.ledger.memory import MemoryLedger
+    from costwarden.warden import Warden
+
+    __version__: str
+
+_LAZY: dict[str, str] = {
+    "Settings": "costwarden.config",
+    "load_settings": "costwarden.config",
+    "current_attribution": "costwarden.context",
+    "Admission": "costwarden.core.calls",
+    "CallRequest": "costwarden.core.calls",
+    "Decision": "costwarden.core.calls",
+    "format_usd": "costwarden.core.money",
+    "ModelRates": "costwarden.core.price_rates",
+    "PriceBook": "costwarden.core.pricing",
+    "PricingConfig": "costwarden.core.pricing",
+    "CostTierDefinition": "costwarden.core.tiers",
+    "TierBook": "costwarden.core.tiers",
+    "TiersConfig": "costwarden.core.tiers",
+    "Attribution": "costwarden.core.usage",
+    "CostBreakdown": "costwarden.core.usage",
+    "CostSource": "costwarden.core.usage",
+    "EventSource": "costwarden.core.usage",
+    "EventStatus": "costwarden.core.usage",
+    "Usage": "costwarden.core.usage",
+    "UsageEvent": "costwarden.core.usage",
+    "BudgetExceeded": "costwarden.errors",
+    "ConfigError": "costwarden.errors",
+    "CostwardenError": "costwarden.errors",
+    "LedgerError": "costwarden.errors",
+    "MissingExtraError": "costwarden.errors",
+    "PricingError": "costwarden.errors",
+    "QueueTimeout": "costwarden.errors",
+    "RunTerminated": "costwarden.errors",
+    "ValidationError": "costwarden.errors",
+    "AppendOutcome": "costwarden.ledger.base",
+    "EventQuery": "costwarden.ledger.base",
+    "Ledger": "costwarden.ledger.base",
+    "Totals": "costwarden.ledger.base",
+    "MemoryLedger": "costwarden.ledger.memory",
+    "Warden": "costwarden.warden",
+}
+"""Each public name -> the module it lives in; loaded on first use (PEP 562), so `import costwarden`
+stays fast."""
+
+
+def __getattr__(name: str) -> Any:
+    value: Any
+    if name == "__version__":
+        from costwarden._version import __version__ as value
+    elif name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    else:
+        raise AttributeError(f"module 'costwarden' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "Admission",

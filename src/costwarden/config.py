@@ -264,7 +264,60 @@ def settings_from_mapping(data: Mapping[str, Any], source: str | None = None) ->
     except pydantic.ValidationError as exc:
         raise validation_to_config_error(exc, source) from None
     _check_unique(settings, source)
+    _check_fallbacks(settings, source)
     return settings
+
+
+_PROVIDER_KINDS = ("per_token", "subscription", "local")
+
+
+def _fallback_problem(item: str, settings: Settings, catalog: list[Any]) -> str | None:
+    """Why a fallback route names nothing (None: it names a route that can exist)."""
+    listed = {p.name for p in settings.providers}
+    if item in ("chain", "any", "local"):
+        return None
+    if item.startswith("kind:"):
+        if item[5:] in _PROVIDER_KINDS:
+            return None
+        return f"unknown provider kind in {item!r}; use kind:{', kind:'.join(_PROVIDER_KINDS)}"
+    if "/" not in item:
+        if item in listed:
+            return None
+        known = f" (listed: {', '.join(sorted(listed))})" if listed else ""
+        return (
+            f"fallback {item!r} names no provider listed under `providers:`{known}; "
+            "list it there, or name a route as provider/model"
+        )
+    provider, _, model = item.partition("/")
+    if not provider or not model:
+        return f"expected provider/model, got {item!r}"
+    if provider in listed:
+        return None
+    from costwarden.core.price_catalog import Catalog, normalize_provider
+
+    name = normalize_provider(provider)
+    if name in {p.provider for p in settings.pricing.local_providers}:
+        return None
+    if not catalog:
+        catalog.append(Catalog())
+    if catalog[0].is_provider(name):
+        return None
+    return (
+        f"fallback {item!r} names provider {provider!r}, which is neither listed under `providers:` "
+        "nor known to the price catalog"
+    )
+
+
+def _check_fallbacks(settings: Settings, source: str | None) -> None:
+    """Every fallback route names a provider that exists; the error names the budget and the item."""
+    catalog: list[Any] = []  # built once, only when a route needs it
+    for index, budget in enumerate(settings.budgets):
+        for position, item in enumerate(budget.fallback):
+            problem = _fallback_problem(item, settings, catalog)
+            if problem is not None:
+                raise ConfigError(
+                    problem, source=source or "configuration", key=f"budgets[{index}].fallback[{position}]"
+                )
 
 
 def _check_unique(settings: Settings, source: str | None) -> None:

@@ -217,7 +217,7 @@ def test_other_periods_scopes_and_limits(capsys: pytest.CaptureFixture[str], sql
     )
     assert out == (
         "Set budget 'agent-coder-team-red-rolling-5h': $3.00 and 100,000 tokens per rolling 5h "
-        "(agent=coder), warn at the limit.\n"
+        "(agent=coder, tag:team=red), warn at the limit.\n"
     )
     listed = as_json(capsys, "--db", sqlite_url, "budget", "list")
     assert listed[0]["where"] == {"tag:team": ["red"]} and listed[0]["tokens"] == 100000

@@ -142,3 +142,11 @@ def test_insight_periods(capsys: pytest.CaptureFixture[str], db: str) -> None:
     )
     empty = run_json(capsys, ["--db", db, "insights", "--from", "2020-01-01", "--to", "2020-01-31", "--json"])
     assert empty["insights"] == []
+
+
+@pytest.mark.parametrize("flag", ["--dismiss", "--restore"])
+def test_unknown_insight_ids_are_usage_errors(capsys: pytest.CaptureFixture[str], db: str, flag: str) -> None:
+    code, _, err = run(capsys, ["--db", db, "insights", flag, "bogus"])
+    assert code == 2, err
+    assert "bogus" in err and "Dismissed" not in err
+    assert run_json(capsys, ["--db", db, "insights", "--json"])["dismissed"] == 0

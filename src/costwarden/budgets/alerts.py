@@ -31,11 +31,22 @@ class Notifier(Protocol):
 
 class LogNotifier:
     """Writes each alert to the `costwarden.alerts` logger; `info`/`warning`/`critical` map to log levels,
-    never below `min_level`."""
+    never below `min_level`.
+
+    A channel below `warning` lowers the logger's level to `min_level` (Python's default drops info
+    records), and when logging is not configured at all it adds a handler printing alerts on stderr, so
+    `level: info` prints info alerts in a plain script or the CLI as it does under a configured logger."""
 
     def __init__(self, min_level: str = "warning", logger: logging.Logger | None = None) -> None:
-        self.min_level = logging.getLevelName(min_level.upper())
+        level = logging.getLevelName(min_level.upper())
+        self.min_level: int = level if isinstance(level, int) else logging.WARNING
         self.logger = logger or _log
+        if self.logger.getEffectiveLevel() > self.min_level:
+            self.logger.setLevel(self.min_level)
+        if self.min_level < logging.WARNING and not self.logger.hasHandlers():
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter("%(message)s"))
+            self.logger.addHandler(handler)
 
     def notify(self, alert: AlertRecord) -> None:
         level = _LEVELS.get(alert.level, logging.WARNING)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from costwarden.budgets.store import AlertRecord, Counted
 from costwarden.core.admission import Shortfall, combined, crossings, human_amount, refusal_notice, resets_at
 from costwarden.core.calls import CallRequest
-from costwarden.core.money import from_units
+from costwarden.core.money import money_amount
 from costwarden.core.policy import Action
 from costwarden.core.routing import Route
 from costwarden.core.usage import ATTRIBUTION_FIELDS, Attribution
@@ -66,7 +66,7 @@ class Announcer:
         dim = shortfall.dimension
 
         def value(units: int) -> Decimal | int:
-            return from_units(units) if dim == "cost" else units
+            return money_amount(units) if dim == "cost" else units
 
         return {
             "budget_id": need.applied.policy.id,

@@ -69,55 +69,89 @@ def _unused_scope(policy: Policy) -> str:
     return "|".join(f"{name}={next(iter(values))}" for name, values in policy.match if len(values) == 1)
 
 
+def _fold_finished_runs(rows: list[BudgetStatus]) -> list[BudgetStatus]:
+    """The rows of one per-run budget with the finished runs (nothing reserved, no call in flight) folded
+    into one line per unit: `80 finished runs`, their spend summed against their limits summed."""
+    active = {r.scope for r in rows if r.reserved or (r.dimension == "concurrent" and r.spent)}
+    finished = [r for r in rows if r.scope not in active]
+    runs = len({r.scope for r in finished})
+    if runs < 2:
+        return rows
+    label = f"{runs} finished runs"
+    folded: list[BudgetStatus] = []
+    for dimension in DIMENSIONS:
+        group = [r for r in finished if r.dimension == dimension]
+        if group:
+            folded.append(
+                BudgetStatus(
+                    policy=group[0].policy,
+                    scope=label,
+                    dimension=dimension,
+                    limit=sum(r.limit for r in group),
+                    spent=sum(r.spent for r in group),
+                    reserved=0,
+                    resets_at=None,
+                    projected=None,
+                )
+            )
+    return folded + [r for r in rows if r.scope in active]
+
+
 def budget_status(engine: BudgetEngine, now: datetime | None = None) -> list[BudgetStatus]:
     """Every budget's current window, per scope value seen (a budget never used shows one zero line), at
-    `now` (default: the engine's clock)."""
+    `now` (default: the engine's clock). The runs of a per-run budget that have finished (nothing reserved,
+    no call in flight) are folded into one line per unit, `N finished runs`."""
     at = now if now is not None else engine.clock.now()
-    stamp = at.timestamp()
     out: list[BudgetStatus] = []
     for policy in engine.policies.policies:
-        window = engine.window(policy, stamp)
-        engine.derive(policy, stamp)
-        counters = engine.store.counters(policy.id)
-        scopes: dict[str, dict[str, tuple[Amounts, Amounts]]] = {}
-        for key, state in counters.items():
-            scope, _, period = key[len(policy.id) + 1 :].rpartition("|")
-            if period in window.keys or period == "live":
-                scopes.setdefault(scope, {})[period] = (state.spent, state.reserved)
-        if not scopes:
-            scopes[_unused_scope(policy)] = {}
-        for scope, periods in sorted(scopes.items()):
-            limits = _limits_for(policy, scope)
-            states = {p: s for p, s in periods.items() if p != "live"}
-            keys = [k for k in window.keys if k in states]
-            summed = combined(keys, {k: CounterState(*states[k]) for k in keys}) if keys else None
-            spent = summed.spent if summed else ZERO
-            reserved = summed.reserved if summed else ZERO
-            live = periods.get("live", (ZERO, ZERO))[1]
-            resets = (
-                window.end if policy.period.resets and policy.period.kind is not PeriodKind.ROLLING else None
-            )
-            if policy.period.kind is PeriodKind.ROLLING and summed is not None and summed.oldest is not None:
-                resets = policy.period.bucket_end(summed.oldest)
-            for dimension in DIMENSIONS:
-                limit = limits.of(dimension)
-                if limit is None:
-                    continue
-                used = live.concurrent if dimension == "concurrent" else spent.of(dimension)
-                held = 0 if dimension == "concurrent" else reserved.of(dimension)
-                label = scope or "global"
-                out.append(
-                    BudgetStatus(
-                        policy=policy,
-                        scope=label,
-                        dimension=dimension,
-                        limit=limit,
-                        spent=used,
-                        reserved=held,
-                        resets_at=None if dimension == "concurrent" else resets,
-                        projected=project(used, window.start, window.end, at)
-                        if dimension != "concurrent"
-                        else None,
-                    )
+        rows = _policy_status(engine, policy, at)
+        out += _fold_finished_runs(rows) if "run" in policy.per else rows
+    return out
+
+
+def _policy_status(engine: BudgetEngine, policy: Policy, at: datetime) -> list[BudgetStatus]:
+    stamp = at.timestamp()
+    out: list[BudgetStatus] = []
+    window = engine.window(policy, stamp)
+    engine.derive(policy, stamp)
+    counters = engine.store.counters(policy.id)
+    scopes: dict[str, dict[str, tuple[Amounts, Amounts]]] = {}
+    for key, state in counters.items():
+        scope, _, period = key[len(policy.id) + 1 :].rpartition("|")
+        if period in window.keys or period == "live":
+            scopes.setdefault(scope, {})[period] = (state.spent, state.reserved)
+    if not scopes:
+        scopes[_unused_scope(policy)] = {}
+    for scope, periods in sorted(scopes.items()):
+        limits = _limits_for(policy, scope)
+        states = {p: s for p, s in periods.items() if p != "live"}
+        keys = [k for k in window.keys if k in states]
+        summed = combined(keys, {k: CounterState(*states[k]) for k in keys}) if keys else None
+        spent = summed.spent if summed else ZERO
+        reserved = summed.reserved if summed else ZERO
+        live = periods.get("live", (ZERO, ZERO))[1]
+        resets = window.end if policy.period.resets and policy.period.kind is not PeriodKind.ROLLING else None
+        if policy.period.kind is PeriodKind.ROLLING and summed is not None and summed.oldest is not None:
+            resets = policy.period.bucket_end(summed.oldest)
+        for dimension in DIMENSIONS:
+            limit = limits.of(dimension)
+            if limit is None:
+                continue
+            used = live.concurrent if dimension == "concurrent" else spent.of(dimension)
+            held = 0 if dimension == "concurrent" else reserved.of(dimension)
+            label = scope or "global"
+            out.append(
+                BudgetStatus(
+                    policy=policy,
+                    scope=label,
+                    dimension=dimension,
+                    limit=limit,
+                    spent=used,
+                    reserved=held,
+                    resets_at=None if dimension == "concurrent" else resets,
+                    projected=project(used, window.start, window.end, at)
+                    if dimension != "concurrent"
+                    else None,
                 )
+            )
     return out

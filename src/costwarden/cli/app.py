@@ -1,21 +1,24 @@
 """The root Typer app: global options, error handling and exit codes.
 
 Exit codes: 0 ok; 1 refused or failed (e.g. a budget refusal); 2 bad usage or configuration.
+Global options (`--db`, `--config`, `--no-color`) work before or after the subcommand, unless the
+subcommand has an option of the same name (`demo --db` is demo's own).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from costwarden.cli.entry import version_text, wants_version
 from costwarden.cli.state import CliState, state_of
 from costwarden.errors import ConfigError, CostwardenError, ValidationError
 
-__all__ = ["app", "main", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE"]
+__all__ = ["app", "main", "hoist_global_flags", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -45,6 +48,9 @@ def root(
         str | None, typer.Option("--config", help="Config file (YAML or TOML). [env: COSTWARDEN_CONFIG]")
     ] = None,
     no_color: Annotated[bool, typer.Option("--no-color", help="Plain output without colors.")] = False,
+    _version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", is_eager=True)
+    ] = False,
 ) -> None:
     """Global options apply to every command."""
     plain = no_color or bool(os.environ.get("NO_COLOR"))
@@ -97,6 +103,59 @@ def _not_utf8(args: list[str]) -> str | None:
     return None
 
 
+_GLOBAL_VALUES = ("--db", "--config")
+_GLOBAL_FLAGS = ("--no-color",)
+
+
+def _takes_value(param: Any) -> bool:
+    """Whether a (typer-vendored click) parameter is an option that takes a value."""
+    return (
+        bool(getattr(param, "opts", None))
+        and not getattr(param, "is_flag", True)
+        and not getattr(param, "count", False)
+        and getattr(param, "param_type_name", "") == "option"
+    )
+
+
+def hoist_global_flags(args: list[str]) -> list[str]:
+    """`args` with the global options given after the subcommand moved in front of it (`report --db x`
+    becomes `--db x report`). A subcommand's own option of the same name stays where it is, and nothing
+    after `--` moves."""
+    _register()
+    command: Any = typer.main.get_command(app)
+    hoisted: list[str] = []
+    rest: list[str] = []
+    own: dict[str, bool] = {}  # the current subcommand's options -> whether each takes a value
+    in_sub = False
+    index = 0
+    while index < len(args):
+        token = args[index]
+        if token == "--":
+            rest += args[index:]
+            break
+        name, eq, _ = token.partition("=")
+        if in_sub and name in _GLOBAL_VALUES and name not in own:
+            width = 1 if eq else 2
+            hoisted += args[index : index + width]
+            index += width
+            continue
+        if in_sub and token in _GLOBAL_FLAGS and token not in own:
+            hoisted.append(token)
+            index += 1
+            continue
+        rest.append(token)
+        if not token.startswith("-"):
+            sub = getattr(command, "commands", {}).get(token)
+            if sub is not None:
+                command, in_sub = sub, True
+                own = {opt: _takes_value(p) for p in sub.params for opt in (*p.opts, *p.secondary_opts)}
+        elif (own.get(name) or (not in_sub and name in _GLOBAL_VALUES)) and not eq and index + 1 < len(args):
+            rest.append(args[index + 1])  # an option's value is never a subcommand or a global flag
+            index += 1
+        index += 1
+    return hoisted + rest
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `costwarden` console script; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -105,7 +164,10 @@ def main(argv: list[str] | None = None) -> int:
     if problem is not None:
         err.print(f"costwarden: invalid input: {problem}", markup=False)
         return EXIT_USAGE
-    _register()
+    if wants_version(args):
+        sys.stdout.write(version_text() + "\n")
+        return EXIT_OK
+    args = hoist_global_flags(args)
     try:
         result = app(args=args, prog_name="costwarden", standalone_mode=False)
     except ConfigError as exc:

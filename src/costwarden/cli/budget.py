@@ -21,11 +21,11 @@ from costwarden.core.admission import format_reset, human_amount
 from costwarden.core.calls import CallRequest
 from costwarden.core.limits import MAX_BUDGET_COUNT, MAX_TOKENS
 from costwarden.core.money import format_usd, from_units, parse_money
-from costwarden.core.policy import BudgetConfig, Policy
+from costwarden.core.policy import BudgetConfig, Policy, compile_policy
 from costwarden.core.usage import Attribution
 from costwarden.errors import ConfigError, CostwardenError
 
-__all__ = ["register", "budget_app", "derived_id"]
+__all__ = ["register", "budget_app", "derived_id", "filters_label"]
 
 budget_app = typer.Typer(help="Budgets: set, list, remove, status, rebuild.", no_args_is_help=True)
 
@@ -135,7 +135,7 @@ def set_budget(
         if len(scope) > 1:
             definition["where"] = {name: [value] for name, value in scope[1:]}
     if threshold:
-        definition["thresholds"] = [t.strip().removesuffix("%") for t in threshold]
+        definition["thresholds"] = [t.strip() for t in threshold]
     identifier = budget_id or derived_id(period_text, scope)
     try:
         config = BudgetConfig.model_validate({"id": identifier, **definition})
@@ -171,8 +171,21 @@ def _describe(config: BudgetConfig) -> str:
         limits.append(f"{config.tokens:,} tokens")
     if config.requests is not None:
         limits.append(f"{config.requests:,} requests")
-    scope = "global" if config.scope == "global" else f"{config.scope}={config.value}"
+    scope = filters_label(compile_policy(config))
     return f"{' and '.join(limits)} per {config.period.label} ({scope}), {config.action.value} at the limit"
+
+
+def filters_label(policy: Policy) -> str:
+    """Every filter of a budget, as people read it: `project=a, agent=b`, `agent (each), provider=x|y`."""
+    parts: list[str] = []
+    scope_field, _, scope_value = policy.scope.partition("=")
+    if policy.scope != "global":
+        parts.append(policy.scope if scope_value else f"{policy.scope} (each)")
+    for name, values in policy.match:
+        if scope_value and name == scope_field and values == {scope_value}:
+            continue
+        parts.append(f"{name}={'|'.join(sorted(values))}")
+    return ", ".join(parts) or "global"
 
 
 def _policy_row(policy: Policy, shadowed: set[str]) -> dict[str, Any]:
@@ -184,6 +197,7 @@ def _policy_row(policy: Policy, shadowed: set[str]) -> dict[str, Any]:
         "where": {
             name: sorted(values) for name, values in policy.match if name != policy.scope.partition("=")[0]
         },
+        "filters": filters_label(policy),
         "period": policy.period.spelled,
         "cost_usd": money_str(from_units(limits.cost)) if limits.cost is not None else None,
         "tokens": limits.tokens,
@@ -233,7 +247,7 @@ def list_budgets(
         table.add_row(
             row["id"],
             origin,
-            row["scope"],
+            row["filters"],
             row["period"],
             ", ".join(p for p in parts if p),
             row["action"],

@@ -67,24 +67,40 @@ def insights(
     state = state_of(ctx)
     chosen = choose_format(fmt, as_json, (Format.TABLE, Format.JSON))
     store = dismissals_of(state.warden.ledger)
-    for item in dismiss or []:
-        changed = store.dismiss(item)
-        state.err.print(f"Dismissed {item}." if changed else f"{item} was already dismissed.", markup=False)
-    for item in restore or []:
-        changed = store.restore(item)
-        state.err.print(f"Restored {item}." if changed else f"{item} was not dismissed.", markup=False)
-    if (dismiss or restore) and chosen is not Format.JSON and not show_all:
-        return
     period = period_flags.resolve(state.settings.tz, default="last-30-days")
     moment = now()
-    found = find_insights(
-        aggregator_for(state),
-        state.warden.pricebook,
-        state.warden.tiers,
-        period,
-        now=moment,
-        dismissed=list(store.dismissed()),
-    )
+
+    def find() -> list[Insight]:
+        return find_insights(
+            aggregator_for(state),
+            state.warden.pricebook,
+            state.warden.tiers,
+            period,
+            now=moment,
+            dismissed=list(store.dismissed()),
+        )
+
+    found = find()
+    if dismiss or restore:
+        known = {i.id for i in found} | set(store.dismissed())
+        for flag, items in (("--dismiss", dismiss), ("--restore", restore)):
+            for item in items or []:
+                if item not in known:
+                    raise typer.BadParameter(
+                        f"no insight {item!r} in {period.label} (`costwarden insights --all` lists the ids)",
+                        param_hint=flag,
+                    )
+        for item in dismiss or []:
+            changed = store.dismiss(item)
+            state.err.print(
+                f"Dismissed {item}." if changed else f"{item} was already dismissed.", markup=False
+            )
+        for item in restore or []:
+            changed = store.restore(item)
+            state.err.print(f"Restored {item}." if changed else f"{item} was not dismissed.", markup=False)
+        if chosen is not Format.JSON and not show_all:
+            return
+        found = find()
     shown = [i for i in found if show_all or not i.dismissed]
     if chosen is Format.JSON:
         echo_json(

@@ -22,6 +22,7 @@ import typer
 from costwarden.cli.options import is_date, parse_when
 from costwarden.cli.state import CliState
 from costwarden.clock import NOW_ENV, clock_from_env
+from costwarden.ledger.base import WhereValue, where_values
 from costwarden.reports.aggregate import Aggregator
 from costwarden.reports.periods import Period, between, named_period
 
@@ -88,7 +89,9 @@ ToOpt = Annotated[
 WhereOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "--where", help="Only events with FIELD=VALUE (project, agent, model, tag:NAME, ...); repeatable."
+        "--where",
+        help="Only events with FIELD=VALUE (project, agent, model, tag:NAME, ...); repeatable: one field "
+        "repeated matches any of its values, different fields must all match.",
     ),
 ]
 
@@ -232,11 +235,13 @@ def period_options(*, skip: Collection[str] = ()) -> Callable[[Callable[..., Non
     return decorate
 
 
-def parse_where(items: Sequence[str] | None) -> dict[str, str | None]:
-    """`--where project=api` items as a filter mapping (`FIELD=` selects events where FIELD is unset)."""
+def parse_where(items: Sequence[str] | None) -> dict[str, WhereValue]:
+    """`--where project=api` items as a filter mapping (`FIELD=` selects events where FIELD is unset).
+    Repeated on one field the values are ORed (`project=a --where project=b`: either project); different
+    fields are ANDed."""
     from costwarden.ledger.base import FILTER_FIELDS
 
-    out: dict[str, str | None] = {}
+    out: dict[str, WhereValue] = {}
     for item in items or []:
         name, sep, value = item.partition("=")
         name = name.strip()
@@ -247,7 +252,11 @@ def parse_where(items: Sequence[str] | None) -> dict[str, str | None]:
                 f"cannot filter by {name!r}; choose one of {', '.join(FILTER_FIELDS)} or tag:NAME",
                 param_hint="--where",
             )
-        out[name] = value or None
+        if name in out:
+            before = where_values(out[name])
+            out[name] = before if (value or None) in before else (*before, value or None)
+        else:
+            out[name] = value or None
     return out
 
 

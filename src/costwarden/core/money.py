@@ -12,11 +12,22 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from costwarden.core.limits import MAX_USD
 from costwarden.errors import ValidationError
 
-__all__ = ["COST_SCALE", "COST_UNIT", "ZERO", "to_units", "from_units", "parse_money", "format_usd"]
+__all__ = [
+    "COST_SCALE",
+    "COST_UNIT",
+    "ZERO",
+    "to_units",
+    "from_units",
+    "money_amount",
+    "parse_money",
+    "format_usd",
+]
 
 COST_SCALE = 10**10
 COST_UNIT = Decimal(1).scaleb(-10)
 ZERO = Decimal(0)
+_ONE = Decimal(1)
+_CENT = Decimal("0.01")
 
 
 def to_units(amount: Decimal) -> int:
@@ -25,8 +36,19 @@ def to_units(amount: Decimal) -> int:
 
 
 def from_units(units: int) -> Decimal:
-    """Turn an integer count of storage units back into an exact USD Decimal."""
-    return Decimal(units).scaleb(-10).normalize() if units else ZERO
+    """Turn an integer count of storage units back into an exact USD Decimal (never in exponent form:
+    `20`, not `2E+1`)."""
+    if not units:
+        return ZERO
+    amount = Decimal(units).scaleb(-10).normalize()
+    return amount.quantize(_ONE) if amount.as_tuple().exponent > 0 else amount  # type: ignore[operator]
+
+
+def money_amount(units: int) -> Decimal:
+    """An exact USD Decimal with at least cent places, as people read money: `20.00`, `0.0125`."""
+    amount = from_units(units)
+    exponent = amount.as_tuple().exponent
+    return amount.quantize(_CENT) if isinstance(exponent, int) and exponent > -2 else amount
 
 
 def parse_money(value: object, field: str) -> Decimal:

@@ -16,6 +16,7 @@ the budget covers that one value. `where` narrows any budget further (`where: {p
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -40,6 +41,8 @@ from costwarden.core.usage import ATTRIBUTION_FIELDS, Attribution
 
 __all__ = [
     "SCOPE_FIELDS",
+    "NOTICE_FIELDS",
+    "check_notice_template",
     "DEFAULT_THRESHOLDS",
     "Action",
     "LimitFields",
@@ -61,6 +64,49 @@ SCOPE_FIELDS: tuple[str, ...] = (*ATTRIBUTION_FIELDS, "provider", "model")
 """Fields a budget can be scoped or filtered by (plus `tag:NAME`)."""
 DEFAULT_THRESHOLDS: tuple[int, ...] = (50, 80, 95)
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,127}$")
+
+
+NOTICE_FIELDS: tuple[str, ...] = (
+    "id",
+    "name",
+    "scope",
+    "period",
+    "limit",
+    "spent",
+    "reserved",
+    "remaining",
+    "requested",
+    "resets_at",
+    "provider",
+    "model",
+    "to",
+    "run",
+)
+"""The fields a budget's `notice` template may use, as `{name}`."""
+
+
+def check_notice_template(template: str) -> str:
+    """Raise ValueError unless `template` formats with the notice fields (named, no attribute or index
+    access, string format specs only): a bad template is refused when read, not when a call is refused."""
+    formatter = string.Formatter()
+    try:
+        parts = list(formatter.parse(template))
+    except ValueError as exc:
+        raise ValueError(f"invalid notice template: {exc} (write {{{{ and }}}} for literal braces)") from None
+    for _, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in NOTICE_FIELDS:
+            raise ValueError(
+                f"notice template field {{{name}}} is unknown; use {{{'}, {'.join(NOTICE_FIELDS)}}}"
+            )
+        if conversion not in (None, "s", "r", "a") or (spec and "{" in spec):
+            raise ValueError(f"notice template field {{{name}}} has an unsupported conversion or format")
+        try:
+            format("sample", spec or "")
+        except ValueError:
+            raise ValueError(f"notice template field {{{name}}}: invalid format {spec!r} for text") from None
+    return template
 
 
 class Action(StrEnum):
@@ -128,16 +174,27 @@ class ThresholdConfig(_Section):
     @field_validator("percent", mode="before")
     @classmethod
     def _number(cls, value: object) -> object:
+        """A number of percent. A bare number up to 1 is refused as ambiguous (`0.8` is 0.8 %, not 80 %);
+        with a percent sign (`"0.8%"`) it is taken as written."""
+        given = value
+        signed = False
         if isinstance(value, str):
-            value = value.strip().removesuffix("%")
+            text = value.strip()
+            signed = text.endswith("%")
+            value = text.removesuffix("%").strip()
         if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-            raise ValueError(f"expected a percent such as 80, got {value!r}")
+            raise ValueError(f"expected a percent such as 80, got {given!r}")
         try:
             number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
         except ArithmeticError:  # decimal.InvalidOperation: "abc"
-            raise ValueError(f"expected a percent such as 80, got {value!r}") from None
+            raise ValueError(f"expected a percent such as 80, got {given!r}") from None
         if not number.is_finite():
-            raise ValueError(f"expected a percent such as 80, got {value!r}")
+            raise ValueError(f"expected a percent such as 80, got {given!r}")
+        if 0 < number <= 1 and not signed:
+            raise ValueError(
+                f"thresholds are percentages: {given!r} would mean {number} %; write 80 for 80 %, "
+                f"or '{number}%' if you mean {number} %"
+            )
         return number
 
 
@@ -170,6 +227,13 @@ class BudgetConfig(LimitFields):
     def _id(cls, value: str) -> str:
         if not _ID.match(value):
             raise ValueError(f"expected an id of letters, digits and _ . : @ / - (max 128), got {value!r}")
+        return value
+
+    @field_validator("notice")
+    @classmethod
+    def _notice(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_notice_template(value)
         return value
 
     @field_validator("scope")

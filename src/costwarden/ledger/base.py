@@ -16,6 +16,9 @@ from typing import Protocol, runtime_checkable
 from costwarden.core.usage import ATTRIBUTION_FIELDS, UsageEvent, ensure_utc
 
 __all__ = [
+    "WhereValue",
+    "where_values",
+    "where_matches",
     "GROUP_FIELDS",
     "FILTER_FIELDS",
     "AppendOutcome",
@@ -44,6 +47,20 @@ GROUP_FIELDS: tuple[str, ...] = (
 )
 # Keys accepted by `EventQuery.where` (plus `tag:NAME`).
 FILTER_FIELDS: tuple[str, ...] = (*ATTRIBUTION_FIELDS, "provider", "model", "status", "source", "cost_source")
+
+
+WhereValue = str | None | tuple[str | None, ...]
+"""A filter's value: one value (None: the field is unset), or a tuple of values any of which may match."""
+
+
+def where_values(value: WhereValue) -> tuple[str | None, ...]:
+    """The values a filter accepts (one or several)."""
+    return value if isinstance(value, tuple) else (value,)
+
+
+def where_matches(actual: str | None, value: WhereValue) -> bool:
+    """Whether a field's value passes a filter (several values: any of them)."""
+    return actual in value if isinstance(value, tuple) else actual == value
 
 
 def check_group_key(key: str) -> str:
@@ -84,13 +101,14 @@ class AppendOutcome(StrEnum):
 class EventQuery:
     """Which events a query covers: `start <= occurred_at < end` (UTC) and equality filters.
 
-    `where` maps a field of `FILTER_FIELDS` (or `tag:NAME`) to the value it must equal; the value None
-    selects events where the field is unset.
+    `where` maps a field of `FILTER_FIELDS` (or `tag:NAME`) to the value it must equal (the value None
+    selects events where the field is unset), or to a tuple of values, any of which may match: fields are
+    ANDed, the values of one field ORed (`{"project": ("a", "b"), "agent": "x"}`).
     """
 
     start: datetime | None = None
     end: datetime | None = None
-    where: Mapping[str, str | None] = field(default_factory=dict)
+    where: Mapping[str, WhereValue] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Bounds must be aware (normalised to UTC); filter keys are checked here so every backend agrees.
@@ -98,8 +116,10 @@ class EventQuery:
             object.__setattr__(self, "start", ensure_utc(self.start, "start"))
         if self.end is not None:
             object.__setattr__(self, "end", ensure_utc(self.end, "end"))
-        for key in self.where:
+        for key, value in self.where.items():
             check_filter_key(key)
+            if isinstance(value, list | set | frozenset):
+                raise ValueError(f"where[{key!r}]: several values go in a tuple, got {type(value).__name__}")
 
 
 ALL_EVENTS = EventQuery()

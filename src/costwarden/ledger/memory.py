@@ -23,6 +23,7 @@ from costwarden.ledger.base import (
     check_group_key,
     period_label,
     sort_totals,
+    where_matches,
 )
 from costwarden.ledger.codec import decode_row, encode_batch, encode_event, now_micros
 
@@ -159,7 +160,7 @@ class MemoryLedger:
             for event in stored
             if (query.start is None or event.occurred_at >= query.start)
             and (query.end is None or event.occurred_at < query.end)
-            and all(_value(event, key) == value for key, value in query.where.items())
+            and all(where_matches(_value(event, key), value) for key, value in query.where.items())
         ]
 
     def events(

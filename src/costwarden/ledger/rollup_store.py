@@ -45,7 +45,7 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from costwarden.core.money import from_units
-from costwarden.ledger.base import Totals
+from costwarden.ledger.base import Totals, WhereValue, where_matches, where_values
 from costwarden.ledger.codec import from_micros, to_micros
 from costwarden.ledger.engine import read_transaction, write_transaction
 from costwarden.ledger.rollup_tables import (
@@ -161,7 +161,7 @@ class RollupStore:
         self,
         start: datetime | None,
         end: datetime | None,
-        where: Mapping[str, str | None],
+        where: Mapping[str, WhereValue],
         group_by: Sequence[str],
         tz: ZoneInfo,
     ) -> list[Totals]:
@@ -187,7 +187,9 @@ class RollupStore:
         for name, value in where.items():
             if name.startswith("tag:"):
                 continue
-            conditions.append(table.c[FIELD_COLUMNS.get(name, name)] == (value or ""))
+            conditions.append(
+                table.c[FIELD_COLUMNS.get(name, name)].in_([v or "" for v in where_values(value)])
+            )
         if conditions:
             stmt = stmt.where(*conditions)
         if group_cols:
@@ -210,7 +212,8 @@ class RollupStore:
             if tag_keys:
                 tags = tags_of(r["tags"])
                 if any(
-                    name.startswith("tag:") and tags.get(name[4:]) != value for name, value in where.items()
+                    name.startswith("tag:") and not where_matches(tags.get(name[4:]), value)
+                    for name, value in where.items()
                 ):
                     continue
             key: list[str | None] = []

@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager, contextmanager
 from types import TracebackType
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, Select, case, func, select
+from sqlalchemy import Connection, Engine, Select, case, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from costwarden.core.money import from_units
@@ -31,6 +31,7 @@ from costwarden.ledger.base import (
     check_group_key,
     period_label,
     sort_totals,
+    where_values,
 )
 from costwarden.ledger.codec import (
     ROW_COLUMNS,
@@ -418,7 +419,8 @@ class SqlLedger:
             conditions.append(events.c.occurred_at < to_micros(query.end))
         for key, value in query.where.items():
             column = tag_value(self._dialect, key[4:]) if key.startswith("tag:") else field_column(key)
-            conditions.append(column.is_(None) if value is None else column == value)
+            matches = [column.is_(None) if v is None else column == v for v in where_values(value)]
+            conditions.append(matches[0] if len(matches) == 1 else or_(*matches))
         return conditions
 
     def _group_expression(self, key: str) -> Any:

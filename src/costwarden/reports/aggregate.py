@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from costwarden.core.usage import UsageEvent
-from costwarden.ledger.base import ALL_EVENTS, EventQuery, Ledger, Totals, check_group_key
+from costwarden.ledger.base import ALL_EVENTS, EventQuery, Ledger, Totals, WhereValue, check_group_key
 from costwarden.reports.periods import local_bucket, utc_iso
 from costwarden.reports.rollups import Coverage, NotResolvable, RollupSource, Segment, plan_segments
 from costwarden.reports.totals import event_totals, regroup, sort_rows
@@ -136,7 +136,7 @@ class Aggregator:
         return plan_segments(query.start, query.end, coverage, self.rollups)
 
     def _segment_totals(
-        self, segment: Segment, where: Mapping[str, str | None], keys: tuple[str, ...]
+        self, segment: Segment, where: Mapping[str, WhereValue], keys: tuple[str, ...]
     ) -> list[Totals]:
         query = EventQuery(start=segment.start, end=segment.end, where=dict(where))
         if segment.source == "rollups":

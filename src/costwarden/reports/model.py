@@ -5,12 +5,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from costwarden.ledger.base import EventQuery, Totals
+from costwarden.ledger.base import EventQuery, Totals, WhereValue
 from costwarden.reports.aggregate import Aggregator, check_keys
 from costwarden.reports.periods import Period
 from costwarden.reports.totals import empty_totals, regroup
@@ -116,7 +116,7 @@ def build_report(
     period: Period,
     *,
     group_by: Sequence[str] = (),
-    where: dict[str, str | None] | None = None,
+    where: Mapping[str, WhereValue] | None = None,
     top: int = 5,
     budgets: Sequence[BudgetLine] = (),
     now: datetime | None = None,

@@ -24,7 +24,7 @@ from typing import Literal, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from costwarden.errors import ValidationError
-from costwarden.ledger.base import Totals
+from costwarden.ledger.base import Totals, WhereValue
 from costwarden.reports.periods import ceil_hour, floor_hour, utc_iso
 
 __all__ = [
@@ -82,7 +82,7 @@ class RollupSource(Protocol):
         self,
         start: datetime | None,
         end: datetime | None,
-        where: Mapping[str, str | None],
+        where: Mapping[str, WhereValue],
         group_by: Sequence[str],
         tz: ZoneInfo,
     ) -> list[Totals]:

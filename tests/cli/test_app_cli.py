@@ -57,6 +57,7 @@ def test_version_imports_nothing_heavy(tmp_path: Path) -> None:
 def test_no_color_before_or_after_the_subcommand(
     capsys: pytest.CaptureFixture[str], sqlite_url: str, args: tuple[str, ...]
 ) -> None:
+    assert run(capsys, "--db", sqlite_url, "db", "upgrade")[0] == 0
     code, out, err = run(capsys, "--db", sqlite_url, *args)
     assert code == 0, err
     assert json.loads(out) == []

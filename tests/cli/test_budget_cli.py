@@ -231,6 +231,7 @@ def test_other_periods_scopes_and_limits(capsys: pytest.CaptureFixture[str], sql
 
 
 def test_empty_database(capsys: pytest.CaptureFixture[str], sqlite_url: str) -> None:
+    assert run(capsys, "--db", sqlite_url, "db", "upgrade")[0] == 0
     assert (
         run(capsys, "--db", sqlite_url, "budget", "list")[1]
         == "No budgets. Set one with: costwarden budget set --daily 10\n"

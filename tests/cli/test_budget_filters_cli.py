@@ -55,6 +55,7 @@ def test_config_budget_filters_are_listed(
         "  - {id: w, scope: agent, period: day, cost_usd: 1, where: {provider: [anthropic, openai]}}\n",
         encoding="utf-8",
     )
+    assert run(capsys, "--db", sqlite_url, "db", "upgrade")[0] == 0
     code, out, err = run(capsys, "--config", str(config), "--db", sqlite_url, "--no-color", "budget", "list")
     assert code == 0, err
     assert "agent (each), provider=anthropic|openai" in out

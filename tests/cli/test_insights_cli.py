@@ -122,7 +122,9 @@ def test_dismissals_are_remembered(capsys: pytest.CaptureFixture[str], db: str) 
 
 
 def test_no_insights_on_a_quiet_ledger(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, out, _ = run(capsys, ["--db", f"sqlite:///{tmp_path / 'q.db'}", "insights"])
+    quiet = f"sqlite:///{tmp_path / 'q.db'}"
+    assert run(capsys, ["--db", quiet, "db", "upgrade"])[0] == 0
+    code, out, _ = run(capsys, ["--db", quiet, "insights"])
     assert code == 0 and "No suggestions" in out
 
 

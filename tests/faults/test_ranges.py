@@ -8,6 +8,7 @@ value that breaks a later process.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -70,13 +71,14 @@ def test_a_request_above_the_ceiling_is_refused() -> None:
 def test_record_refuses_huge_token_counts(
     capsys: pytest.CaptureFixture[str], sqlite_url: str, flag: str
 ) -> None:
-    code, _, err = run(
-        capsys, "--db", sqlite_url, "record", "--provider", "ollama", "--model", "llama3", flag, str(2**63)
-    )
+    record = ("--db", sqlite_url, "record", "--provider", "ollama", "--model", "llama3")
+    assert run(capsys, *record, flag, "1000")[0] == 0
+    code, _, err = run(capsys, *record, flag, str(2**63))
     assert code == 2, err
     assert flag in err and "Traceback" not in err
-    code, _, err = run(capsys, "--db", sqlite_url, "report", "--format", "json")
+    code, out, err = run(capsys, "--db", sqlite_url, "report", "--format", "json")
     assert code == 0, err
+    assert json.loads(out)["totals"]["events"] == 1
 
 
 # -- dates -------------------------------------------------------------------------------------------
@@ -143,6 +145,7 @@ def test_the_money_ceiling_itself_is_accepted() -> None:
 def test_budget_set_refuses_a_limit_above_the_ceiling(
     capsys: pytest.CaptureFixture[str], sqlite_url: str, flag: str
 ) -> None:
+    assert run(capsys, "--db", sqlite_url, "db", "upgrade")[0] == 0
     code, _, err = run(capsys, "--db", sqlite_url, "budget", "set", flag, "1e30")
     assert code == 2, err
     assert "$100,000,000" in err

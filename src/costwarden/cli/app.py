@@ -18,7 +18,15 @@ from costwarden.cli.entry import version_text, wants_version
 from costwarden.cli.state import CliState, state_of
 from costwarden.errors import ConfigError, CostwardenError, ValidationError
 
-__all__ = ["app", "main", "hoist_global_flags", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE"]
+__all__ = [
+    "app",
+    "main",
+    "hoist_global_flags",
+    "READ_ONLY_COMMANDS",
+    "EXIT_OK",
+    "EXIT_FAILED",
+    "EXIT_USAGE",
+]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -54,9 +62,11 @@ def root(
 ) -> None:
     """Global options apply to every command."""
     plain = no_color or bool(os.environ.get("NO_COLOR"))
+    given = ctx.obj if isinstance(ctx.obj, dict) else {}
     ctx.obj = CliState(
         db=db,
         config=config,
+        read_only=bool(given.get("read_only")),
         no_color=plain,
         console=_console(plain),
         err=_console(plain, stderr=True),
@@ -117,11 +127,37 @@ def _takes_value(param: Any) -> bool:
     )
 
 
+READ_ONLY_COMMANDS: frozenset[tuple[str, ...]] = frozenset(
+    {
+        ("report",),
+        ("top",),
+        ("trends",),
+        ("analyze",),
+        ("forecast",),
+        ("export",),
+        ("watch",),
+        ("insights",),
+        ("alerts",),
+        ("budget", "status"),
+        ("budget", "list"),
+        ("budget", "check"),
+    }
+)
+"""Commands that only read the ledger: on a SQLite file that does not exist they say so (exit 2) instead
+of creating it."""
+
+
 def hoist_global_flags(args: list[str]) -> list[str]:
     """`args` with the global options given after the subcommand moved in front of it (`report --db x`
     becomes `--db x report`). A subcommand's own option of the same name stays where it is, and nothing
     after `--` moves."""
+    return _parse_command_line(args)[0]
+
+
+def _parse_command_line(args: list[str]) -> tuple[list[str], tuple[str, ...]]:
+    """`hoist_global_flags(args)` and the names of the (sub)commands given (`("budget", "status")`)."""
     _register()
+    path: list[str] = []
     command: Any = typer.main.get_command(app)
     hoisted: list[str] = []
     rest: list[str] = []
@@ -148,12 +184,13 @@ def hoist_global_flags(args: list[str]) -> list[str]:
             sub = getattr(command, "commands", {}).get(token)
             if sub is not None:
                 command, in_sub = sub, True
+                path.append(token)
                 own = {opt: _takes_value(p) for p in sub.params for opt in (*p.opts, *p.secondary_opts)}
         elif (own.get(name) or (not in_sub and name in _GLOBAL_VALUES)) and not eq and index + 1 < len(args):
             rest.append(args[index + 1])  # an option's value is never a subcommand or a global flag
             index += 1
         index += 1
-    return hoisted + rest
+    return hoisted + rest, tuple(path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,9 +204,14 @@ def main(argv: list[str] | None = None) -> int:
     if wants_version(args):
         sys.stdout.write(version_text() + "\n")
         return EXIT_OK
-    args = hoist_global_flags(args)
+    args, path = _parse_command_line(args)
     try:
-        result = app(args=args, prog_name="costwarden", standalone_mode=False)
+        result = app(
+            args=args,
+            prog_name="costwarden",
+            standalone_mode=False,
+            obj={"read_only": path in READ_ONLY_COMMANDS},
+        )
     except ConfigError as exc:
         err.print(f"costwarden: configuration error: {exc}", markup=False)
         return EXIT_USAGE

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from costwarden.cli.state import state_of
+from costwarden.core.redact import mask_url
 
 __all__ = ["register"]
 
@@ -28,7 +29,7 @@ def upgrade(ctx: typer.Context) -> None:
         state.console.print(f"Applied {len(applied)} migration(s): {', '.join(applied)}")
     else:
         state.console.print("The database is up to date.")
-    state.console.print(f"Database: {url}", markup=False)
+    state.console.print(f"Database: {mask_url(url)}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,8 @@ import typer
 from rich.console import Console
 
 from costwarden.clock import Clock, clock_from_env
-from costwarden.config import Settings, load_settings
+from costwarden.config import DATABASE_ENV, Settings, load_settings
+from costwarden.errors import ConfigError
 from costwarden.warden import Warden
 
 __all__ = ["CliState", "state_of"]
@@ -20,6 +21,8 @@ class CliState:
 
     db: str | None = None
     config: str | None = None
+    read_only: bool = False
+    """The command only reads: a missing SQLite file is an error (exit 2), never created."""
     no_color: bool = False
     _settings: Settings | None = None
     _warden: Warden | None = None
@@ -43,6 +46,8 @@ class CliState:
     @property
     def warden(self) -> Warden:
         if self._warden is None:
+            if self.read_only:
+                _require_database(self.settings.database)
             self._warden = Warden(self.settings, clock=self.clock)
         return self._warden
 
@@ -50,6 +55,25 @@ class CliState:
         if self._warden is not None:
             self._warden.close()
             self._warden = None
+
+
+def _require_database(url: str | None) -> None:
+    """Raise a ConfigError when `url` names a SQLite file that does not exist (a read command must not
+    create folders and an empty database, then report $0)."""
+    from costwarden.ledger.engine import ledger_url, sqlite_path
+
+    if url is None:
+        return
+    parsed = ledger_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return
+    path = sqlite_path(parsed)
+    if path is not None and not path.exists():
+        raise ConfigError(
+            f"no database at {path}; nothing has been recorded there (check --db or "
+            f"${DATABASE_ENV}, or create it with `costwarden db upgrade`)",
+            key="--db",
+        )
 
 
 def state_of(ctx: typer.Context) -> CliState:

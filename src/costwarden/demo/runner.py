@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.text import Text
 
 from costwarden.config import Settings, load_settings, user_data_dir
+from costwarden.core.redact import mask_url
 from costwarden.demo.fleet import FleetResult, run_fleet, script
 from costwarden.warden import Warden
 
@@ -84,7 +85,7 @@ def run_demo(
     settings = load_settings(config, database=url)
     console.print(Text(BANNER, style="bold yellow"))
     console.print(f"Config: {config}", markup=False)
-    console.print(f"Ledger: {url}", markup=False)
+    console.print(f"Ledger: {mask_url(url)}", markup=False)
     console.print("")
 
     def say(line: str) -> None:
@@ -115,7 +116,9 @@ def run_demo(
     console.print(Text("Explore the same ledger yourself:", style="bold"))
     commands = ("report --by project --by agent", "top --models", "insights", "watch --statusline", "export")
     for command in commands:
-        console.print(f"  costwarden --db {url} --config {config} {command}", markup=False, highlight=False)
+        console.print(
+            f"  costwarden --db {mask_url(url)} --config {config} {command}", markup=False, highlight=False
+        )
     return DemoOutcome(url, config, fleet, alerts)
 
 

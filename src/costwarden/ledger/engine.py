@@ -38,6 +38,7 @@ from sqlalchemy.pool import StaticPool
 from costwarden.errors import ConfigError, LedgerError, MissingExtraError
 
 __all__ = [
+    "create_private_file",
     "SQLITE_BUSY_TIMEOUT_MS",
     "SQLITE_AUTOCHECKPOINT_PAGES",
     "CHECKPOINT_INTERVAL",
@@ -183,6 +184,39 @@ def _sqlite_on_begin(conn: Connection) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+def _make_private_dirs(folder: Path) -> None:
+    """Create `folder` and its missing parents, each readable by its owner only (0700); existing folders
+    keep their mode."""
+    missing: list[Path] = []
+    current = folder
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for item in reversed(missing):
+        try:
+            item.mkdir(mode=0o700)
+        except FileExistsError:  # another process made it first
+            continue
+        item.chmod(0o700)  # the umask may have taken bits away, never added them: make it exact
+
+
+def create_private_file(path: Path) -> None:
+    """Create an empty SQLite file readable and writable by its owner only (0600), with 0700 folders, when
+    it does not exist yet (SQLite gives its -wal and -shm files the same mode). An existing file is left
+    as it is."""
+    if path.exists():
+        return
+    _make_private_dirs(path.parent)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+    path.chmod(0o600)
+
+
 def create_ledger_engine(
     url: str | URL, *, create: bool = True, engine_options: Mapping[str, Any] | None = None
 ) -> Engine:
@@ -207,7 +241,7 @@ def create_ledger_engine(
         options.setdefault("poolclass", StaticPool)
         connect_args["check_same_thread"] = False
     elif create:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        create_private_file(path)
     elif not path.exists():
         raise LedgerError(f"no ledger database at {path}; run `costwarden db upgrade` to create it")
     connect_args.update(options.pop("connect_args", {}))

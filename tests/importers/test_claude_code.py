@@ -149,7 +149,7 @@ def test_malformed_lines_are_skipped_and_counted(tmp_path: Path) -> None:
     ledger = MemoryLedger()
     stats = run(Warden(ledger=ledger), tmp_path)
     assert stats.malformed == 4
-    assert len(stats.malformed_at) == 4 and "not a JSON object" in stats.malformed_at[0]
+    assert len(stats.malformed_at) == 4 and "not a JSON object" in stats.malformed_at[0].reason
     (total,) = ledger.totals()
     assert total.events == 3
 

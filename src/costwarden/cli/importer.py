@@ -32,6 +32,7 @@ from costwarden.importers.claude_code import default_paths as claude_paths
 from costwarden.importers.codex import CodexParser
 from costwarden.importers.codex import default_paths as codex_paths
 from costwarden.importers.common import (
+    DEFAULT_MAX_LINE_BYTES,
     ImportStats,
     LineParser,
     find_files,
@@ -63,7 +64,7 @@ def _stats_json(stats: ImportStats, source: str) -> dict[str, Any]:
         "malformed_lines": stats.malformed,
         "cost_usd": str(stats.cost),
         "by_model": {m: {"events": n, "cost_usd": str(c)} for m, (n, c) in sorted(stats.by_model.items())},
-        "malformed_examples": stats.malformed_at,
+        "malformed": [entry.as_json() for entry in stats.malformed_at],
     }
 
 
@@ -103,6 +104,7 @@ def run_import(
     progress: bool,
     as_json: bool,
     batch_size: int,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> None:
     state = state_of(ctx)
     missing = [str(path) for path in paths or [] if not path.exists()]
@@ -134,10 +136,23 @@ def run_import(
                         bar.advance(task, n)
 
                     stats = import_files(
-                        warden, parser, files, batch_size=batch_size, offsets=offsets, progress=advance
+                        warden,
+                        parser,
+                        files,
+                        batch_size=batch_size,
+                        max_line_bytes=max_line_bytes,
+                        offsets=offsets,
+                        progress=advance,
                     )
             else:
-                stats = import_files(warden, parser, files, batch_size=batch_size, offsets=offsets)
+                stats = import_files(
+                    warden,
+                    parser,
+                    files,
+                    batch_size=batch_size,
+                    max_line_bytes=max_line_bytes,
+                    offsets=offsets,
+                )
             passes += 1
             if watch and not as_json and (stats.events or stats.malformed):
                 _summary(state.console, stats, parser.source)
@@ -171,6 +186,14 @@ _Cycles = Annotated[
 _NoProgress = Annotated[bool, typer.Option("--no-progress", help="No progress bar.")]
 _Json = Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")]
 _Batch = Annotated[int, typer.Option("--batch-size", min=1, help="Events written per transaction.")]
+_MaxLine = Annotated[
+    int,
+    typer.Option(
+        "--max-line-bytes",
+        min=1024,
+        help="Longest log line read; a longer one is skipped unread and counted as malformed.",
+    ),
+]
 
 
 @import_app.command("claude-code")
@@ -183,6 +206,7 @@ def claude_code(
     no_progress: _NoProgress = False,
     as_json: _Json = False,
     batch_size: _Batch = 2000,
+    max_line_bytes: _MaxLine = DEFAULT_MAX_LINE_BYTES,
 ) -> None:
     """Import Claude Code sessions ($CLAUDE_CONFIG_DIR, ~/.config/claude, ~/.claude: projects/**/*.jsonl)."""
     run_import(
@@ -196,6 +220,7 @@ def claude_code(
         progress=not no_progress,
         as_json=as_json,
         batch_size=batch_size,
+        max_line_bytes=max_line_bytes,
     )
 
 
@@ -209,6 +234,7 @@ def codex(
     no_progress: _NoProgress = False,
     as_json: _Json = False,
     batch_size: _Batch = 2000,
+    max_line_bytes: _MaxLine = DEFAULT_MAX_LINE_BYTES,
 ) -> None:
     """Import Codex sessions ($CODEX_HOME, default ~/.codex: sessions/**/*.jsonl)."""
     run_import(
@@ -222,6 +248,7 @@ def codex(
         progress=not no_progress,
         as_json=as_json,
         batch_size=batch_size,
+        max_line_bytes=max_line_bytes,
     )
 
 

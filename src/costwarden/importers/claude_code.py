@@ -17,15 +17,15 @@ session = `sessionId`, agent = `claude-code`; `costUSD` becomes the provider-rep
 from __future__ import annotations
 
 import functools
-import json
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path, PurePath
 from typing import Any
 
-from costwarden.core.usage import Attribution, EventSource, UsageEvent
+from costwarden.core.usage import Attribution, EventSource, Usage, UsageEvent
 from costwarden.errors import ValidationError
-from costwarden.importers.common import Malformed, Record, env_paths
+from costwarden.importers.common import Record, env_paths
+from costwarden.importers.values import Malformed, amount, check_text, load_object, timestamp, tokens
 from costwarden.integrations.usage import anthropic_usage
 from costwarden.warden import Warden
 
@@ -44,26 +44,26 @@ def default_paths() -> list[Path]:
     return [root / "projects" for root in roots if (root / "projects").is_dir()]
 
 
-def _timestamp(value: object) -> datetime:
-    if not isinstance(value, str):
-        raise Malformed("missing timestamp")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise Malformed(f"bad timestamp {value!r}") from None
-    if parsed.tzinfo is None:
-        raise Malformed(f"timestamp without a zone {value!r}")
-    return parsed
+# Every token count of a usage block, checked strictly before it is converted.
+_TOKEN_PATHS = (
+    ("input_tokens",),
+    ("cache_creation_input_tokens",),
+    ("cache_read_input_tokens",),
+    ("output_tokens",),
+    ("cache_creation", "ephemeral_5m_input_tokens"),
+    ("cache_creation", "ephemeral_1h_input_tokens"),
+    ("output_tokens_details", "thinking_tokens"),
+    ("server_tool_use", "web_search_requests"),
+)
 
 
-def _cost(value: object) -> Decimal | None:
-    if value is None or isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
+def _usage(usage: dict[str, Any]) -> Usage:
+    for path in _TOKEN_PATHS:
+        tokens(usage, *path)
     try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() and amount >= 0 else None
+        return anthropic_usage(usage)
+    except ValidationError as exc:
+        raise Malformed(str(exc)) from None
 
 
 class ClaudeCodeParser:
@@ -82,14 +82,7 @@ class ClaudeCodeParser:
             if not (line.lstrip().startswith(b"{") and line.rstrip().endswith(b"}")):
                 raise Malformed("not a JSON object")
             return []  # user turns, tool results, summaries: no usage
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise Malformed(f"invalid JSON ({exc.msg})") from None
-        except ValueError:
-            raise Malformed("invalid JSON") from None
-        if not isinstance(record, dict):
-            raise Malformed("not a JSON object")
+        record = load_object(line)
         message = record.get("message")
         if not isinstance(message, dict) or not isinstance(message.get("usage"), dict):
             return []
@@ -106,12 +99,26 @@ class ClaudeCodeParser:
             event_id = f"{SOURCE}:{message_id}:{request_id}"[:255]
         else:
             event_id = f"{SOURCE}:{message_id}"[:255]
-        occurred_at = _timestamp(record.get("timestamp"))
-        return [(event_id, lambda: _event(event_id, occurred_at, model, message["usage"], record))]
+        check_text(event_id, "message.id")
+        check_text(model, "message.model")
+        for key in ("cwd", "sessionId", "gitBranch"):
+            if isinstance(record.get(key), str):
+                check_text(record[key], key)
+        occurred_at = timestamp(record.get("timestamp"))
+        usage = _usage(message["usage"])
+        cost = amount(record.get("costUSD"), "costUSD")
+        tier = _tier(message["usage"])
+        return [(event_id, lambda: _event(event_id, occurred_at, model, usage, tier, cost, record))]
 
 
 def _event(
-    event_id: str, occurred_at: datetime, model: str, usage: dict[str, Any], record: dict[str, Any]
+    event_id: str,
+    occurred_at: datetime,
+    model: str,
+    usage: Usage,
+    tier: str | None,
+    cost: Decimal | None,
+    record: dict[str, Any],
 ) -> UsageEvent:
     cwd = record.get("cwd") if isinstance(record.get("cwd"), str) else None
     tags: dict[str, str] = {}
@@ -129,7 +136,7 @@ def _event(
             occurred_at=occurred_at,
             provider="anthropic",
             model=model,
-            usage=anthropic_usage(usage),
+            usage=usage,
             attribution=Attribution(
                 project=_project(cwd) if cwd else None,
                 agent="claude-code",
@@ -137,8 +144,8 @@ def _event(
                 tags=tags,
             ),
             source=EventSource.IMPORT,
-            service_tier=_tier(usage),
-            provider_cost=_cost(record.get("costUSD")),
+            service_tier=tier,
+            provider_cost=cost,
         )
     except ValidationError as exc:
         raise Malformed(str(exc)) from None

@@ -16,14 +16,16 @@ tag `model=assumed`.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+import math
+from datetime import datetime, timedelta
 from pathlib import Path, PurePath
 from typing import Any
 
+from costwarden.core.limits import MAX_DATE, MIN_DATE
 from costwarden.core.usage import Attribution, EventSource, Usage, UsageEvent
 from costwarden.errors import ValidationError
-from costwarden.importers.common import Malformed, Record
-from costwarden.integrations.usage import count
+from costwarden.importers.common import Record
+from costwarden.importers.values import Malformed, check_text, load_object, timestamp, tokens
 from costwarden.quotas import QuotaSnapshot, QuotaWindow
 from costwarden.warden import Warden
 
@@ -31,6 +33,7 @@ __all__ = ["SOURCE", "ASSUMED_MODEL", "CodexParser", "default_paths", "codex_usa
 
 SOURCE = "codex"
 ASSUMED_MODEL = "gpt-5"
+_MAX_WINDOW_MINUTES = 366 * 24 * 60
 _FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens", "total_tokens")
 
 
@@ -54,20 +57,45 @@ def codex_usage(block: dict[str, int]) -> Usage:
     )
 
 
-def _block(value: object) -> dict[str, int] | None:
-    if not isinstance(value, dict):
+def _block(value: object, name: str) -> dict[str, int] | None:
+    if value is None:
         return None
-    return {name: count(value, name) for name in _FIELDS}
+    if not isinstance(value, dict):
+        raise Malformed(f"info.{name}: expected an object, got {type(value).__name__}")
+    return {field: tokens(value, field) for field in _FIELDS}
 
 
-def _timestamp(value: object) -> datetime:
-    if not isinstance(value, str):
-        raise Malformed("missing timestamp")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise Malformed(f"bad timestamp {value!r}") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+def _text(payload: dict[str, Any], key: str) -> str | None:
+    value = payload.get(key)
+    return check_text(value, f"payload.{key}") if isinstance(value, str) else None
+
+
+def _number(window: dict[str, Any], key: str, where: str) -> float | None:
+    value = window.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise Malformed(f"{where}.{key}: expected a number, got {value!r}")
+    return float(value)
+
+
+def _reset_at(window: dict[str, Any], at: datetime, where: str) -> datetime | None:
+    epoch = _number(window, "resets_at", where)
+    seconds = _number(window, "resets_in_seconds", where) if epoch is None else None
+    if epoch is not None:
+        if not MIN_DATE.timestamp() <= epoch < MAX_DATE.timestamp():
+            raise Malformed(
+                f"{where}.resets_at: {epoch!r} is not a time between {MIN_DATE.year} and {MAX_DATE.year}"
+            )
+        return datetime.fromtimestamp(epoch, MIN_DATE.tzinfo)
+    if seconds is not None:
+        if not 0 <= seconds <= (MAX_DATE - MIN_DATE).total_seconds():
+            raise Malformed(f"{where}.resets_in_seconds: {seconds!r} is out of range")
+        reset = at + timedelta(seconds=seconds)
+        if reset >= MAX_DATE:
+            raise Malformed(f"{where}.resets_in_seconds: {seconds!r} is out of range")
+        return reset
+    return None
 
 
 class CodexParser:
@@ -88,37 +116,34 @@ class CodexParser:
             self._quota = None
 
     def parse(self, line: bytes, offset: int, state: dict[str, Any]) -> list[Record]:
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise Malformed(f"invalid JSON ({exc.msg})") from None
-        except ValueError:
-            raise Malformed("invalid JSON") from None
-        if not isinstance(record, dict):
-            raise Malformed("not a JSON object")
+        record = load_object(line)
         kind, payload = record.get("type"), record.get("payload")
         if not isinstance(payload, dict):
             return []
         if kind == "session_meta":
-            if isinstance(payload.get("id"), str):
-                state["session"] = payload["id"]
-            if isinstance(payload.get("cwd"), str):
-                state["cwd"] = payload["cwd"]
+            session, cwd = _text(payload, "id"), _text(payload, "cwd")
+            if session:
+                state["session"] = session
+            if cwd is not None:
+                state["cwd"] = cwd
             return []
         if kind == "turn_context":
-            if isinstance(payload.get("model"), str) and payload["model"]:
-                state["model"] = payload["model"]
-            if isinstance(payload.get("cwd"), str):
-                state["cwd"] = payload["cwd"]
+            model, cwd = _text(payload, "model"), _text(payload, "cwd")
+            if model:
+                state["model"] = model
+            if cwd is not None:
+                state["cwd"] = cwd
             return []
         if kind != "event_msg" or payload.get("type") != "token_count":
             return []
-        at = _timestamp(record.get("timestamp"))
-        self._rate_limits(payload.get("rate_limits"), at)
+        at = timestamp(record.get("timestamp"), assume_utc=True)
         info = payload.get("info")
         if not isinstance(info, dict):
+            self._rate_limits(payload.get("rate_limits"), at)
             return []
-        last, total = _block(info.get("last_token_usage")), _block(info.get("total_token_usage"))
+        last = _block(info.get("last_token_usage"), "last_token_usage")
+        total = _block(info.get("total_token_usage"), "total_token_usage")
+        self._rate_limits(payload.get("rate_limits"), at)
         previous = state.get("total")
         if total is not None:
             if total == previous:
@@ -169,17 +194,18 @@ class CodexParser:
             window = limits.get(name)
             if not isinstance(window, dict):
                 continue
-            used = window.get("used_percent")
-            reset_at: datetime | None = None
-            if isinstance(window.get("resets_at"), int | float):
-                reset_at = datetime.fromtimestamp(window["resets_at"], UTC)
-            elif isinstance(window.get("resets_in_seconds"), int | float):
-                reset_at = at + timedelta(seconds=window["resets_in_seconds"])
+            where = f"rate_limits.{name}"
+            used = _number(window, "used_percent", where)
+            if used is not None and not 0 <= used <= 1e6:
+                raise Malformed(f"{where}.used_percent: {used!r} is out of range")
+            reset_at = _reset_at(window, at, where)
             minutes = window.get("window_minutes")
-            label = f"{name}-{minutes}m" if isinstance(minutes, int) else name
+            if minutes is not None and (type(minutes) is not int or not 0 < minutes <= _MAX_WINDOW_MINUTES):
+                raise Malformed(f"{where}.window_minutes: expected minutes up to a year, got {minutes!r}")
+            label = name if minutes is None else f"{name}-{minutes}m"
             windows[label] = QuotaWindow(
                 name=label,
-                utilization=float(used) / 100 if isinstance(used, int | float) else None,
+                utilization=None if used is None else used / 100,
                 reset_at=reset_at,
             )
         if windows and (self._quota is None or self._quota.observed_at <= at):

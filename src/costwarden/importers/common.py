@@ -5,11 +5,17 @@ A file is read from where the last import stopped, and only up to its last compl
 being written is left for next time). If a file shrank or its first bytes changed, it was replaced or
 rewritten: it is read again from the start; event ids are deterministic, so nothing is counted twice.
 Offsets are stored after the events before them were recorded, so a crash re-reads, never skips.
+
+One bad line never stops an import: a line that cannot be read, a value that cannot be stored (see
+`costwarden.importers.values`), a line longer than `max_line_bytes` (skipped without being held in memory)
+or a file that cannot be read is counted as malformed with its file and line, logged (logger
+`costwarden.importers`), and the import goes on with the next line and file.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 import weakref
@@ -20,7 +26,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from costwarden.core.usage import UsageEvent
+from costwarden.errors import ValidationError
+from costwarden.importers.values import Malformed, check_storable
 from costwarden.ledger.capture_store import FileOffset, SqlOffsetStore, engine_of
+from costwarden.ledger.codec import encode_event
 from costwarden.warden import Warden
 
 __all__ = [
@@ -29,6 +38,8 @@ __all__ = [
     "MemoryOffsetStore",
     "offsets_for",
     "Malformed",
+    "MalformedLine",
+    "DEFAULT_MAX_LINE_BYTES",
     "LineParser",
     "Record",
     "ImportStats",
@@ -42,10 +53,30 @@ __all__ = [
 
 _FINGERPRINT_BYTES = 1024
 _READ_BLOCK = 1 << 20
+DEFAULT_MAX_LINE_BYTES = 32 << 20
+"""Longest log line read (32 MiB, the largest request the providers accept); longer ones are skipped."""
+_LISTED = 1000  # malformed lines listed (and logged) per import, beyond that only counted
+
+logger = logging.getLogger("costwarden.importers")
+
+# Errors a line's content can provoke while it is parsed or its event built: the line is malformed.
+_LINE_ERRORS = (Malformed, ValidationError, ValueError, ArithmeticError, RecursionError)
 
 
-class Malformed(ValueError):
-    """A line that cannot be read as a record of the log format (skipped and counted)."""
+@dataclass(frozen=True, slots=True)
+class MalformedLine:
+    """One skipped line (`line` None: the whole file) and why."""
+
+    file: str
+    line: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.reason}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "reason": self.reason}
 
 
 class OffsetStore(Protocol):
@@ -119,7 +150,18 @@ class ImportStats:
     events: int = 0
     cost: Decimal = Decimal(0)
     by_model: dict[str, tuple[int, Decimal]] = field(default_factory=dict)
-    malformed_at: list[str] = field(default_factory=list)
+    malformed_at: list[MalformedLine] = field(default_factory=list)
+    """The first malformed lines (up to 1,000 per import); `malformed` counts them all."""
+
+    def skip(self, file: Path | str, line: int | None, reason: object) -> None:
+        """Count one malformed line (or unreadable file), list and log it."""
+        self.malformed += 1
+        if len(self.malformed_at) < _LISTED:
+            entry = MalformedLine(str(file), line, str(reason) or type(reason).__name__)
+            self.malformed_at.append(entry)
+            logger.warning("skipped malformed line %s", entry)
+        elif len(self.malformed_at) == _LISTED and self.malformed == _LISTED + 1:
+            logger.warning("more malformed lines: counted, not listed")
 
     def add_events(self, events: Sequence[UsageEvent]) -> None:
         self.events += len(events)
@@ -136,7 +178,7 @@ class ImportStats:
         for model, (count, cost) in other.by_model.items():
             old_count, old_cost = self.by_model.get(model, (0, Decimal(0)))
             self.by_model[model] = (old_count + count, old_cost + cost)
-        self.malformed_at.extend(other.malformed_at[: max(0, 20 - len(self.malformed_at))])
+        self.malformed_at.extend(other.malformed_at[: max(0, _LISTED - len(self.malformed_at))])
 
 
 def find_files(paths: Iterable[Path], pattern: str = "*.jsonl") -> list[Path]:
@@ -160,26 +202,46 @@ def fingerprint(path: Path, length: int) -> str:
     return f"{len(head)}:{hashlib.sha1(head).hexdigest()}"
 
 
-def read_new_lines(path: Path, start: int) -> Iterator[tuple[bytes, int, int]]:
-    """`(line, offset, end)` for each complete line from byte `start`; an unterminated last line is left."""
+def read_new_lines(
+    path: Path, start: int, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+) -> Iterator[tuple[bytes | None, int, int]]:
+    """`(line, offset, end)` for each complete line from byte `start`; an unterminated last line is left.
+
+    A line longer than `max_line_bytes` is yielded as `None` (its bytes are passed over, never held)."""
     with path.open("rb") as handle:
         handle.seek(start)
-        position = start
-        pending = b""
+        position = start  # file offset of `block[0]`
+        line_start = start
+        parts: list[bytes] = []  # the current line's bytes from earlier blocks
+        held = 0
+        skipping = False  # the current line is already too long
         while True:
             block = handle.read(_READ_BLOCK)
             if not block:
                 return
-            data = pending + block if pending else block
             begin = 0
             while True:
-                newline = data.find(b"\n", begin)
+                newline = block.find(b"\n", begin)
                 if newline < 0:
                     break
-                yield data[begin:newline], position + begin, position + newline + 1
+                end = position + newline + 1
+                if skipping or held + newline - begin > max_line_bytes:
+                    yield None, line_start, end
+                elif parts:
+                    yield b"".join(parts) + block[begin:newline], line_start, end
+                else:
+                    yield block[begin:newline], line_start, end
+                parts, held, skipping = [], 0, False
                 begin = newline + 1
-            position += begin
-            pending = data[begin:]
+                line_start = end
+            if not skipping and begin < len(block):
+                rest = len(block) - begin
+                if held + rest > max_line_bytes:
+                    parts, held, skipping = [], 0, True
+                else:
+                    parts.append(block[begin:] if begin else block)
+                    held += rest
+            position += len(block)
 
 
 def _resume(
@@ -193,6 +255,40 @@ def _resume(
     return known.position, dict(known.state or parser.new_state(path)), known
 
 
+def _built(
+    warden: Warden, stats: ImportStats, path: Path, batch: dict[str, tuple[int, Callable[[], UsageEvent]]]
+) -> list[UsageEvent]:
+    """The batch's events, each checked to be storable; the others counted as malformed."""
+    events: list[UsageEvent] = []
+    for line, build in batch.values():
+        try:
+            events.append(check_storable(build()))
+        except _LINE_ERRORS as exc:
+            stats.skip(path, line, exc)
+    return events
+
+
+def _record(
+    warden: Warden, stats: ImportStats, path: Path, lines: list[int], events: list[UsageEvent]
+) -> None:
+    """Record `events` (read from `lines` of `path`); an event the ledger refuses (a cost too large to
+    store, say) is counted as malformed and the others are recorded."""
+    try:
+        stats.add_events(warden.record_many(events))
+        return
+    except ValidationError:
+        pass  # nothing was written: find the events that cannot be stored
+    kept: list[UsageEvent] = []
+    for line, event in zip(lines, events, strict=True):
+        try:
+            encode_event(warden.price(event), 0)
+        except _LINE_ERRORS as exc:
+            stats.skip(path, line, exc)
+        else:
+            kept.append(event)
+    stats.add_events(warden.record_many(kept))
+
+
 def _import_file(
     warden: Warden,
     store: OffsetStore,
@@ -200,6 +296,7 @@ def _import_file(
     path: Path,
     *,
     batch_size: int,
+    max_line_bytes: int,
     progress: Callable[[int], None] | None,
 ) -> ImportStats:
     stats = ImportStats(files=1)
@@ -209,24 +306,21 @@ def _import_file(
     if known is not None and known.position == stat.st_size:
         return stats
     stats.files_read = 1
-    batch: dict[str, Callable[[], UsageEvent]] = {}
+    batch: dict[str, tuple[int, Callable[[], UsageEvent]]] = {}
     lines = known.lines if known is not None else 0
     done = position
 
     def flush() -> None:
         nonlocal batch
         if batch:
-            events: list[UsageEvent] = []
-            for event_id, build in batch.items():
-                try:
-                    events.append(build())
-                except Malformed as exc:
-                    stats.malformed += 1
-                    if len(stats.malformed_at) < 20:
-                        stats.malformed_at.append(f"{path}: {event_id}: {exc}")
-            recorded = warden.record_many(events)
-            stats.add_events(recorded)
+            line_of = {event_id: line for event_id, (line, _) in batch.items()}
+            events = _built(warden, stats, path, batch)
+            _record(warden, stats, path, [line_of[event.id] for event in events], events)
             batch = {}
+        try:
+            head = fingerprint(path, done)
+        except OSError:
+            return  # unreadable now: read again next time (event ids are stable)
         store.put(
             FileOffset(
                 source=parser.source,
@@ -234,33 +328,40 @@ def _import_file(
                 position=done,
                 size=stat.st_size,
                 mtime_ns=stat.st_mtime_ns,
-                fingerprint=fingerprint(path, done),
+                fingerprint=head,
                 lines=lines,
                 state=state,
             )
         )
 
-    for line, offset, end in read_new_lines(path, position):
-        lines += 1
-        stats.lines += 1
-        if line.strip():
-            try:
-                records = parser.parse(line, offset, state)
-            except Malformed as exc:
-                stats.malformed += 1
-                if len(stats.malformed_at) < 20:
-                    stats.malformed_at.append(f"{path}:{lines}: {exc}")
-                records = []
-            for event_id, build in records:
-                stats.records += 1
-                batch.pop(event_id, None)  # the last snapshot of an id wins (and moves to the end)
-                batch[event_id] = build
-        if progress is not None:
-            progress(end - done)
-        stats.bytes_read += end - done
-        done = end
-        if len(batch) >= batch_size:
-            flush()
+    try:
+        for line, offset, end in read_new_lines(path, position, max_line_bytes):
+            lines += 1
+            stats.lines += 1
+            if line is None:
+                stats.skip(
+                    path, lines, f"line of {end - offset - 1:,} bytes is longer than {max_line_bytes:,}"
+                )
+            elif line.strip():
+                try:
+                    records = parser.parse(line, offset, state)
+                except _LINE_ERRORS as exc:
+                    stats.skip(path, lines, exc)
+                    records = []
+                for event_id, build in records:
+                    stats.records += 1
+                    batch.pop(event_id, None)  # the last snapshot of an id wins (and moves to the end)
+                    batch[event_id] = (lines, build)
+            if progress is not None:
+                progress(end - done)
+            stats.bytes_read += end - done
+            done = end
+            if len(batch) >= batch_size:
+                flush()
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        stats.skip(path, lines + 1, f"cannot read on: {exc.strerror or exc}")
     flush()
     return stats
 
@@ -271,17 +372,31 @@ def import_files(
     files: Sequence[Path],
     *,
     batch_size: int = 2000,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     progress: Callable[[int], None] | None = None,
     offsets: OffsetStore | None = None,
 ) -> ImportStats:
-    """Import the new lines of `files`; returns what was read and recorded."""
+    """Import the new lines of `files`; returns what was read and recorded. Never stops at a bad line or
+    an unreadable file: they are counted in `malformed` and listed in `malformed_at`."""
     store = offsets if offsets is not None else offsets_for(warden.ledger)
     total = ImportStats()
     for path in files:
         try:
-            total.merge(_import_file(warden, store, parser, path, batch_size=batch_size, progress=progress))
+            stats = _import_file(
+                warden,
+                store,
+                parser,
+                path,
+                batch_size=batch_size,
+                max_line_bytes=max_line_bytes,
+                progress=progress,
+            )
         except FileNotFoundError:
-            continue
+            continue  # gone since it was listed
+        except OSError as exc:
+            stats = ImportStats(files=1)
+            stats.skip(path, None, f"cannot read the file: {exc.strerror or exc}")
+        total.merge(stats)
     parser.finish(warden)
     return total
 
@@ -292,7 +407,7 @@ def pending_bytes(parser: LineParser, files: Sequence[Path], offsets: OffsetStor
     for path in files:
         try:
             size = path.stat().st_size
-        except FileNotFoundError:
+        except OSError:
             continue
         known = offsets.get(parser.source, str(path.resolve()))
         total += size - known.position if known is not None and known.position <= size else size

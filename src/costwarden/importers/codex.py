@@ -5,8 +5,13 @@ lines with `payload.type == "token_count"` carry `info.last_token_usage` (this t
 `info.total_token_usage` (the session's running total). The turn's usage is `last_token_usage` when
 present, else the difference of running totals; a repeated total (Codex re-sends it, e.g. with new
 rate-limit figures) is skipped. OpenAI semantics: `input_tokens` include `cached_input_tokens`, and
-`output_tokens` include `reasoning_output_tokens`. The event id is `codex:<session>:<byte offset of the
-line>`, stable across re-imports. The newest `rate_limits` seen (the subscription's 5-hour and weekly
+`output_tokens` include `reasoning_output_tokens`.
+
+The event id is the turn's identity within its conversation, `codex:<digest>` of the line's time and the
+conversation's running total after the turn (the turn's own usage when no running total is logged): not a
+byte offset or a file name, so a file whose first bytes were rewritten is read again without counting a
+turn twice, and a forked session, which replays its parent's `token_count` lines with their original
+times and totals, adds only its own turns. The newest `rate_limits` seen (the subscription's 5-hour and weekly
 windows) become the latest quota of provider `codex`.
 
 A session logged before any `turn_context` names no model: such turns are recorded as `gpt-5` with the
@@ -15,6 +20,7 @@ tag `model=assumed`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from datetime import datetime, timedelta
@@ -63,6 +69,15 @@ def _block(value: object, name: str) -> dict[str, int] | None:
     if not isinstance(value, dict):
         raise Malformed(f"info.{name}: expected an object, got {type(value).__name__}")
     return {field: tokens(value, field) for field in _FIELDS}
+
+
+def _turn_id(at: datetime, total: dict[str, int] | None, last: dict[str, int] | None) -> str:
+    """`codex:<digest>` of a turn's time (UTC, to the microsecond) and the running total after it (else its
+    own usage): the same turn has the same id in every file that logs it."""
+    kind, block = ("total", total) if total is not None else ("last", last)
+    assert block is not None
+    key = f"{at.isoformat()}|{kind}|" + ",".join(str(block[name]) for name in _FIELDS)
+    return f"{SOURCE}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
 
 
 def _text(payload: dict[str, Any], key: str) -> str | None:
@@ -159,10 +174,10 @@ class CodexParser:
             raise Malformed("token_count without usage")
         if not any(turn.values()):
             return []
-        event = self._event(state, at, offset, turn)
+        event = self._event(state, at, _turn_id(at, total, last), turn)
         return [(event.id, lambda: event)]
 
-    def _event(self, state: dict[str, Any], at: datetime, offset: int, turn: dict[str, int]) -> UsageEvent:
+    def _event(self, state: dict[str, Any], at: datetime, event_id: str, turn: dict[str, int]) -> UsageEvent:
         model = state.get("model") or ASSUMED_MODEL
         cwd = state.get("cwd")
         tags = {"cwd": cwd} if cwd else {}
@@ -170,7 +185,7 @@ class CodexParser:
             tags["model"] = "assumed"
         try:
             return UsageEvent(
-                id=f"{SOURCE}:{state['session']}:{offset}"[:255],
+                id=event_id,
                 occurred_at=at,
                 provider="openai",
                 model=model,

@@ -65,7 +65,7 @@ def test_import_text_summary_from_default_location(
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "cfg"))
     code, out, _ = run(capsys, "--db", db, "import", "claude-code")
     assert code == 0
-    assert "1 events recorded" in out and "$0.0143" in out
+    assert "1 new events" in out and "ledger +$0.0143" in out
     assert "skipped 1 malformed lines" in out
 
 
@@ -127,4 +127,4 @@ def test_watch_follows_new_lines(capsys: pytest.CaptureFixture[str], db: str, tm
     writer.join()
     assert code == 0
     assert "stopped after 12 passes" in out
-    assert "2 events recorded" in out.splitlines()[-3] or "2 events recorded" in out
+    assert "2 new events" in out

@@ -335,4 +335,4 @@ def test_json_lists_file_and_line_and_watch_survives(
     )
     out, _ = capsys.readouterr()
     assert code == 0 and "stopped after 2 passes" in out
-    assert "1 events recorded" in out and "b.jsonl:3" in out
+    assert "1 new events" in out and "b.jsonl:3" in out

@@ -40,6 +40,7 @@ from costwarden.importers.common import (
     offsets_for,
     pending_bytes,
 )
+from costwarden.reports.periods import utc_iso
 
 __all__ = ["register", "import_app", "run_import"]
 
@@ -53,6 +54,7 @@ _PROGRESS_MIN_BYTES = 8 << 20
 
 
 def _stats_json(stats: ImportStats, source: str) -> dict[str, Any]:
+    horizon = stats.retention_horizon
     return {
         "source": source,
         "files": stats.files,
@@ -61,6 +63,11 @@ def _stats_json(stats: ImportStats, source: str) -> dict[str, Any]:
         "lines": stats.lines,
         "records": stats.records,
         "events": stats.events,
+        "inserted": stats.inserted,
+        "replaced": stats.replaced,
+        "unchanged": stats.unchanged,
+        "older_than_retention": stats.older_than_retention,
+        "retention_horizon": None if horizon is None else utc_iso(horizon),
         "malformed_lines": stats.malformed,
         "cost_usd": str(stats.cost),
         "by_model": {m: {"events": n, "cost_usd": str(c)} for m, (n, c) in sorted(stats.by_model.items())},
@@ -74,18 +81,25 @@ def _summary(console: Console, stats: ImportStats, source: str) -> None:
         return
     console.print(
         f"{source}: {stats.files} files ({stats.files_read} with new lines), {stats.lines:,} new lines, "
-        f"{stats.bytes_read / 1e6:,.1f} MB; {stats.events:,} events recorded "
-        f"({stats.records:,} records read), {format_usd(stats.cost, 4)}",
+        f"{stats.bytes_read / 1e6:,.1f} MB; {stats.inserted:,} new events, {stats.replaced:,} updated "
+        f"(later snapshots), {stats.unchanged:,} already stored ({stats.records:,} records read); "
+        f"ledger {'+' if stats.cost >= 0 else '-'}{format_usd(abs(stats.cost), 4)}",
         markup=False,
     )
     if stats.by_model:
         table = Table(show_edge=False, box=None)
         table.add_column("model")
-        table.add_column("events", justify="right")
+        table.add_column("new events", justify="right")
         table.add_column("cost", justify="right")
         for model, (count, cost) in sorted(stats.by_model.items(), key=lambda kv: (-kv[1][1], kv[0])):
             table.add_row(model, f"{count:,}", format_usd(cost, 4))
         console.print(table)
+    if stats.older_than_retention and stats.retention_horizon is not None:
+        console.print(
+            f"refused {stats.older_than_retention:,} events from before {utc_iso(stats.retention_horizon)}: "
+            "that history is kept only as folded totals (retention), so they would never show in reports",
+            markup=False,
+        )
     if stats.malformed:
         console.print(f"skipped {stats.malformed:,} malformed lines, e.g.:", markup=False)
         for example in stats.malformed_at[:5]:
@@ -154,7 +168,7 @@ def run_import(
                     offsets=offsets,
                 )
             passes += 1
-            if watch and not as_json and (stats.events or stats.malformed):
+            if watch and not as_json and (stats.inserted or stats.replaced or stats.malformed):
                 _summary(state.console, stats, parser.source)
             total.merge(stats)
             total.files = stats.files

@@ -15,21 +15,28 @@ or a file that cannot be read is counted as malformed with its file and line, lo
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from costwarden.core.money import from_units, to_units
 from costwarden.core.usage import UsageEvent
 from costwarden.errors import ValidationError
+from costwarden.importers.stats import ImportStats, MalformedLine
 from costwarden.importers.values import Malformed, check_storable
-from costwarden.ledger.capture_store import FileOffset, SqlOffsetStore, engine_of
-from costwarden.ledger.codec import encode_event
+from costwarden.ledger.capture_store import (
+    FileOffset,
+    SqlOffsetStore,
+    StoredSnapshot,
+    engine_of,
+    stored_snapshots,
+)
+from costwarden.ledger.codec import encode_event, to_micros
+from costwarden.ledger.rollup_store import rollups_of
 from costwarden.warden import Warden
 
 __all__ = [
@@ -55,28 +62,8 @@ _FINGERPRINT_BYTES = 1024
 _READ_BLOCK = 1 << 20
 DEFAULT_MAX_LINE_BYTES = 32 << 20
 """Longest log line read (32 MiB, the largest request the providers accept); longer ones are skipped."""
-_LISTED = 1000  # malformed lines listed (and logged) per import, beyond that only counted
-
-logger = logging.getLogger("costwarden.importers")
-
 # Errors a line's content can provoke while it is parsed or its event built: the line is malformed.
 _LINE_ERRORS = (Malformed, ValidationError, ValueError, ArithmeticError, RecursionError)
-
-
-@dataclass(frozen=True, slots=True)
-class MalformedLine:
-    """One skipped line (`line` None: the whole file) and why."""
-
-    file: str
-    line: int | None
-    reason: str
-
-    def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
-        return f"{where}: {self.reason}"
-
-    def as_json(self) -> dict[str, Any]:
-        return {"file": self.file, "line": self.line, "reason": self.reason}
 
 
 class OffsetStore(Protocol):
@@ -135,50 +122,6 @@ class LineParser(Protocol):
     def finish(self, warden: Warden) -> None:
         """Called once after an import pass (e.g. to record the newest quota seen)."""
         ...
-
-
-@dataclass
-class ImportStats:
-    """What an import pass did."""
-
-    files: int = 0
-    files_read: int = 0
-    bytes_read: int = 0
-    lines: int = 0
-    malformed: int = 0
-    records: int = 0
-    events: int = 0
-    cost: Decimal = Decimal(0)
-    by_model: dict[str, tuple[int, Decimal]] = field(default_factory=dict)
-    malformed_at: list[MalformedLine] = field(default_factory=list)
-    """The first malformed lines (up to 1,000 per import); `malformed` counts them all."""
-
-    def skip(self, file: Path | str, line: int | None, reason: object) -> None:
-        """Count one malformed line (or unreadable file), list and log it."""
-        self.malformed += 1
-        if len(self.malformed_at) < _LISTED:
-            entry = MalformedLine(str(file), line, str(reason) or type(reason).__name__)
-            self.malformed_at.append(entry)
-            logger.warning("skipped malformed line %s", entry)
-        elif len(self.malformed_at) == _LISTED and self.malformed == _LISTED + 1:
-            logger.warning("more malformed lines: counted, not listed")
-
-    def add_events(self, events: Sequence[UsageEvent]) -> None:
-        self.events += len(events)
-        for event in events:
-            total = event.cost_total
-            self.cost += total
-            count, cost = self.by_model.get(event.model, (0, Decimal(0)))
-            self.by_model[event.model] = (count + 1, cost + total)
-
-    def merge(self, other: ImportStats) -> None:
-        for name in ("files", "files_read", "bytes_read", "lines", "malformed", "records", "events"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.cost += other.cost
-        for model, (count, cost) in other.by_model.items():
-            old_count, old_cost = self.by_model.get(model, (0, Decimal(0)))
-            self.by_model[model] = (old_count + count, old_cost + cost)
-        self.malformed_at.extend(other.malformed_at[: max(0, _LISTED - len(self.malformed_at))])
 
 
 def find_files(paths: Iterable[Path], pattern: str = "*.jsonl") -> list[Path]:
@@ -256,7 +199,7 @@ def _resume(
 
 
 def _built(
-    warden: Warden, stats: ImportStats, path: Path, batch: dict[str, tuple[int, Callable[[], UsageEvent]]]
+    stats: ImportStats, path: Path, batch: dict[str, tuple[int, Callable[[], UsageEvent]]]
 ) -> list[UsageEvent]:
     """The batch's events, each checked to be storable; the others counted as malformed."""
     events: list[UsageEvent] = []
@@ -268,29 +211,76 @@ def _built(
     return events
 
 
-def _record(
-    warden: Warden, stats: ImportStats, path: Path, lines: list[int], events: list[UsageEvent]
-) -> None:
-    """Record `events` (read from `lines` of `path`); an event the ledger refuses (a cost too large to
-    store, say) is counted as malformed and the others are recorded."""
-    try:
-        stats.add_events(warden.record_many(events))
-        return
-    except ValidationError:
-        pass  # nothing was written: find the events that cannot be stored
-    kept: list[UsageEvent] = []
-    for line, event in zip(lines, events, strict=True):
+class _Target:
+    """Where an import writes: the warden, what the ledger already holds, and the retention horizon."""
+
+    def __init__(self, warden: Warden) -> None:
+        self.warden = warden
+        ledger = warden.ledger
+        self._engine = engine_of(ledger)
+        self.horizon = _retention_horizon(ledger)
+
+    def stored(self, ids: list[str]) -> dict[str, StoredSnapshot]:
+        if self._engine is not None:
+            return stored_snapshots(self._engine, ids)
+        found: dict[str, StoredSnapshot] = {}
+        ledger = self.warden.ledger
+        for event_id in ids:
+            event = ledger.get(event_id)
+            if event is not None and event.cost is not None:
+                found[event_id] = StoredSnapshot(
+                    event.usage.total_tokens, to_micros(event.occurred_at), to_units(event.cost_total)
+                )
+        return found
+
+    def record(self, stats: ImportStats, path: Path, lines: list[int], events: list[UsageEvent]) -> None:
+        """Record `events` (read from `lines` of `path`) and count what the ledger took. An event the ledger
+        refuses (a cost too large to store, say) is counted as malformed and the others are recorded."""
+        if self.horizon is not None:
+            kept = [i for i, event in enumerate(events) if event.occurred_at >= self.horizon]
+            stats.older_than_retention += len(events) - len(kept)
+            stats.retention_horizon = self.horizon
+            lines, events = [lines[i] for i in kept], [events[i] for i in kept]
+        if not events:
+            return
+        stored = self.stored([event.id for event in events])
         try:
-            encode_event(warden.price(event), 0)
-        except _LINE_ERRORS as exc:
-            stats.skip(path, line, exc)
-        else:
-            kept.append(event)
-    stats.add_events(warden.record_many(kept))
+            priced = self.warden.record_many(events)
+        except ValidationError:  # nothing was written: find the events that cannot be stored
+            kept_events: list[UsageEvent] = []
+            for line, event in zip(lines, events, strict=True):
+                try:
+                    encode_event(self.warden.price(event), 0)
+                except _LINE_ERRORS as exc:
+                    stats.skip(path, line, exc)
+                else:
+                    kept_events.append(event)
+            priced = self.warden.record_many(kept_events)
+        for event in priced:
+            before = stored.get(event.id)
+            if before is None:
+                stats.written(event.model, event.cost_total, new=True)
+            elif (event.usage.total_tokens, to_micros(event.occurred_at)) > (
+                before.total_tokens,
+                before.occurred_at,
+            ):
+                stats.written(event.model, event.cost_total - from_units(before.cost_units), new=False)
+            else:
+                stats.unchanged += 1
+
+
+def _retention_horizon(ledger: object) -> datetime | None:
+    """The time before which reports read only folded rollups (None: nothing folded yet)."""
+    rollups = rollups_of(ledger)
+    if rollups is None:
+        return None
+    coverage = rollups.coverage()
+    cuts = [at for at in (coverage.events_before, coverage.hourly_before) if at is not None]
+    return max(cuts) if cuts else None
 
 
 def _import_file(
-    warden: Warden,
+    target: _Target,
     store: OffsetStore,
     parser: LineParser,
     path: Path,
@@ -314,8 +304,8 @@ def _import_file(
         nonlocal batch
         if batch:
             line_of = {event_id: line for event_id, (line, _) in batch.items()}
-            events = _built(warden, stats, path, batch)
-            _record(warden, stats, path, [line_of[event.id] for event in events], events)
+            events = _built(stats, path, batch)
+            target.record(stats, path, [line_of[event.id] for event in events], events)
             batch = {}
         try:
             head = fingerprint(path, done)
@@ -376,14 +366,16 @@ def import_files(
     progress: Callable[[int], None] | None = None,
     offsets: OffsetStore | None = None,
 ) -> ImportStats:
-    """Import the new lines of `files`; returns what was read and recorded. Never stops at a bad line or
-    an unreadable file: they are counted in `malformed` and listed in `malformed_at`."""
+    """Import the new lines of `files`; returns what was read and what the ledger took (see
+    `ImportStats`). Never stops at a bad line or an unreadable file: they are counted in `malformed` and
+    listed in `malformed_at`. Events older than the retention horizon are refused and counted."""
     store = offsets if offsets is not None else offsets_for(warden.ledger)
+    target = _Target(warden)
     total = ImportStats()
     for path in files:
         try:
             stats = _import_file(
-                warden,
+                target,
                 store,
                 parser,
                 path,

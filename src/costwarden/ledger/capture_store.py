@@ -32,7 +32,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from costwarden.ledger.codec import from_micros, now_micros, to_micros
 from costwarden.ledger.engine import read_transaction, write_transaction
-from costwarden.ledger.schema import metadata, text_type
+from costwarden.ledger.schema import events, metadata, text_type
 from costwarden.quotas import QuotaSnapshot, QuotaWindow
 
 __all__ = [
@@ -41,6 +41,8 @@ __all__ = [
     "FileOffset",
     "SqlQuotaStore",
     "SqlOffsetStore",
+    "StoredSnapshot",
+    "stored_snapshots",
     "engine_of",
 ]
 
@@ -200,6 +202,30 @@ class SqlOffsetStore:
             stmt = stmt.where(import_offsets.c.path == path)
         with write_transaction(self._engine) as conn:
             return int(conn.execute(stmt).rowcount or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSnapshot:
+    """What an import needs to know of a stored event: its snapshot key and its cost."""
+
+    total_tokens: int
+    occurred_at: int  # microseconds since the epoch, UTC
+    cost_units: int
+
+
+_IDS_PER_QUERY = 500
+
+
+def stored_snapshots(engine: Engine, ids: list[str]) -> dict[str, StoredSnapshot]:
+    """The stored snapshot of each of `ids` that the ledger holds (one read transaction)."""
+    found: dict[str, StoredSnapshot] = {}
+    columns = (events.c.id, events.c.total_tokens, events.c.occurred_at, events.c.cost_units)
+    with read_transaction(engine) as conn:
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[start : start + _IDS_PER_QUERY]
+            for row in conn.execute(select(*columns).where(events.c.id.in_(chunk))):
+                found[row[0]] = StoredSnapshot(int(row[1]), int(row[2]), int(row[3]))
+    return found
 
 
 def engine_of(ledger: object) -> Engine | None:

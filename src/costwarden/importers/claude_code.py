@@ -22,6 +22,7 @@ from decimal import Decimal
 from pathlib import Path, PurePath
 from typing import Any
 
+from costwarden.core.limits import MAX_TOKENS
 from costwarden.core.usage import Attribution, EventSource, Usage, UsageEvent
 from costwarden.errors import ValidationError
 from costwarden.importers.common import Record, env_paths
@@ -57,9 +58,22 @@ _TOKEN_PATHS = (
 )
 
 
-def _usage(usage: dict[str, Any]) -> Usage:
+def _check_usage(usage: dict[str, Any]) -> None:
+    """Refuse a usage block with a token count that is not a whole number in range (fast path first)."""
     for path in _TOKEN_PATHS:
-        tokens(usage, *path)
+        if len(path) == 1:
+            value = usage.get(path[0])
+        else:
+            parent = usage.get(path[0])
+            if parent is None:
+                continue
+            value = parent.get(path[1]) if type(parent) is dict else parent
+        if value is None or (type(value) is int and 0 <= value <= MAX_TOKENS):
+            continue
+        tokens(usage, *path)  # raises, naming the field (or accepts a whole float)
+
+
+def _usage(usage: dict[str, Any]) -> Usage:
     try:
         return anthropic_usage(usage)
     except ValidationError as exc:
@@ -105,9 +119,10 @@ class ClaudeCodeParser:
             if isinstance(record.get(key), str):
                 check_text(record[key], key)
         occurred_at = timestamp(record.get("timestamp"))
-        usage = _usage(message["usage"])
+        usage = message["usage"]
+        _check_usage(usage)
         cost = amount(record.get("costUSD"), "costUSD")
-        tier = _tier(message["usage"])
+        tier = _tier(usage)
         return [(event_id, lambda: _event(event_id, occurred_at, model, usage, tier, cost, record))]
 
 
@@ -115,7 +130,7 @@ def _event(
     event_id: str,
     occurred_at: datetime,
     model: str,
-    usage: Usage,
+    usage: dict[str, Any],
     tier: str | None,
     cost: Decimal | None,
     record: dict[str, Any],
@@ -136,7 +151,7 @@ def _event(
             occurred_at=occurred_at,
             provider="anthropic",
             model=model,
-            usage=usage,
+            usage=_usage(usage),
             attribution=Attribution(
                 project=_project(cwd) if cwd else None,
                 agent="claude-code",

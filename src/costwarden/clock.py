@@ -12,8 +12,12 @@ clock object, so a test (or a script that wants reproducible reports) can stand 
     clock.advance(3600)                   # an hour later: the budget period has rolled over
 
 `COSTWARDEN_NOW` (an ISO-8601 datetime; without an offset it is UTC) fixes "now" for a whole process;
-it is read here and nowhere else (`clock_from_env`). Durations and timeouts use `time.monotonic`, which is
-not "now" and stays the system's.
+it is read here and nowhere else (`clock_from_env`). A function called without a clock or a `now=`
+(`build_report`, `apply_retention`, ...) asks `default_now()`, which honours it too.
+
+Not "now" and so not the clock's: durations and timeouts (`time.monotonic`), and the storage's own
+bookkeeping stamps (when a row was written, a migration applied, a definition changed), which are the
+system's wall time (`SYSTEM_CLOCK`) even under `COSTWARDEN_NOW`, so change detection keeps working.
 """
 
 from __future__ import annotations
@@ -26,7 +30,17 @@ from typing import Protocol, runtime_checkable
 
 from costwarden.errors import ConfigError
 
-__all__ = ["NOW_ENV", "Clock", "SystemClock", "FixedClock", "SYSTEM_CLOCK", "clock_from_env", "parse_now"]
+__all__ = [
+    "NOW_ENV",
+    "Clock",
+    "SystemClock",
+    "FixedClock",
+    "SYSTEM_CLOCK",
+    "clock_from_env",
+    "parse_now",
+    "default_now",
+    "wall_time_ns",
+]
 
 NOW_ENV = "COSTWARDEN_NOW"
 
@@ -127,3 +141,14 @@ def clock_from_env(environ: Mapping[str, str] | None = None) -> Clock:
     if value.strip():
         return FixedClock(parse_now(value))
     return SYSTEM_CLOCK
+
+
+def wall_time_ns() -> int:
+    """The system's wall time in nanoseconds, for ordering generated ids and bookkeeping stamps only
+    (never "now" in the sense of periods and reports: that is a `Clock`'s)."""
+    return time.time_ns()
+
+
+def default_now() -> datetime:
+    """ "Now" for code that was given no clock: `$COSTWARDEN_NOW` when set, else the system time."""
+    return clock_from_env().now()

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from costwarden.clock import Clock, clock_from_env, default_now
+
 __all__ = [
     "QuotaWindow",
     "QuotaSnapshot",
@@ -172,7 +174,7 @@ def parse_quota_headers(
     raw = ratelimit_headers(headers)
     if not raw:
         return None
-    at = now or datetime.now(UTC)
+    at = now or default_now()
     fields: dict[str, dict[str, Any]] = {}
     for name, value in raw.items():
         if match := _OPENAI.match(name):
@@ -291,8 +293,12 @@ def store_for_ledger(ledger: Callable[[], object]) -> QuotaStore:
 class Quotas:
     """Latest known quota per provider, persisted to a store with a write throttle."""
 
-    def __init__(self, store: QuotaStore | None = None, *, persist_interval: float = 1.0) -> None:
+    def __init__(
+        self, store: QuotaStore | None = None, *, persist_interval: float = 1.0, clock: Clock | None = None
+    ) -> None:
         self.store: QuotaStore = store if store is not None else MemoryQuotaStore()
+        self.clock: Clock = clock if clock is not None else clock_from_env()
+        """"Now" for reset times given as durations (default: `$COSTWARDEN_NOW` or the system clock)."""
         self.persist_interval = persist_interval
         self._latest: dict[str, QuotaSnapshot] = {}
         self._pending: dict[str, QuotaSnapshot] = {}
@@ -309,7 +315,9 @@ class Quotas:
         status_code: int | None = None,
     ) -> QuotaSnapshot | None:
         """Read a response's headers; returns the snapshot (None when they carry no quota information)."""
-        snapshot = parse_quota_headers(provider, headers, model=model, status_code=status_code)
+        snapshot = parse_quota_headers(
+            provider, headers, now=self.clock.now(), model=model, status_code=status_code
+        )
         if snapshot is None:
             return None
         self.record(snapshot)

@@ -34,6 +34,7 @@ from costwarden.core.usage import (
     UsageEvent,
     new_event_id,
 )
+from costwarden.forking import after_fork_in_child
 from costwarden.ledger.base import Ledger
 
 if TYPE_CHECKING:
@@ -120,6 +121,13 @@ class Warden:
         self._budgets_built = budgets is not None
         self._pid = os.getpid()
         self._lazy = threading.RLock()  # threads racing to the first call open one ledger, one engine
+        after_fork_in_child(self)
+
+    def after_fork_in_child(self) -> None:
+        """A forked worker keeps using this Warden: the ledger and engine reset their own connections
+        (see `costwarden.forking`); the lock another thread may have held is replaced."""
+        self._pid = os.getpid()
+        self._lazy = threading.RLock()
 
     @classmethod
     def from_config(
@@ -489,7 +497,7 @@ class Warden:
         """The latest known rate-limit quota per provider, read from the headers of wrapped calls."""
         from costwarden.quotas import Quotas, store_for_ledger
 
-        return Quotas(store_for_ledger(lambda: self.ledger))
+        return Quotas(store_for_ledger(lambda: self.ledger), clock=self.clock)
 
     @functools.cached_property
     def estimator(self) -> TokenEstimator:

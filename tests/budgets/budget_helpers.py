@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from costwarden.clock import FixedClock as Clock
 from costwarden.core.calls import CallRequest
 from costwarden.warden import Warden
 
@@ -41,26 +41,6 @@ PROVIDERS: list[dict[str, Any]] = [
 
 
 MakeWarden = Callable[..., Warden]
-
-
-class Clock:
-    """A settable clock for the engine (epoch seconds)."""
-
-    def __init__(self, at: datetime) -> None:
-        self.now = at.timestamp()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def set(self, at: datetime) -> None:
-        self.now = at.timestamp()
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-    @property
-    def at(self) -> datetime:
-        return datetime.fromtimestamp(self.now, UTC)
 
 
 def call(

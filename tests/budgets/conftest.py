@@ -48,14 +48,16 @@ def make_warden(budget_backend: str, request: pytest.FixtureRequest) -> Iterator
         if redis_url is not None:
             data["redis_url"] = redis_url
         settings = settings_from_mapping(data)
-        warden = Warden(settings, ledger=MemoryLedger()) if url is None else Warden(settings, database=url)
+        warden = (
+            Warden(settings, ledger=MemoryLedger(), clock=clock)
+            if url is None
+            else Warden(settings, database=url, clock=clock)
+        )
         made.append(warden)
         engine = warden.budgets
         assert isinstance(engine, BudgetEngine)
         if redis_url is not None and len(made) == 1:
             engine.store.flush()  # type: ignore[attr-defined]
-        if clock is not None:
-            engine.clock = clock
         return warden
 
     yield make

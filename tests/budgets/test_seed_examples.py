@@ -27,12 +27,11 @@ def open_example(sqlite_url: str) -> Iterator[object]:
     opened: list[Warden] = []
 
     def open_(name: str) -> tuple[Warden, Clock]:
-        warden = Warden(load_settings(EXAMPLES / name), database=sqlite_url)
+        clock = Clock(NOW)
+        warden = Warden(load_settings(EXAMPLES / name), database=sqlite_url, clock=clock)
         opened.append(warden)
         engine = warden.budgets
-        assert isinstance(engine, BudgetEngine)
-        clock = Clock(NOW)
-        engine.clock = clock
+        assert isinstance(engine, BudgetEngine) and engine.clock is clock
         return warden, clock
 
     yield open_

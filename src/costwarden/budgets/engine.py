@@ -46,6 +46,7 @@ from costwarden.core.policy import (
 from costwarden.core.routing import ProviderRegistry, Route
 from costwarden.core.usage import ATTRIBUTION_FIELDS, Attribution, UsageEvent, new_event_id
 from costwarden.errors import BudgetExceeded, QueueTimeout, RunTerminated
+from costwarden.forking import after_fork_in_child
 from costwarden.ledger.base import EventQuery, Ledger, Totals
 
 if TYPE_CHECKING:
@@ -149,6 +150,12 @@ class BudgetEngine:
         """Ids of budgets saved from the CLI that a config budget of the same id overrides."""
         self.pid = os.getpid()
         self.host = socket.gethostname()
+        after_fork_in_child(self)
+
+    def after_fork_in_child(self) -> None:
+        """A forked worker owns its reservations (pid) and waits on its own condition."""
+        self.pid = os.getpid()
+        self._freed = threading.Condition()
 
     # -- policies ----------------------------------------------------------------------------------------
 

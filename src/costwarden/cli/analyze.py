@@ -136,7 +136,7 @@ def analyze(
     chosen = choose_format(fmt, as_json, (Format.TABLE, Format.JSON))
     if not (by_hour or by_day or by_model):
         by_hour = by_day = by_model = True
-    period = period_flags.resolve(state.settings.tz, default="last-30-days")
+    period = period_flags.resolve(state.settings.tz, default="last-30-days", at=state.clock.now())
     aggregator = aggregator_for(state)
     query = EventQuery(start=period.start, end=period.end, where=parse_where(where))
     whole = aggregator.total(query)

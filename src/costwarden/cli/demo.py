@@ -33,7 +33,7 @@ def demo(
     from costwarden.demo.runner import run_demo
 
     state = state_of(ctx)
-    run_demo(state.console, seed=seed, database=db or state.db, quiet=quiet)
+    run_demo(state.console, seed=seed, database=db or state.db, quiet=quiet, clock=state.clock)
 
 
 def register(app: typer.Typer) -> None:

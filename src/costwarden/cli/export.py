@@ -50,7 +50,7 @@ def export(
     Events older than the detailed retention exist only as totals and are not exported.
     """
     state = state_of(ctx)
-    period = period_flags.resolve(state.settings.tz, default="all")
+    period = period_flags.resolve(state.settings.tz, default="all", at=state.clock.now())
     query = EventQuery(
         start=None if period.is_unbounded and period_flags.start is None else period.start,
         end=None if period.is_unbounded and period_flags.end is None else period.end,

@@ -19,7 +19,6 @@ from costwarden.cli.reporting import (
     aggregator_for,
     choose_format,
     echo_json,
-    now,
     parse_where,
 )
 from costwarden.cli.state import CliState, state_of
@@ -132,7 +131,7 @@ def forecast(
     state = state_of(ctx)
     chosen = choose_format(fmt, as_json, (Format.TABLE, Format.JSON))
     tz = state.settings.tz
-    moment = now()
+    moment = state.clock.now()
     aggregator = aggregator_for(state)
     filters = parse_where(where)
     month = named_period("this-month", moment, tz)

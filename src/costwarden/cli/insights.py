@@ -16,7 +16,6 @@ from costwarden.cli.reporting import (
     aggregator_for,
     choose_format,
     echo_json,
-    now,
     period_options,
 )
 from costwarden.cli.state import state_of
@@ -67,8 +66,8 @@ def insights(
     state = state_of(ctx)
     chosen = choose_format(fmt, as_json, (Format.TABLE, Format.JSON))
     store = dismissals_of(state.warden.ledger)
-    period = period_flags.resolve(state.settings.tz, default="last-30-days")
-    moment = now()
+    moment = state.clock.now()
+    period = period_flags.resolve(state.settings.tz, default="last-30-days", at=moment)
 
     def find() -> list[Insight]:
         return find_insights(
@@ -91,7 +90,7 @@ def insights(
                         param_hint=flag,
                     )
         for item in dismiss or []:
-            changed = store.dismiss(item)
+            changed = store.dismiss(item, at=moment)
             state.err.print(
                 f"Dismissed {item}." if changed else f"{item} was already dismissed.", markup=False
             )

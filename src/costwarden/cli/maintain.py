@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from costwarden.cli.reporting import echo_json, now
+from costwarden.cli.reporting import echo_json
 from costwarden.cli.state import state_of
 from costwarden.ledger.rollup_store import RollupStore, rollups_of
 from costwarden.reports.formats import totals_json
@@ -125,7 +125,7 @@ def maintain(
     )
     with spinner:
         result = apply_retention(
-            store, state.settings.retention, now=now(), tz=state.settings.tz, dry_run=dry_run
+            store, state.settings.retention, now=state.clock.now(), tz=state.settings.tz, dry_run=dry_run
         )
     out.update(result_json(result))
     if as_json:

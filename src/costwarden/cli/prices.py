@@ -68,7 +68,7 @@ def show(
     """Show the per-slice prices of a model, its long-context tiers and its cost tier."""
     state = state_of(ctx)
     settings = state.settings
-    when = parse_when(at, "--at", settings.tz) if at else None
+    when = parse_when(at, "--at", settings.tz) if at else state.clock.now()
     prov = provider
     name = model
     if prov is None and "/" in model:
@@ -122,7 +122,7 @@ def check(
     book = state.warden.pricebook
     rows: list[dict[str, Any]] = []
     for seen in state.warden.ledger.models_seen():
-        rates = book.rates(seen.provider, seen.model)
+        rates = book.rates(seen.provider, seen.model, state.clock.now())
         status = "unpriced" if rates is None else rates.source
         if status == "catalog" and seen.cost_source != "unpriced":
             continue

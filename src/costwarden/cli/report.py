@@ -14,7 +14,6 @@ from costwarden.cli.reporting import (
     aggregator_for,
     choose_format,
     echo_json,
-    now,
     parse_where,
     period_options,
 )
@@ -34,7 +33,7 @@ def budget_lines_for(state: CliState, aggregator: Aggregator) -> list[BudgetLine
     are configured, else from the ledger; empty without budgets."""
     from costwarden.reports.budget_view import budget_lines, budget_states, engine_lines, policies_of
 
-    moment = now()
+    moment = state.clock.now()
     lines = engine_lines(state.warden.budgets, moment)
     if lines is not None:
         return lines
@@ -108,10 +107,10 @@ def report(
     chosen = choose_format(fmt, as_json)
     tz = state.settings.tz
     if session is not None:
-        period = period_flags.resolve(tz) if period_flags.given else None
+        period = period_flags.resolve(tz, at=state.clock.now()) if period_flags.given else None
         _session(state, session, chosen, period)
         return
-    period = period_flags.resolve(tz)
+    period = period_flags.resolve(tz, at=state.clock.now())
     try:
         keys = tuple(by or ())
         from costwarden.reports.aggregate import check_keys
@@ -125,7 +124,7 @@ def report(
         budget_lines_for(state, aggregator) if chosen in (Format.TABLE, Format.JSON) and not filters else []
     )
     result = build_report(
-        aggregator, period, group_by=keys, where=filters, top=top, budgets=budgets, now=now()
+        aggregator, period, group_by=keys, where=filters, top=top, budgets=budgets, now=state.clock.now()
     )
     if chosen is Format.JSON:
         echo_json(report_json(result))

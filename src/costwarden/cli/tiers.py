@@ -61,7 +61,7 @@ def classify(
     name = model
     if prov is None and "/" in model:
         prov, name = model.split("/", 1)
-    rates = state.warden.pricebook.rates(prov or "", name)
+    rates = state.warden.pricebook.rates(prov or "", name, state.clock.now())
     if rates is None:
         state.err.print(f"costwarden: unknown model {model!r}", markup=False)
         raise typer.Exit(1)

@@ -77,7 +77,7 @@ def top(
         raise typer.BadParameter("choose one of --sessions, --projects, --agents, --models, --runs, --users")
     kind = picked[0] if picked else "sessions"
     keys = _KINDS[kind]
-    period = period_flags.resolve(state.settings.tz)
+    period = period_flags.resolve(state.settings.tz, at=state.clock.now())
     aggregator = aggregator_for(state)
     query = EventQuery(start=period.start, end=period.end, where=parse_where(where))
     whole = aggregator.total(query)

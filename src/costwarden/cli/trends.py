@@ -52,7 +52,7 @@ def trends(
     """Cost over time (default: the last 30 days, one bar per local day)."""
     state = state_of(ctx)
     chosen = choose_format(fmt, as_json, (Format.TABLE, Format.JSON, Format.CSV))
-    period = period_flags.resolve(state.settings.tz, default="last-30-days")
+    period = period_flags.resolve(state.settings.tz, default="last-30-days", at=state.clock.now())
     aggregator = aggregator_for(state)
     query = EventQuery(start=period.start, end=period.end, where=parse_where(where))
     by = ("month",) if interval is Interval.MONTH else ("day",)  # old months may be kept only as months

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from costwarden.cli.reporting import aggregator_for, echo_json, now
+from costwarden.cli.reporting import aggregator_for, echo_json
 from costwarden.cli.state import CliState, state_of
 from costwarden.reports.budget_view import policies_of
 from costwarden.reports.formats import budget_json, totals_json
@@ -50,7 +50,7 @@ def _status(state: CliState, session: str | None, run: str | None) -> LiveStatus
     return live_status(
         aggregator_for(state),
         policies_of(state.settings, state.warden),
-        now(),
+        state.clock.now(),
         state.settings.tz,
         session=session,
         run=run,

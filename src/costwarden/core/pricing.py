@@ -21,6 +21,7 @@ from collections.abc import Callable, Hashable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from costwarden.clock import default_now
 from costwarden.core.money import from_units, to_units
 from costwarden.core.price_catalog import (
     Catalog,
@@ -198,7 +199,7 @@ class PriceBook:
         self, provider: str, model: str, at: datetime | None = None, service_tier: str | None = None
     ) -> ModelRates | None:
         """The rates `provider`/`model` is priced at (now when `at` is None); None for an unknown model."""
-        at = datetime.now(UTC) if at is None else ensure_utc(at, "at")
+        at = default_now() if at is None else ensure_utc(at, "at")
         card = self._entry(provider, model, service_tier).card_at(at)
         return None if card.cost_source_unpriced else card.rates
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from costwarden.clock import default_now, wall_time_ns
 from costwarden.core.limits import MAX_TOKENS, MAX_USD, date_in_range, date_range_message
 from costwarden.errors import ValidationError
 
@@ -128,7 +128,7 @@ def _enum(kind: type[_E], value: object, name: str) -> _E:
 
 def new_event_id() -> str:
     """A generated event id: time-ordered (nanoseconds) plus 48 random bits, e.g. `cw-187a...`."""
-    return f"cw-{time.time_ns():016x}{os.urandom(6).hex()}"
+    return f"cw-{wall_time_ns():016x}{os.urandom(6).hex()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +325,7 @@ class UsageEvent:
         """Build an event from flat keyword arguments; `id` and `occurred_at` default to new / now."""
         return cls(
             id=id if id is not None else new_event_id(),
-            occurred_at=occurred_at if occurred_at is not None else datetime.now(UTC),
+            occurred_at=occurred_at if occurred_at is not None else default_now(),
             provider=provider,
             model=model,
             usage=Usage(

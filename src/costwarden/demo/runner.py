@@ -7,13 +7,13 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
 from rich.console import Console
 from rich.text import Text
 
+from costwarden.clock import Clock
 from costwarden.config import Settings, load_settings, user_data_dir
 from costwarden.core.redact import mask_url
 from costwarden.demo.fleet import FleetResult, run_fleet, script
@@ -74,8 +74,10 @@ def run_demo(
     seed: int = 42,
     database: str | None = None,
     quiet: bool = False,
+    clock: Clock | None = None,
 ) -> DemoOutcome:
-    """Run the fleet into `database` (default: a fresh `demo.db` in the user data dir) and print the show."""
+    """Run the fleet into `database` (default: a fresh `demo.db` in the user data dir) and print the show;
+    `clock` is the fleet's "now" (default: `$COSTWARDEN_NOW` or the system clock)."""
     from costwarden.testing import FakeProvider
 
     url = database or default_demo_database()
@@ -93,7 +95,7 @@ def run_demo(
             console.print(line, markup=False, highlight=False)
 
     alerts = 0
-    with _quiet_alert_log(), FakeProvider() as fake, Warden(settings) as warden:
+    with _quiet_alert_log(), FakeProvider() as fake, Warden(settings, clock=clock) as warden:
 
         def on_alert(alert: object) -> None:
             nonlocal alerts
@@ -133,7 +135,7 @@ def show(console: Console, settings: Settings, warden: Warden) -> None:
     from costwarden.reports.periods import last_days, named_period
     from costwarden.reports.text import budget_table, print_wide, report_renderable, usd
 
-    now = datetime.now(UTC)
+    now = warden.clock.now()
     tz = settings.tz
     aggregator = Aggregator(warden.ledger, tz, rollups_of(warden.ledger))
     budgets = engine_lines(warden.budgets, now, per_budget=3)  # what `costwarden budget status` shows

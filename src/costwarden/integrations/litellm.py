@@ -266,7 +266,7 @@ class CostwardenLogger(_Base):  # type: ignore[misc, unused-ignore]
         litellm_cost = _cost(slo.get("response_cost"))
         if litellm_cost is not None:
             attribution = attribution.merged(Attribution(tags={"litellm_cost": litellm_cost}))
-        occurred = _when(end_time) or _when(slo.get("endTime")) or datetime.now(UTC)
+        occurred = _when(end_time) or _when(slo.get("endTime")) or self.warden.clock.now()
         started = _when(start_time) or _when(slo.get("startTime"))
         duration = (
             int((occurred - started).total_seconds() * 1000) if started and occurred >= started else None

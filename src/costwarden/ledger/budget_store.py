@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -50,6 +49,7 @@ from costwarden.budgets.store import (
     decode_holds,
     encode_holds,
 )
+from costwarden.clock import SYSTEM_CLOCK
 from costwarden.core.admission import ZERO, Amounts, CounterState, Shortfall, combined, find_shortfall
 from costwarden.core.usage import UsageEvent
 from costwarden.ledger.budget_records import BudgetSql
@@ -333,7 +333,7 @@ class SqlBudgetStore(BudgetSql):
                         reservation.label,
                         encode_holds(reservation.holds),
                         int(reservation.deadline * 1_000_000),
-                        int((reservation.created or time.time()) * 1_000_000),
+                        int((reservation.created or SYSTEM_CLOCK()) * 1_000_000),
                         reservation.pid,
                         reservation.host,
                     ),

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
+from costwarden.clock import SYSTEM_CLOCK
 from costwarden.core.money import from_units, to_units
 from costwarden.core.usage import (
     TOKEN_FIELDS,
@@ -114,7 +115,9 @@ def from_micros(us: int) -> datetime:
 
 
 def now_micros() -> int:
-    return to_micros(datetime.now(UTC))
+    """The system's wall time for bookkeeping stamps (row written, definition changed): not "now" in
+    the clock's sense (see `costwarden.clock`), so it ignores `COSTWARDEN_NOW`."""
+    return to_micros(SYSTEM_CLOCK.now())
 
 
 def _units(field: str, amount: object) -> int:

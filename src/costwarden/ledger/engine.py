@@ -36,6 +36,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 
 from costwarden.errors import ConfigError, LedgerError, MissingExtraError
+from costwarden.forking import after_fork_in_child, fork_gate
 
 __all__ = [
     "create_private_file",
@@ -98,6 +99,8 @@ def sqlite_path(url: URL) -> Path | None:
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _sqlite_on_begin)
     cursor = dbapi_connection.cursor()
+    gate = fork_gate()
+    gate.enter()  # a new connection's first statements: not across a fork either
     try:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
@@ -106,6 +109,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_AUTOCHECKPOINT_PAGES}")
     finally:
         cursor.close()
+        gate.exit()
 
 
 class WalCheckpointer:
@@ -122,6 +126,12 @@ class WalCheckpointer:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        after_fork_in_child(self)
+
+    def after_fork_in_child(self) -> None:
+        """The parent's thread is not in the child: the next connection starts the child's own."""
+        self._lock = threading.Lock()
+        self._thread = None
 
     def ensure(self, owner: object) -> None:
         """Start the thread for this process if it is not running (cheap when it is)."""
@@ -156,7 +166,12 @@ class WalCheckpointer:
                 self.checkpoint()
 
     def checkpoint(self) -> bool:
-        """One PASSIVE checkpoint (never waits for readers or writers); False when it could not run."""
+        """One PASSIVE checkpoint (never waits for readers or writers); False when it could not run.
+        A fork waits until it is done (see `costwarden.forking`)."""
+        with fork_gate().held():
+            return self._checkpoint()
+
+    def _checkpoint(self) -> bool:
         try:
             conn = sqlite3.connect(
                 f"{self.path.absolute().as_uri()}?mode=rw",
@@ -231,7 +246,9 @@ def create_ledger_engine(
     if backend == "postgresql":
         if importlib.util.find_spec("psycopg") is None:
             raise MissingExtraError("psycopg", "postgres")
-        return create_engine(parsed, **options)
+        pg_engine = create_engine(parsed, **options)
+        after_fork_in_child(_PoolReset(pg_engine))
+        return pg_engine
     if backend != "sqlite":
         raise ConfigError(f"unsupported ledger database {backend!r}", key="database")
     path = sqlite_path(parsed)
@@ -249,6 +266,10 @@ def create_ledger_engine(
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     if path is not None:
+        gate = fork_gate()
+        event.listen(engine, "checkout", lambda *_: gate.enter())
+        event.listen(engine, "checkin", lambda *_: gate.exit())
+        after_fork_in_child(_PoolReset(engine))
         checkpointer = WalCheckpointer(path)
         engine_ref = weakref.ref(engine)
 
@@ -260,6 +281,23 @@ def create_ledger_engine(
         event.listen(engine, "connect", _start_checkpointer)
         _CHECKPOINTERS[engine] = checkpointer
     return engine
+
+
+_POOL_RESETS: weakref.WeakKeyDictionary[Engine, _PoolReset] = weakref.WeakKeyDictionary()
+
+
+class _PoolReset:
+    """In a forked child, forgets the pooled connections of the parent without closing them (they are the
+    parent's), so the child opens its own."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = weakref.ref(engine)
+        _POOL_RESETS[engine] = self  # lives as long as the engine
+
+    def after_fork_in_child(self) -> None:
+        engine = self._engine()
+        if engine is not None:
+            engine.dispose(close=False)
 
 
 _CHECKPOINTERS: weakref.WeakKeyDictionary[Engine, WalCheckpointer] = weakref.WeakKeyDictionary()

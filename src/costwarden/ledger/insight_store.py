@@ -7,11 +7,12 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import BigInteger, Column, Engine, PrimaryKeyConstraint, String, Table, delete, select
 
+from costwarden.clock import default_now
 from costwarden.ledger.codec import from_micros, to_micros
 from costwarden.ledger.engine import read_transaction, write_transaction
 from costwarden.ledger.schema import metadata, text_type
@@ -56,7 +57,7 @@ class SqlDismissals:
         return {str(i): from_micros(int(at)) for i, at in rows}
 
     def dismiss(self, insight_id: str, title: str | None = None, at: datetime | None = None) -> bool:
-        moment = to_micros(at or datetime.now(UTC))
+        moment = to_micros(at or default_now())
         with write_transaction(self.engine) as conn:
             found = conn.execute(
                 select(insight_dismissals.c.insight_id).where(insight_dismissals.c.insight_id == insight_id)
@@ -88,7 +89,7 @@ class MemoryDismissals:
     def dismiss(self, insight_id: str, title: str | None = None, at: datetime | None = None) -> bool:
         if insight_id in self._items:
             return False
-        self._items[insight_id] = at or datetime.now(UTC)
+        self._items[insight_id] = at or default_now()
         return True
 
     def restore(self, insight_id: str) -> bool:

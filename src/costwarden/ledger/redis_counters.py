@@ -33,9 +33,11 @@ from costwarden.budgets.store import (
     decode_holds,
     encode_holds,
 )
+from costwarden.clock import SYSTEM_CLOCK
 from costwarden.core.admission import Amounts, CounterState, Need, Shortfall
 from costwarden.core.usage import UsageEvent
 from costwarden.errors import LedgerError, MissingExtraError
+from costwarden.forking import after_fork_in_child
 from costwarden.ledger.base import AppendOutcome, Ledger
 from costwarden.ledger.codec import Row, decode_row
 
@@ -213,12 +215,19 @@ class RedisCounterStore:
         self._reclaim = self.client.register_script(_RECLAIM)
         self._local = threading.local()
         self._rebuild_lock = threading.Lock()
+        after_fork_in_child(self)
         self.rebuild_counters: Callable[[], int] | None = None
         """Set by the engine: recompute the counters from the ledger (used when Redis lost them)."""
         hook = getattr(ledger, "add_raw_write_hook", None) or getattr(ledger, "add_write_hook", None)
         self._hooked = hook is not None
         if hook is not None:
             hook(self._written)
+
+    def after_fork_in_child(self) -> None:
+        """A forked child takes new connections: the parent's sockets (maybe mid-reply) are its own."""
+        self.client.connection_pool.reset()
+        self._conns = threading.local()
+        self._rebuild_lock = threading.Lock()
 
     def _call(self, script: Any, args: Sequence[Any]) -> Any:
         try:
@@ -312,7 +321,7 @@ class RedisCounterStore:
                 if self.rebuild_counters is not None:
                     self.rebuild_counters()
                 else:
-                    self.client.set(self.prefix + "epoch", str(time.time()))
+                    self.client.set(self.prefix + "epoch", str(SYSTEM_CLOCK()))
             finally:
                 self.client.delete(self.prefix + "rebuilding")
 
@@ -399,7 +408,7 @@ class RedisCounterStore:
         return self.states(keys)
 
     def terminate(self, key: str) -> None:
-        self.client.hset(self.prefix + "c:" + key, "x", str(time.time()))
+        self.client.hset(self.prefix + "c:" + key, "x", str(SYSTEM_CLOCK()))
 
     def reservations(self) -> list[Reservation]:
         out: list[Reservation] = []
@@ -478,7 +487,7 @@ class RedisCounterStore:
             forgotten = [f for f in self.client.hkeys(self.prefix + "derived") if f.startswith(prefixes)]
             if forgotten:
                 pipe.hdel(self.prefix + "derived", *forgotten)
-            pipe.set(self.prefix + "epoch", str(time.time()))
+            pipe.set(self.prefix + "epoch", str(SYSTEM_CLOCK()))
             pipe.execute()
         return len(spent)
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
+from costwarden.clock import default_now
 from costwarden.ledger.base import EventQuery, Totals, WhereValue
 from costwarden.reports.aggregate import Aggregator, check_keys
 from costwarden.reports.periods import Period
@@ -137,7 +138,7 @@ def build_report(
     by_run = ask(("run",))
     return Report(
         period=period,
-        generated_at=now or datetime.now(UTC),
+        generated_at=now or default_now(),
         totals=totals,
         sessions=len({r.key[0] for r in by_session if r.key[0] is not None}),
         runs=sum(1 for r in by_run if r.key[0] is not None),

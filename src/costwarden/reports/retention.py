@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
+from costwarden.clock import default_now
 from costwarden.config import RetentionConfig
 from costwarden.ledger.codec import from_micros, to_micros
 from costwarden.ledger.engine import write_transaction
@@ -137,7 +138,7 @@ def apply_retention(
     dry_run: bool = False,
 ) -> RetentionResult:
     """Fold, prune and forget per `config`, in one transaction (rolled back with `dry_run`)."""
-    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    moment = (now or default_now()).astimezone(UTC)
     wanted = tz or ZoneInfo("UTC")
     result: RetentionResult | None = None
     try:

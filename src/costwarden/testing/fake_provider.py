@@ -25,10 +25,11 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from costwarden.clock import SYSTEM_CLOCK
 from costwarden.testing.wire import Rendered, Reply, error_body, render, sse
 
 __all__ = ["FakeProvider", "Reply", "ReceivedRequest", "main"]
@@ -242,7 +243,7 @@ class FakeProvider:
         left_requests = max(0, self.rate_limit_requests - number)
         left_tokens = max(0, self.rate_limit_tokens - 1000 * number)
         if api == "anthropic":
-            reset = (datetime.now(UTC) + timedelta(seconds=60)).replace(microsecond=0)
+            reset = (SYSTEM_CLOCK.now() + timedelta(seconds=60)).replace(microsecond=0)
             stamp = reset.isoformat().replace("+00:00", "Z")
             headers = {
                 "request-id": request_id,

@@ -9,10 +9,11 @@ OpenAI counts cached and cache-written tokens inside `prompt_tokens` / `input_to
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from costwarden.clock import SYSTEM_CLOCK
 
 __all__ = ["Reply", "Rendered", "render", "error_body", "sse"]
 
@@ -167,7 +168,7 @@ def render(
 
 def _chat(request: dict[str, Any], r: Reply, o: _Out) -> Rendered:
     model, inp, out, rid, stream = o.model, o.inp, o.out, o.rid, o.stream
-    created = int(time.time())
+    created = int(SYSTEM_CLOCK())
     cid = f"chatcmpl-{rid}"
     tier = r.service_tier or "default"
     usage = _openai_chat_usage(r, inp, out)
@@ -231,7 +232,7 @@ def _chat(request: dict[str, Any], r: Reply, o: _Out) -> Rendered:
 def _responses(r: Reply, o: _Out) -> Rendered:
     model, inp, out, rid, stream = o.model, o.inp, o.out, o.rid, o.stream
     resp_id, msg_id = f"resp_{rid}", f"msg_{rid}"
-    created = time.time()
+    created = SYSTEM_CLOCK()
 
     def response(status: str, with_output: bool, with_usage: bool) -> dict[str, Any]:
         message = {

@@ -14,6 +14,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,8 +25,47 @@ import pytest
 
 from costwarden.ledger import Ledger, MemoryLedger
 
+
+def _sleep_by_waiting(seconds: float) -> None:
+    threading.Event().wait(seconds)
+
+
+if "faketime" in os.environ.get("LD_PRELOAD", ""):
+    # Under Debian's libfaketime 0.9.10 run with FAKETIME_DONT_FAKE_MONOTONIC=1 (it must be: with a faked
+    # monotonic clock every timed lock wait sleeps for the whole date offset), Python's time.sleep fails
+    # with EINVAL (its absolute clock_nanosleep is mistranslated); a timed wait sleeps correctly.
+    time.sleep = _sleep_by_waiting
+
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--system-now",
+        default=None,
+        help="move the system clock as costwarden sees it (costwarden.clock.SYSTEM_CLOCK) to this ISO-8601 "
+        "datetime for the whole run, as faketime would (tests/test_boundary_dates.py uses it)",
+    )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _system_now(request: pytest.FixtureRequest) -> Iterator[None]:
+    """With `--system-now`, the system clock reads that date (and keeps ticking from it)."""
+    value = request.config.getoption("--system-now")
+    if not value:
+        yield
+        return
+    from costwarden.clock import SystemClock, parse_now
+
+    real_now, real_call = SystemClock.now, SystemClock.__call__
+    offset = parse_now(value) - real_now(SystemClock())
+    patch = pytest.MonkeyPatch()
+    patch.setattr(SystemClock, "now", lambda self: real_now(self) + offset)
+    patch.setattr(SystemClock, "__call__", lambda self: real_call(self) + offset.total_seconds())
+    assert abs(SystemClock().now() - parse_now(value)).total_seconds() < 60
+    yield
+    patch.undo()
 
 
 @pytest.fixture(autouse=True)

@@ -72,3 +72,18 @@ def test_warden_and_engine_share_one_clock(monkeypatch: pytest.MonkeyPatch) -> N
     )
     monkeypatch.setenv("COSTWARDEN_NOW", "2027-01-01T00:30:00Z")
     assert Warden(ledger=MemoryLedger()).clock.now() == datetime(2027, 1, 1, 0, 30, tzinfo=UTC)
+
+
+def test_the_system_clock_reads_the_moved_date() -> None:
+    """Run by tests/test_boundary_dates.py with `--system-now` (skipped otherwise)."""
+    import os
+
+    expected = os.environ.get("CW_EXPECT_DAY")
+    if not expected:
+        pytest.skip("only under --system-now (tests/test_boundary_dates.py)")
+    assert SYSTEM_CLOCK.now().date().isoformat() == expected
+    assert datetime.fromtimestamp(SYSTEM_CLOCK(), UTC).date().isoformat() == expected
+    assert (
+        Warden(ledger=MemoryLedger()).record(provider="openai", model="gpt-4o").occurred_at.date().isoformat()
+        == expected
+    )

@@ -79,7 +79,7 @@ def test_forked_workers_use_their_warden_while_the_parent_writes(make_warden: Ma
             for child in children:
                 child.start()
             for child in children:
-                child.join(30)
+                child.join(60)
                 if child.is_alive():
                     hung.append(start)
                     child.kill()

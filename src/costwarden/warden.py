@@ -51,15 +51,24 @@ _EMPTY = Attribution()
 _Client = TypeVar("_Client")
 
 
-_EVENT_FIELDS = tuple(f for f in UsageEvent.__dataclass_fields__ if f != "cost")
+_NAMES = ("cost", "provider", "model", "given_provider", "given_model")
+_EVENT_FIELDS = tuple(f for f in UsageEvent.__dataclass_fields__ if f not in _NAMES)
 
 
-def _with_cost(event: UsageEvent, cost: CostBreakdown) -> UsageEvent:
-    """`event.with_cost(cost)` without validating the (already valid) event again."""
+def _with_cost(event: UsageEvent, cost: CostBreakdown, names: tuple[str, str] | None = None) -> UsageEvent:
+    """`event.with_cost(cost)` without validating the (already valid) event again; with `names`, the
+    canonical provider and model replace the event's, and the names it was given are kept beside them."""
     out = object.__new__(UsageEvent)
     for name in _EVENT_FIELDS:
         object.__setattr__(out, name, getattr(event, name))
     object.__setattr__(out, "cost", cost)
+    given_provider = event.given_provider or event.provider
+    given_model = event.given_model or event.model
+    provider, model = names if names is not None else (event.provider, event.model)
+    object.__setattr__(out, "provider", provider)
+    object.__setattr__(out, "model", model)
+    object.__setattr__(out, "given_provider", None if given_provider == provider else given_provider)
+    object.__setattr__(out, "given_model", None if given_model == model else given_model)
     return out
 
 
@@ -175,7 +184,9 @@ class Warden:
     def _build_budgets(self) -> BudgetController | None:
         from costwarden.budgets import build_engine
 
-        return build_engine(self.settings, self.ledger, self.worst_case, clock=self.clock)
+        return build_engine(
+            self.settings, self.ledger, self.worst_case, clock=self.clock, names=self.pricebook.canonical
+        )
 
     def on_alert(self, callback: Callable[[AlertRecord], object]) -> Callable[[], None]:
         """Call `callback` with every new alert (threshold crossings, exhaustions); returns an unsubscribe
@@ -203,8 +214,10 @@ class Warden:
     # -- recording ---------------------------------------------------------------------------------------
 
     def price(self, event: UsageEvent) -> UsageEvent:
-        """The event with its cost computed (an event already carrying a cost is re-priced)."""
-        return _with_cost(event, self.pricebook.price(event))
+        """The event with its cost computed (an event already carrying a cost is re-priced) and its canonical
+        provider and model (the names given are kept in `given_provider` / `given_model`)."""
+        book = self.pricebook
+        return _with_cost(event, book.price(event), book.canonical(*event.names_given))
 
     def _prepare(self, event: UsageEvent | None, fields: dict[str, Any]) -> UsageEvent:
         if event is None:

@@ -53,7 +53,7 @@ def test_import_claude_code_json_summary_and_idempotence(
     # 4 input * $3 + 20000 cache reads * $0.30 + 1000 5m writes * $3.75 + 300 output * $15 per MTok
     assert summary["events"] == 1 and summary["malformed_lines"] == 1 and summary["lines"] == 3
     assert summary["cost_usd"] == "0.014262"
-    assert summary["by_model"] == {"claude-sonnet-4-5-20250929": {"events": 1, "cost_usd": "0.014262"}}
+    assert summary["by_model"] == {"claude-sonnet-4-5": {"events": 1, "cost_usd": "0.014262"}}
     code, out, _ = run(capsys, "--db", db, "import", "claude-code", str(tmp_path / "claude"), "--json")
     assert json.loads(out)["events"] == 0 and json.loads(out)["lines"] == 0
 

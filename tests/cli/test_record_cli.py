@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -175,3 +176,61 @@ def test_no_color_is_plain_even_on_a_terminal(capsys: pytest.CaptureFixture[str]
         plain.print("[bold red]spent[/] [dim]$1[/]")
     assert captured.get() == "spent $1\n"
     assert plain.color_system is None
+
+
+def _record(
+    capsys: pytest.CaptureFixture[str], db: str, provider: str, model: str, event_id: str
+) -> dict[str, Any]:
+    code, out, err = run(
+        capsys,
+        "--db",
+        db,
+        "record",
+        "--provider",
+        provider,
+        "--model",
+        model,
+        "--input-tokens",
+        "100000",
+        "--id",
+        event_id,
+        "--json",
+    )
+    assert code == 0, err
+    payload: dict[str, Any] = json.loads(out)
+    return payload
+
+
+def test_one_provider_one_name_in_budgets_and_reports(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    code, _, err = run(capsys, "--db", db, "budget", "set", "--monthly", "50", "--provider", "anthropic")
+    assert code == 0, err
+    first = _record(capsys, db, "claude", "claude-sonnet-4-5-20250929", "a")
+    _record(capsys, db, "anthropic", "claude-sonnet-4-5", "b")
+    _record(capsys, db, "claude", "claude-sonnet-4-5", "c")
+    assert (first["provider"], first["model"]) == ("anthropic", "claude-sonnet-4-5")
+    assert (first["given_provider"], first["given_model"]) == ("claude", "claude-sonnet-4-5-20250929")
+    assert first["cost"] == "0.30"
+
+    code, out, err = run(capsys, "--db", db, "budget", "status", "--json")
+    assert code == 0, err
+    (status,) = json.loads(out)
+    assert status["spent"] == "0.90"
+
+    def groups(*keys: str) -> list[tuple[dict[str, str], str]]:
+        args = ["--db", db, "report", "--json"]
+        for key in keys:
+            args += ["--by", key]
+        code, out, err = run(capsys, *args)
+        assert code == 0, err
+        return [(g["key"], g["cost"]) for g in json.loads(out)["groups"]]
+
+    assert groups("provider") == [({"provider": "anthropic"}, "0.90")]
+    assert groups("model") == [({"model": "claude-sonnet-4-5"}, "0.90")]
+    assert groups("given_model") == [
+        ({"given_model": "claude-sonnet-4-5"}, "0.60"),
+        ({"given_model": "claude-sonnet-4-5-20250929"}, "0.30"),
+    ]
+    assert groups("given_provider") == [
+        ({"given_provider": "claude"}, "0.60"),
+        ({"given_provider": "anthropic"}, "0.30"),
+    ]

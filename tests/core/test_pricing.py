@@ -12,6 +12,7 @@ import random
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -718,3 +719,50 @@ def test_entry_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         assert _cost(book, "acme", f"model-{index}", input_tokens=1).source is CostSource.UNPRICED
     assert len(book._entries) <= 3
     assert _cost(book, "openai", "gpt-5", input_tokens=1_000_000).total == D("1.25")
+
+
+# -- canonical names ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "canonical"),
+    [
+        ("claude", "claude-sonnet-4-5-20250929", ("anthropic", "claude-sonnet-4-5")),
+        ("anthropic", "claude-sonnet-4-5", ("anthropic", "claude-sonnet-4-5")),
+        ("Anthropic", " claude-opus-4-1-20250805 ", ("anthropic", "claude-opus-4-1")),
+        ("openai", "gpt-4o-2024-08-06", ("openai", "gpt-4o")),
+        ("litellm", "anthropic/claude-sonnet-4-5", ("anthropic", "claude-sonnet-4-5")),
+        ("claude", "claude-nonexistent-9", ("anthropic", "claude-nonexistent-9")),
+        ("Acme", "Acme-Model-1", ("acme", "Acme-Model-1")),
+        ("ollama", "llama3.1:8b", ("ollama", "llama3.1:8b")),
+    ],
+)
+def test_canonical_names(book: PriceBook, provider: str, model: str, canonical: tuple[str, str]) -> None:
+    assert book.canonical(provider, model) == canonical
+    # resolving the canonical names again changes nothing
+    assert book.canonical(*canonical) == canonical
+
+
+def test_canonical_names_of_custom_models_and_aliases() -> None:
+    book = _book(
+        aliases={"sonnet": "anthropic/claude-sonnet-4-5"},
+        custom_models=[{"provider": "Acme", "model": "acme-large", "input": 1, "output": 2}],
+    )
+    assert book.canonical("claude", "sonnet") == ("anthropic", "claude-sonnet-4-5")
+    assert book.canonical("acme", "ACME-LARGE") == ("acme", "acme-large")
+
+
+def test_price_of_a_canonical_event_uses_the_given_names() -> None:
+    book = _book(overrides=[{"model": "claude-sonnet-4-5-20250929", "input": 1, "output": 1}])
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    dated = UsageEvent.create(
+        provider="claude", model="claude-sonnet-4-5-20250929", input_tokens=1_000_000, occurred_at=at
+    )
+    canonical = replace(
+        dated,
+        provider="anthropic",
+        model="claude-sonnet-4-5",
+        given_provider="claude",
+        given_model="claude-sonnet-4-5-20250929",
+    )
+    assert book.price(dated).total == book.price(canonical).total == D("1")

@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Connection, inspect, text
 
+from costwarden.core.usage import UsageEvent
 from costwarden.errors import LedgerError
 from costwarden.ledger import schema
+from costwarden.ledger.codec import ROW_COLUMNS, encode_event, to_micros
 from costwarden.ledger.engine import create_ledger_engine
 from costwarden.ledger.migrations import MIGRATIONS, m0001_events
+from costwarden.ledger.rollup_store import RollupStore
 from costwarden.ledger.sql import SqlLedger, open_ledger
+
+DAY = timedelta(days=1)
+T0 = datetime(2026, 11, 23, 14, 5, tzinfo=UTC)
+OLD_COLUMNS = ROW_COLUMNS[: ROW_COLUMNS.index("recorded_at") + 1]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -68,15 +78,16 @@ M9002 = SimpleNamespace(NAME="m9002_note", upgrade=_add_budget_note)
 
 
 def test_older_database_upgrades(db_url: str, make_event: object) -> None:
-    with open_ledger(db_url, migrations=[m0001_events]) as old:
+    # the events a release wrote (its codec is this one) survive the next release's migration
+    with open_ledger(db_url) as old:
         event = make_event()  # type: ignore[operator]
         old.append(event)
-    newer = SqlLedger(create_ledger_engine(db_url), migrations=[m0001_events, M9002])
+    newer = SqlLedger(create_ledger_engine(db_url), migrations=[*MIGRATIONS, M9002])
     try:
         assert newer.pending_migrations() == ["m9002_note"]
         assert newer.upgrade() == ["m9002_note"]
         assert newer.upgrade() == []
-        assert newer.applied_migrations() == ["m0001_events", "m9002_note"]
+        assert newer.applied_migrations() == [*(m.NAME for m in MIGRATIONS), "m9002_note"]
         with newer.read() as conn:
             columns, _, indexes = shape(conn, "events")
         assert "note" in columns and "ix_events_note" in indexes
@@ -183,3 +194,58 @@ def test_budget_derivations_table_matches_the_store(db_url: str) -> None:
 
     with open_ledger(db_url) as ledger, ledger.read() as conn:
         assert shape(conn, "budget_derivations") == expected_shape("budget_derivations")
+
+
+def _old_row(event: UsageEvent) -> tuple[object, ...]:
+    """A row as a costwarden before m0007 wrote it: the names as given, no `given_*` columns."""
+    return encode_event(event, 1)[: len(OLD_COLUMNS)]
+
+
+def test_upgrade_gives_old_rows_and_folded_rollups_their_canonical_names(
+    db_url: str, make_event: Callable[..., UsageEvent]
+) -> None:
+    before_m0007 = list(MIGRATIONS[: [m.NAME for m in MIGRATIONS].index("m0007_canonical_names")])
+    old_events = [
+        make_event(id="old-1", provider="claude", model="claude-sonnet-4-5-20250929", cost="1"),
+        make_event(id="old-2", provider="anthropic", model="claude-sonnet-4-5", cost="2"),
+        make_event(id="old-3", provider="Anthropic", model="claude-sonnet-4-5-20250929", cost="4"),
+        make_event(id="old-4", provider="acme", model="acme-1", cost="8"),
+        # folded by retention below: kept only as rollups
+        make_event(id="old-5", provider="claude", model="claude-sonnet-4-5", cost="16", occurred_at=T0 - DAY),
+    ]
+    columns = ", ".join([*OLD_COLUMNS, "revision"])
+    marks = ", ".join(["?" if "sqlite" in db_url else "%s"] * len(OLD_COLUMNS))
+    with open_ledger(db_url, migrations=before_m0007) as old, old.write() as conn:
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        for event in old_events:
+            cursor.execute(f"INSERT INTO events ({columns}) VALUES ({marks}, 1)", _old_row(event))
+        conn.exec_driver_sql(
+            f"INSERT INTO rollup_state (id, events_before) VALUES (1, {to_micros(T0 - DAY / 2)})"
+        )
+        conn.exec_driver_sql("DELETE FROM events WHERE id = 'old-5'")
+    with open_ledger(db_url) as ledger:
+        got = {e.id: (e.provider, e.model, e.given_provider, e.given_model) for e in ledger.events()}
+        assert got == {
+            "old-1": ("anthropic", "claude-sonnet-4-5", "claude", "claude-sonnet-4-5-20250929"),
+            "old-2": ("anthropic", "claude-sonnet-4-5", None, None),
+            "old-3": ("anthropic", "claude-sonnet-4-5", "Anthropic", "claude-sonnet-4-5-20250929"),
+            "old-4": ("acme", "acme-1", None, None),
+        }
+        store = RollupStore(ledger.engine)
+        utc = ZoneInfo("UTC")
+        by_provider = store.totals(None, None, {}, ["provider"], utc)
+        assert sorted((r.key, r.cost) for r in by_provider) == [
+            (("acme",), Decimal(8)),
+            (("anthropic",), Decimal(23)),
+        ]
+        by_model = store.totals(None, None, {}, ["model", "session"], utc)  # the detailed table
+        assert sorted((r.key, r.cost) for r in by_model) == [
+            (("acme-1", None), Decimal(8)),
+            (("claude-sonnet-4-5", None), Decimal(23)),
+        ]
+        given = ledger.totals(group_by=["given_model"])
+        assert sorted((r.key, r.cost) for r in given) == [
+            (("acme-1",), Decimal(8)),
+            (("claude-sonnet-4-5",), Decimal(2)),
+            (("claude-sonnet-4-5-20250929",), Decimal(5)),
+        ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -56,6 +57,8 @@ def test_large_sums_stay_exact(ledger: Ledger, make_event: MakeEvent) -> None:
 FIELD_OF_KEY = {
     "provider": lambda i: {"provider": f"prov{i}"},
     "model": lambda i: {"model": f"model-{i}"},
+    "given_provider": lambda i: {"provider": f"prov{i}"},
+    "given_model": lambda i: {"model": f"model-{i}"},
     "status": lambda i: {"status": ["ok", "error", "cancelled"][i]},
     "source": lambda i: {"source": ["sdk", "proxy", "import"][i]},
     "tag:team": lambda i: {"tags": {"team": f"t{i}", "other": "x"}},
@@ -80,11 +83,40 @@ def test_group_by_each_key(ledger: Ledger, make_event: MakeEvent, key: str) -> N
         assert row.cost == sum(e.cost_total for e in events if _value(e, key) == row.key[0])
 
 
+def test_given_names_group_and_filter_apart_from_the_canonical_ones(
+    ledger: Ledger, make_event: MakeEvent
+) -> None:
+    dated = replace(
+        make_event(cost="1", provider="anthropic", model="claude-sonnet-4-5"),
+        given_provider="claude",
+        given_model="claude-sonnet-4-5-20250929",
+    )
+    short = make_event(cost="2", provider="anthropic", model="claude-sonnet-4-5")
+    ledger.append_many([dated, short])
+    assert ledger.get(dated.id) == dated
+    assert [(r.key, r.cost) for r in ledger.totals(group_by=["model"])] == [(("claude-sonnet-4-5",), 3)]
+    assert [(r.key, r.cost) for r in ledger.totals(group_by=["given_model"])] == [
+        (("claude-sonnet-4-5",), 2),
+        (("claude-sonnet-4-5-20250929",), 1),
+    ]
+    assert [(r.key, r.cost) for r in ledger.totals(group_by=["given_provider"])] == [
+        (("anthropic",), 2),
+        (("claude",), 1),
+    ]
+    (only,) = ledger.totals(EventQuery(where={"given_model": "claude-sonnet-4-5-20250929"}))
+    assert only.cost == 1
+    assert [e.id for e in ledger.events(EventQuery(where={"given_provider": "anthropic"}))] == [short.id]
+
+
 def _value(event: UsageEvent, key: str) -> str | None:
     if key == "provider":
         return event.provider
     if key == "model":
         return event.model
+    if key == "given_provider":
+        return event.names_given[0]
+    if key == "given_model":
+        return event.names_given[1]
     if key == "status":
         return event.status.value
     if key == "source":

@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from costwarden.config import RetentionConfig
+from costwarden.core.usage import UsageEvent
 from costwarden.ledger.base import EventQuery
+from costwarden.ledger.codec import ROW_COLUMNS, encode_batch
 from costwarden.ledger.migrations import m0001_events
 from costwarden.ledger.rollup_store import RollupStore, rollup_totals, rollups, table_for
 from costwarden.ledger.sql import SqlLedger, open_ledger
@@ -70,10 +72,22 @@ def _forget_rollup_totals(ledger: SqlLedger) -> None:
         conn.exec_driver_sql("DELETE FROM costwarden_migrations WHERE name = 'm0005_rollup_totals'")
 
 
+def _append_m0001_rows(ledger: SqlLedger, events: list[UsageEvent]) -> None:
+    """Store events as a release of m0001's time did: only the columns m0001 created."""
+    columns = ROW_COLUMNS[: ROW_COLUMNS.index("recorded_at") + 1]
+    mark = "?" if ledger.dialect == "sqlite" else "%s"
+    sql = (
+        f"INSERT INTO events ({', '.join(columns)}, revision) VALUES ({', '.join([mark] * len(columns))}, 1)"
+    )
+    rows = [row[: len(columns)] for row in encode_batch(events, 1)]
+    with ledger.write() as conn:
+        conn.connection.driver_connection.cursor().executemany(sql, rows)  # type: ignore[union-attr]
+
+
 def test_a_database_gains_rollups_with_its_events_and_folded_days(url: str) -> None:
     history = make_history(count=500, days=200)
     with open_ledger(url, migrations=[m0001_events]) as old:
-        old.append_many(history)  # written before any rollup existed
+        _append_m0001_rows(old, history)  # written before any rollup existed
     with open_ledger(url) as ledger:  # m0004 backfills from the events, m0005 from the rollups
         store = RollupStore(ledger.engine)
         assert store.verify() == []

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from costwarden.clock import Clock
     from costwarden.config import Settings
     from costwarden.core.calls import CallRequest
+    from costwarden.core.policy import Names
     from costwarden.ledger.base import Ledger
 
 __all__ = [
@@ -39,10 +40,12 @@ def build_engine(
     worst_case: Callable[[CallRequest, str, str], Decimal],
     *,
     clock: Clock | None = None,
+    names: Names | None = None,
 ) -> BudgetEngine | None:
     """The engine for `settings` over `ledger`: counters in the ledger's database (or Redis when
     `redis_url` is set), budgets from config and from the CLI. None for an in-memory ledger without
-    budgets. `clock` is the engine's "now" (default: the system clock)."""
+    budgets. `clock` is the engine's "now" (default: the system clock); `names` gives the canonical
+    provider and model budgets match calls by (`PriceBook.canonical`)."""
     from costwarden.ledger.budget_memory import MemoryBudgetStore
 
     counters: CounterStore
@@ -78,6 +81,7 @@ def build_engine(
         hub=AlertHub(records, notifiers),
         ledger=ledger,
         clock=clock if clock is not None else SYSTEM_CLOCK,
+        names=names,
     )
     if hasattr(counters, "rebuild_counters"):
         counters.rebuild_counters = engine.rebuild  # Redis lost its data: recount from the ledger

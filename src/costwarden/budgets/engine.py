@@ -38,6 +38,7 @@ from costwarden.core.policy import (
     AdmissionConfig,
     AlertsConfig,
     BudgetConfig,
+    Names,
     Policy,
     PolicySet,
     compile_policies,
@@ -120,6 +121,7 @@ class BudgetEngine:
         hub: AlertHub | None = None,
         clock: Clock = SYSTEM_CLOCK,
         ledger: Ledger | None = None,
+        names: Names | None = None,
     ) -> None:
         from zoneinfo import ZoneInfo
 
@@ -136,6 +138,8 @@ class BudgetEngine:
         self.keys = CounterKeys(self.tz)
         self.clock: Clock = clock
         self._worst_case = worst_case
+        self.names = names
+        """Canonical provider/model names (`PriceBook.canonical`): budgets match calls by them."""
         self._config_budgets = list(budgets)
         self._config_ids = {b.id for b in self._config_budgets}
         self._policies: PolicySet | None = None
@@ -168,7 +172,7 @@ class BudgetEngine:
             version = self.records.budgets_version() if self.records is not None else ""
             if self._policies is None or version != self._version:
                 self._version = version
-                self._policies = PolicySet(self._compile())
+                self._policies = PolicySet(self._compile(), self.names)
                 self._fingerprints = {p.id: self._fingerprint(p) for p in self._policies.policies}
         return self._policies
 

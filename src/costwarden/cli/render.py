@@ -31,6 +31,8 @@ def event_to_json(event: UsageEvent) -> dict[str, Any]:
         "occurred_at": event.occurred_at.isoformat().replace("+00:00", "Z"),
         "provider": event.provider,
         "model": event.model,
+        "given_provider": event.names_given[0],
+        "given_model": event.names_given[1],
     }
     out.update(event.usage.as_dict())
     for name in ATTRIBUTION_FIELDS:
@@ -60,6 +62,8 @@ def print_event(console: Console, event: UsageEvent) -> None:
     table.add_row("id", event.id)
     table.add_row("when", event.occurred_at.isoformat())
     table.add_row("model", f"{event.provider}/{event.model}")
+    if event.names_given != (event.provider, event.model):
+        table.add_row("given as", "/".join(event.names_given))
     for name in TOKEN_FIELDS:
         value = getattr(event.usage, name)
         if value and name != "requests":

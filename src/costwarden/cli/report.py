@@ -80,8 +80,9 @@ def report(
         list[str] | None,
         typer.Option(
             "--by",
-            help="Group by project, agent, session, run, task, plan, user, provider, model, day, hour, "
-            "month or tag:KEY; repeat for nested groups (--by project --by model).",
+            help="Group by project, agent, session, run, task, plan, user, provider, model, given_model "
+            "(the raw model id), day, hour, month or tag:KEY; repeat for nested groups "
+            "(--by project --by model).",
         ),
     ] = None,
     where: WhereOpt = None,

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -36,6 +36,7 @@ from pydantic import (
 from costwarden.core.limits import MAX_BUDGET_COUNT
 from costwarden.core.money import to_units
 from costwarden.core.periods import Period, PeriodKind, parse_duration
+from costwarden.core.price_catalog import normalize_provider
 from costwarden.core.price_config import Money
 from costwarden.core.usage import ATTRIBUTION_FIELDS, Attribution
 
@@ -55,6 +56,7 @@ __all__ = [
     "Threshold",
     "Policy",
     "Applied",
+    "Names",
     "PolicySet",
     "compile_policy",
     "compile_policies",
@@ -466,15 +468,52 @@ def _value(attribution: Attribution, provider: str, model: str, name: str) -> st
     return attribution.get(name)
 
 
-class PolicySet:
-    """The active policies and a cache of which apply to a given attribution + provider/model."""
+Names = Callable[[str, str], tuple[str, str]]
+"""The canonical (provider, model) of the names a caller gave (`PriceBook.canonical`)."""
 
-    def __init__(self, policies: list[Policy]) -> None:
+
+def _normalized(provider: str, model: str) -> tuple[str, str]:
+    return (normalize_provider(provider), model.strip()) if provider or model else (provider, model)
+
+
+def _canonical_policy(policy: Policy, names: Names) -> Policy:
+    """The policy with the provider and model values it names (scope value, `where`, `overrides`) in their
+    canonical spelling, so `where: {provider: claude}` covers the calls recorded as `anthropic`."""
+    named = {*policy.per, *(name for name, _ in policy.match)}
+    if "provider" not in named and "model" not in named:
+        return policy
+    providers = dict(policy.match).get("provider", frozenset())
+    hint = next(iter(providers)) if len(providers) == 1 else ""
+
+    def one(name: str, value: str) -> str:
+        if name == "provider":
+            return normalize_provider(value)
+        if name == "model":
+            return names(hint, value)[1]
+        return value
+
+    match = tuple((name, frozenset(one(name, v) for v in allowed)) for name, allowed in policy.match)
+    overrides = policy.overrides
+    if policy.scope in ("provider", "model") and overrides:
+        overrides = {one(policy.scope, value): limits for value, limits in overrides.items()}
+    return replace(policy, match=match, overrides=overrides)
+
+
+class PolicySet:
+    """The active policies and a cache of which apply to a given attribution + provider/model.
+
+    Provider and model are matched by their canonical names (`names`, by default the provider normalised:
+    lower case, aliases mapped): the policies' own values and every call's names are resolved the same way.
+    """
+
+    def __init__(self, policies: list[Policy], names: Names | None = None) -> None:
         seen: set[str] = set()
         for policy in policies:
             if policy.id in seen:
                 raise ValueError(f"duplicate budget id {policy.id!r}")
             seen.add(policy.id)
+        self._names: Names = names if names is not None else _normalized
+        policies = [_canonical_policy(policy, self._names) for policy in policies]
         self.policies: tuple[Policy, ...] = tuple(policies)
         self.by_id: dict[str, Policy] = {p.id: p for p in policies}
         fields: set[str] = set()
@@ -495,6 +534,8 @@ class PolicySet:
         cached = self._cache.get(key)
         if cached is not None:
             return cached
+        if provider or model:
+            provider, model = self._names(provider, model)
         out: list[Applied] = []
         for policy in self.policies:
             if runs and policy.concurrency != "runs":

@@ -71,18 +71,22 @@ _Builder = Callable[[datetime, int], RateCard]
 class _Entry:
     """Everything needed to price one (provider, model, service tier) at any time."""
 
-    __slots__ = ("breaks", "build", "cards", "known", "single", "time_of_day")
+    __slots__ = ("breaks", "build", "cards", "known", "names", "single", "time_of_day")
 
     def __init__(
         self,
         build: _Builder,
         *,
         known: bool,
+        names: tuple[str, str],
         breaks: tuple[datetime, ...] = (),
         time_of_day: tuple[tuple[int, int], ...] = (),
     ) -> None:
         self.build = build
         self.known = known
+        self.names = names
+        """The canonical (provider, model) of the call: the catalog's ids, a custom or local model's
+        configured names, or for an unknown model the provider (normalised) and model as given."""
         self.breaks = breaks
         self.time_of_day = time_of_day
         self.cards: dict[Hashable, RateCard] = {}
@@ -167,11 +171,14 @@ class PriceBook:
         """The cost of `event` at `event.occurred_at` and `event.service_tier`.
 
         A provider-reported cost (`event.provider_cost`) wins: source `provider_reported`, total that amount
-        (rounded to 10^-10 USD); slices are still computed when the model is known.
+        (rounded to 10^-10 USD); slices are still computed when the model is known. The event is priced by
+        the names its caller gave (`event.names_given`), also once it carries canonical names.
         """
-        entry = self._entries.get((event.provider, event.model, event.service_tier))
+        provider = event.given_provider or event.provider
+        model = event.given_model or event.model
+        entry = self._entries.get((provider, model, event.service_tier))
         if entry is None:
-            entry = self._entry(event.provider, event.model, event.service_tier)
+            entry = self._entry(provider, model, event.service_tier)
         return self._breakdown(
             entry.card_at(event.occurred_at), event.usage, event.duration_ms, event.provider_cost
         )
@@ -202,6 +209,15 @@ class PriceBook:
         at = default_now() if at is None else ensure_utc(at, "at")
         card = self._entry(provider, model, service_tier).card_at(at)
         return None if card.cost_source_unpriced else card.rates
+
+    def canonical(self, provider: str, model: str) -> tuple[str, str]:
+        """The one name of a provider and model: the catalog's ids (`claude`, `claude-sonnet-4-5-20250929` ->
+        `anthropic`, `claude-sonnet-4-5`), a custom or local model's configured names, else the provider
+        normalised (lower case, aliases mapped) and the model as given."""
+        entry = self._entries.get((provider, model, None))
+        if entry is None:
+            entry = self._entry(provider, model, None)
+        return entry.names
 
     def is_known(self, provider: str, model: str) -> bool:
         """Whether the model has a price (catalog, override, custom or local) rather than the fallback."""
@@ -274,9 +290,9 @@ class PriceBook:
                 candidates.append((prefix, rest))
         for candidate_provider, candidate_model in candidates:
             if (local := self._local.get(candidate_provider)) is not None:
-                return self._local_entry(local, candidate_model)
+                return self._local_entry(local, candidate_provider, candidate_model)
             if (custom := self._custom.get((candidate_provider, candidate_model.lower()))) is not None:
-                return self._custom_entry(custom)
+                return self._custom_entry(custom, candidate_provider)
         found: CatalogModel | None = None
         for candidate_provider, candidate_model in candidates:
             found = self.catalog.find(candidate_provider, candidate_model)
@@ -342,6 +358,7 @@ class PriceBook:
         return _Entry(
             build,
             known=True,
+            names=(found.provider_id, found.model_id),
             breaks=tuple(midnight(day) for day in sorted(days)),
             time_of_day=found.time_of_day,
         )
@@ -364,10 +381,15 @@ class PriceBook:
             return RateCard.of(rates)
 
         days = sorted({item.effective_from for item in overrides if item.effective_from})
-        return _Entry(build, known=bool(overrides), breaks=tuple(midnight(day) for day in days))
+        return _Entry(
+            build,
+            known=bool(overrides),
+            names=(provider, model),
+            breaks=tuple(midnight(day) for day in days),
+        )
 
     @staticmethod
-    def _custom_entry(custom: CustomModel) -> _Entry:
+    def _custom_entry(custom: CustomModel, provider: str) -> _Entry:
         sets: list[tuple[date | None, PriceRates]] = [
             (None, custom),
             *((d.effective_from, d) for d in custom.prices_from),
@@ -386,10 +408,10 @@ class PriceBook:
             return RateCard.of(rates)
 
         breaks = tuple(midnight(d.effective_from) for d in custom.prices_from)
-        return _Entry(build, known=True, breaks=breaks)
+        return _Entry(build, known=True, names=(provider, custom.model.strip()), breaks=breaks)
 
     @staticmethod
-    def _local_entry(local: LocalProvider, model: str) -> _Entry:
+    def _local_entry(local: LocalProvider, provider: str, model: str) -> _Entry:
         rates = build_rates(
             {},
             provider=local.provider,
@@ -399,4 +421,4 @@ class PriceBook:
             hardware_per_hour=local.cost_per_hour,
         )
         card = RateCard.of(rates)
-        return _Entry(lambda _at, _epoch: card, known=True)
+        return _Entry(lambda _at, _epoch: card, known=True, names=(provider, model.strip()))

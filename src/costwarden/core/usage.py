@@ -242,7 +242,13 @@ class CostBreakdown:
 
 @dataclass(frozen=True, slots=True)
 class UsageEvent:
-    """One priced (or to-be-priced) usage record. `id` is the idempotency key."""
+    """One priced (or to-be-priced) usage record. `id` is the idempotency key.
+
+    `provider` and `model` are the canonical names once the event is priced (the price catalog's provider
+    and model ids: `claude` -> `anthropic`, `claude-sonnet-4-5-20250929` -> `claude-sonnet-4-5`); budgets and
+    reports use them. `given_provider` / `given_model` keep the names the caller gave where they differ
+    (None: the same as the canonical name); the event is priced by the names given.
+    """
 
     id: str
     occurred_at: datetime
@@ -256,6 +262,8 @@ class UsageEvent:
     service_tier: str | None = None
     provider_cost: Decimal | None = None
     cost: CostBreakdown | None = None
+    given_provider: str | None = None
+    given_model: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id.strip():
@@ -270,6 +278,14 @@ class UsageEvent:
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():
                 raise ValidationError(name, f"expected a non-empty string, got {value!r}")
+        for name, canonical in (("given_provider", self.provider), ("given_model", self.model)):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if not isinstance(value, str) or not value.strip():
+                raise ValidationError(name, f"expected a non-empty string or None, got {value!r}")
+            if value == canonical:
+                object.__setattr__(self, name, None)
         if not isinstance(self.usage, Usage):
             raise ValidationError("usage", f"expected a Usage, got {type(self.usage).__name__}")
         if not isinstance(self.attribution, Attribution):
@@ -355,6 +371,11 @@ class UsageEvent:
             service_tier=service_tier,
             provider_cost=provider_cost,
         )
+
+    @property
+    def names_given(self) -> tuple[str, str]:
+        """The provider and model as the caller named them (what the event is priced by)."""
+        return (self.given_provider or self.provider, self.given_model or self.model)
 
     @property
     def cost_total(self) -> Decimal:

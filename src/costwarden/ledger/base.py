@@ -38,6 +38,8 @@ GROUP_FIELDS: tuple[str, ...] = (
     *ATTRIBUTION_FIELDS,
     "provider",
     "model",
+    "given_provider",
+    "given_model",
     "status",
     "source",
     "cost_source",
@@ -45,8 +47,18 @@ GROUP_FIELDS: tuple[str, ...] = (
     "day",
     "month",
 )
-# Keys accepted by `EventQuery.where` (plus `tag:NAME`).
-FILTER_FIELDS: tuple[str, ...] = (*ATTRIBUTION_FIELDS, "provider", "model", "status", "source", "cost_source")
+# Keys accepted by `EventQuery.where` (plus `tag:NAME`). `provider` / `model` are the canonical names;
+# `given_provider` / `given_model` the names the caller gave (the raw model id, e.g. a dated snapshot).
+FILTER_FIELDS: tuple[str, ...] = (
+    *ATTRIBUTION_FIELDS,
+    "provider",
+    "model",
+    "given_provider",
+    "given_model",
+    "status",
+    "source",
+    "cost_source",
+)
 
 
 WhereValue = str | None | tuple[str | None, ...]

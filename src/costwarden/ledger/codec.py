@@ -77,6 +77,8 @@ ROW_COLUMNS: Final[tuple[str, ...]] = (
     "price_ref",
     "cost_slices",
     "recorded_at",
+    "given_provider",
+    "given_model",
 )
 INT_COLUMNS: Final[frozenset[str]] = frozenset(
     {
@@ -222,6 +224,8 @@ def encode_event(event: UsageEvent, recorded_at: int) -> Row:
         cost.price_ref,
         _slices_json(cost.slices),
         recorded_at,
+        event.given_provider,
+        event.given_model,
     )
 
 
@@ -298,6 +302,8 @@ def decode_row(row: Sequence[Any]) -> UsageEvent:
             slices={str(k): Decimal(str(v)) for k, v in _json_object(row[30]).items()},
             price_ref=row[29],
         ),
+        given_provider=row[32],
+        given_model=row[33],
     )
 
 

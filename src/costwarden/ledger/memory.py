@@ -94,6 +94,10 @@ def _value(event: UsageEvent, key: str) -> str | None:
         return event.provider
     if key == "model":
         return event.model
+    if key == "given_provider":
+        return event.names_given[0]
+    if key == "given_model":
+        return event.names_given[1]
     if key == "status":
         return event.status.value
     if key == "source":

@@ -167,6 +167,15 @@ class RollupStore:
     ) -> list[Totals]:
         from costwarden.reports.totals import empty_totals, regroup, totals_equal
 
+        missing = [
+            k
+            for k in (*group_by, *where)
+            if k not in ("hour", "day", "month")
+            and not k.startswith("tag:")
+            and FIELD_COLUMNS.get(k, k) not in DIMENSIONS
+        ]
+        if missing:
+            raise NotResolvable(f"{missing[0]} is kept with the events only, not in the rollups")
         table = table_for((*group_by, *where))
         time_keys = [k for k in group_by if k in ("hour", "day", "month")]
         tag_keys = sorted({k for k in (*group_by, *where) if k.startswith("tag:")})

@@ -48,6 +48,7 @@ __all__ = [
     "migrations_table",
     "EVENT_INDEXES",
     "FIELD_COLUMNS",
+    "GIVEN_FIELDS",
     "text_type",
     "id_type",
     "tags_type",
@@ -105,6 +106,10 @@ events = Table(
     Column("cost_slices", Text(), nullable=True),
     Column("recorded_at", BigInteger, nullable=False),
     Column("revision", Integer, nullable=False),
+    # the provider and model as the caller named them, where they differ from the canonical `provider` and
+    # `model` (NULL: the same); see `given_column`
+    Column("given_provider", text_type(), nullable=True),
+    Column("given_model", text_type(), nullable=True),
     PrimaryKeyConstraint("id", name="pk_events"),
 )
 
@@ -128,8 +133,16 @@ migrations_table = Table(
 )
 
 
+GIVEN_FIELDS: Final[dict[str, str]] = {"given_provider": "provider", "given_model": "model"}
+"""Fields holding the names a caller gave, and the canonical column that stands in where they are NULL."""
+
+
 def field_column(name: str) -> ColumnElement[Any]:
-    """The `events` column of an event field (`user` -> `user_name`)."""
+    """The `events` column of an event field (`user` -> `user_name`); `given_provider` / `given_model`
+    fall back to the canonical name where the caller gave that one."""
+    canonical = GIVEN_FIELDS.get(name)
+    if canonical is not None:
+        return func.coalesce(events.c[name], events.c[canonical])
     return events.c[FIELD_COLUMNS.get(name, name)]
 
 

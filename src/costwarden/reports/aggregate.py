@@ -53,6 +53,10 @@ def event_key(event: UsageEvent, group_by: Sequence[str], tz: ZoneInfo) -> Key:
             values.append(event.provider)
         elif key == "model":
             values.append(event.model)
+        elif key == "given_provider":
+            values.append(event.names_given[0])
+        elif key == "given_model":
+            values.append(event.names_given[1])
         elif key == "status":
             values.append(event.status.value)
         elif key == "source":

@@ -18,6 +18,7 @@ from costwarden.ledger.migrations import (
     m0004_rollups,
     m0005_rollup_totals,
     m0006_budget_derivations,
+    m0007_canonical_names,
 )
 
 __all__ = ["MIGRATIONS"]
@@ -29,4 +30,5 @@ MIGRATIONS: Sequence[Migration] = (
     m0004_rollups,
     m0005_rollup_totals,
     m0006_budget_derivations,
+    m0007_canonical_names,
 )

@@ -320,9 +320,14 @@ class Warden:
         service_tier: str | None = None,
         source: EventSource | str = EventSource.SDK,
         model: str | None = None,
+        provider_response_id: str | None = None,
+        provider_request_id: str | None = None,
     ) -> UsageEvent:
         """Record the call's real usage and replace its reservation with the real cost.
 
+        The event's id is `event_id` if given, else the admission's own (`request.request_id`): one call,
+        one event, and settling the same admission again stores nothing twice. The provider's response and
+        request ids are kept beside it (`provider_response_id`, `provider_request_id`), never used as the id.
         `estimated=True` marks usage that was not reported by the provider (e.g. a broken stream).
         `model` records the exact model the provider reported, when it differs from the admitted name.
         """
@@ -340,6 +345,8 @@ class Warden:
             duration_ms=duration_ms if duration_ms is not None else admission.elapsed_ms,
             service_tier=service_tier or request.service_tier,
             provider_cost=provider_cost,
+            provider_response_id=provider_response_id,
+            provider_request_id=provider_request_id,
         )
         priced = self.price(event)
         if estimated and priced.cost is not None and priced.cost.source == CostSource.COMPUTED:
@@ -368,9 +375,16 @@ class Warden:
         status: EventStatus | str = EventStatus.ERROR,
         usage: Usage | None = None,
         event_id: str | None = None,
+        provider_request_id: str | None = None,
     ) -> UsageEvent:
         """Record a failed or cancelled call (usage zero unless known) and give the reservation back."""
-        return self.settle(admission, usage or Usage(), status=status, event_id=event_id)
+        return self.settle(
+            admission,
+            usage or Usage(),
+            status=status,
+            event_id=event_id,
+            provider_request_id=provider_request_id,
+        )
 
     @contextmanager
     def guard(self, request: CallRequest) -> Iterator[Admission]:

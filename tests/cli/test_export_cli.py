@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,7 +13,10 @@ import pytest
 from report_helpers import BERLIN, Filled, filled_db, run
 
 from costwarden.cli.render import event_to_json
+from costwarden.core.calls import CallRequest
+from costwarden.core.usage import Attribution, Usage
 from costwarden.reports.periods import local_midnight
+from costwarden.warden import Warden
 
 __all__ = ["filled_db"]
 
@@ -55,3 +58,67 @@ def test_csv_and_jsonl_over_a_range(
     code, out, _ = run(capsys, filled_db.args("export", "--format", "json", "--from", "2030-01-01"))
     assert json.loads(out) == []
     assert run(capsys, filled_db.args("export", "--format", "xml"))[0] == 2
+
+
+AT = datetime(2026, 11, 20, 12, tzinfo=UTC)
+
+
+def test_provider_ids_in_session_detail_export_and_filters(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db = f"sqlite:///{tmp_path / 'ids.db'}"
+
+    with Warden(database=db) as warden:
+        for n, response_id in enumerate(["chatcmpl-5", "chatcmpl-5", "chatcmpl-9"]):
+            admission = warden.admit(CallRequest(provider="openai", model="gpt-4o-mini", input_tokens=10))
+            warden.settle(
+                admission,
+                Usage(input_tokens=1000, output_tokens=10 * (n + 1)),
+                provider_response_id=response_id,
+                provider_request_id=f"req_{n}",
+                occurred_at=AT,
+            )
+        admission = warden.admit(
+            CallRequest(
+                provider="openai", model="gpt-4o-mini", input_tokens=10, attribution=Attribution(session="s1")
+            )
+        )
+        warden.settle(
+            admission,
+            Usage(input_tokens=5),
+            provider_response_id="chatcmpl-5",
+            provider_request_id="req_s",
+            occurred_at=AT,
+        )
+    code, out, err = run(
+        capsys, ["--db", db, "export", "--format", "json", "--where", "provider_response_id=chatcmpl-5"]
+    )
+    assert code == 0, err
+    rows = json.loads(out)
+    assert len(rows) == 3
+    assert {r["provider_request_id"] for r in rows} == {"req_0", "req_1", "req_s"}
+    assert {r["provider_response_id"] for r in rows} == {"chatcmpl-5"}
+    code, out, err = run(capsys, ["--db", db, "report", "--session", "s1", "--json"])
+    assert code == 0, err
+    (call,) = json.loads(out)["calls"]
+    assert (call["provider_response_id"], call["provider_request_id"]) == ("chatcmpl-5", "req_s")
+    code, out, err = run(capsys, ["--db", db, "report", "--session", "s1"])
+    assert code == 0, err
+    assert "chatcmpl-5" in out and "req_s" in out
+    code, out, err = run(
+        capsys,
+        [
+            "--db",
+            db,
+            "report",
+            "--json",
+            "--from",
+            "2026-11-01",
+            "--by",
+            "model",
+            "--where",
+            "provider_request_id=req_1",
+        ],
+    )
+    assert code == 0, err
+    assert json.loads(out)["totals"]["events"] == 1

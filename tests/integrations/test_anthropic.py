@@ -9,7 +9,8 @@ from decimal import Decimal
 import anthropic
 import pytest
 
-from costwarden.core.usage import CostSource, EventStatus, Usage
+from costwarden.core.usage import CostSource, EventStatus, Usage, UsageEvent
+from costwarden.ledger.base import EventQuery
 from costwarden.testing import FakeProvider, Reply
 from costwarden.warden import Warden
 
@@ -32,6 +33,11 @@ USAGE = Usage(
 COST = Decimal("0.0003") + Decimal("0.0003") + Decimal("0.00075") + Decimal("0.0018") + Decimal("0.00075")
 
 
+def stored_as(warden: Warden, response_id: str) -> list[UsageEvent]:
+    """The events stored for the provider's response id (never their own id: servers reuse them)."""
+    return list(warden.ledger.events(EventQuery(where={"provider_response_id": response_id})))
+
+
 @pytest.fixture
 def client(warden: Warden, fake: FakeProvider) -> Iterator[anthropic.Anthropic]:
     with anthropic.Anthropic(**fake.client_kwargs("anthropic")) as bare:
@@ -44,7 +50,8 @@ def test_message_with_both_cache_write_durations(
     fake.enqueue(CACHED)
     message = client.messages.create(model=MODEL, max_tokens=256, messages=MESSAGES, costwarden_user="u1")
     (event,) = warden.ledger.events()
-    assert event.id == message.id
+    assert event.provider_response_id == message.id != event.id
+    assert event.provider_request_id == message._request_id
     assert (event.provider, event.model) == ("anthropic", MODEL)
     assert event.usage == USAGE  # input_tokens are uncached already: nothing subtracted
     assert event.cost.total == COST == Decimal("0.0039")
@@ -65,7 +72,7 @@ def test_raw_stream_and_stream_helper(
     events = list(warden.ledger.events())
     assert len(events) == 2
     assert {e.usage for e in events} == {USAGE}
-    assert warden.ledger.get(final.id) is not None
+    assert len(stored_as(warden, final.id)) == 1
     assert sum(e.cost.total for e in events) == 2 * COST
 
 
@@ -105,7 +112,7 @@ def test_errors_and_interrupted_streams(
             pass
     assert "incomplete" in str(broken.value) or "peer closed" in str(broken.value)
     failed, interrupted = sorted(warden.ledger.events(), key=lambda e: e.cost.source)
-    assert failed.id == caught.value.request_id
+    assert failed.provider_request_id == caught.value.request_id != failed.id
     assert failed.status == EventStatus.ERROR and failed.usage.total_tokens == 0
     assert interrupted.status == EventStatus.ERROR
     assert interrupted.cost.source == CostSource.ESTIMATED

@@ -5,6 +5,7 @@ provider), and, when LiteLLM is installed, driven by LiteLLM end to end."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import importlib.util
 import json
 from decimal import Decimal
@@ -41,7 +42,11 @@ def test_openai_call_with_cached_and_reasoning_tokens() -> None:
     feed(logger, "openai_cached_reasoning")
     (event,) = ledger.events()
     slo = PAYLOADS["openai_cached_reasoning"]["kwargs"]["standard_logging_object"]
-    assert event.id == f"litellm:{slo['id']}"
+    assert event.id == f"litellm:{slo['litellm_call_id']}"
+    assert (
+        event.provider_response_id == PAYLOADS["openai_cached_reasoning"]["response_obj"]["id"] == slo["id"]
+    )
+    assert event.provider_request_id == "req_13b400000001c657d3bf"
     assert (event.provider, event.model) == ("openai", "gpt-5")
     assert event.usage == Usage(
         input_tokens=1000, cache_read_tokens=2000, output_tokens=500, reasoning_tokens=100
@@ -142,7 +147,7 @@ def test_proxy_pre_call_hook_admits_and_the_success_hook_settles() -> None:
     feed(logger, "openai_cached_reasoning", asynchronous=True)
     (event,) = ledger.events()
     assert event.source == "proxy"
-    assert event.id == f"litellm:{payload['kwargs']['standard_logging_object']['id']}"
+    assert event.id == f"litellm:{payload['kwargs']['litellm_call_id']}"
 
 
 @pytest.mark.skipif(importlib.util.find_spec("litellm") is None, reason="LiteLLM is not installed")
@@ -183,3 +188,20 @@ def test_against_litellm_itself() -> None:  # pragma: no cover - needs the optio
         litellm.callbacks = []
     (event,) = ledger.events()
     assert event.cost.total == Decimal("0.0039")
+
+
+def test_calls_with_the_same_response_id_are_separate_events() -> None:
+    ledger = MemoryLedger()
+    logger = CostwardenLogger(Warden(ledger=ledger))
+    payload = PAYLOADS["openai_cached_reasoning"]
+    for n in range(3):  # a server that reuses response ids (Ollama draws them from 999 values)
+        kwargs = copy.deepcopy(payload["kwargs"])
+        kwargs["litellm_call_id"] = kwargs["standard_logging_object"]["litellm_call_id"] = f"call-{n}"
+        slo = kwargs["standard_logging_object"]
+        logger.log_success_event(kwargs, payload["response_obj"], slo["startTime"], slo["endTime"])
+    events = list(ledger.events())
+    assert sorted(e.id for e in events) == ["litellm:call-0", "litellm:call-1", "litellm:call-2"]
+    assert {e.provider_response_id for e in events} == {payload["response_obj"]["id"]}
+    # the same call reported again (LiteLLM fires success callbacks more than once) stays one event
+    logger.log_success_event(kwargs, payload["response_obj"], slo["startTime"], slo["endTime"])
+    assert len(list(ledger.events())) == 3

@@ -8,7 +8,8 @@ from decimal import Decimal
 import openai
 import pytest
 
-from costwarden.core.usage import CostSource, EventStatus, Usage
+from costwarden.core.usage import CostSource, EventStatus, Usage, UsageEvent
+from costwarden.ledger.base import EventQuery
 from costwarden.testing import FakeProvider, Reply
 from costwarden.warden import Warden
 
@@ -17,6 +18,11 @@ MESSAGES = [{"role": "user", "content": "Say hello."}]
 CACHED = Reply(input_tokens=1000, cache_read_tokens=2000, output_tokens=500, reasoning_tokens=100)
 CACHED_USAGE = Usage(input_tokens=1000, cache_read_tokens=2000, output_tokens=500, reasoning_tokens=100)
 CACHED_COST = Decimal("0.00125") + Decimal("0.00025") + Decimal("0.005")
+
+
+def stored_as(warden: Warden, response_id: str) -> list[UsageEvent]:
+    """The events stored for the provider's response id (never their own id: servers reuse them)."""
+    return list(warden.ledger.events(EventQuery(where={"provider_response_id": response_id})))
 
 
 @pytest.fixture
@@ -47,7 +53,8 @@ def test_chat_completion_cached_and_reasoning_tokens_cost_exactly(
     completion = client.chat.completions.create(model="gpt-5", messages=MESSAGES, costwarden_agent="greeter")
     assert completion.choices[0].message.content == "Hello from the fake provider."
     event = only_event(warden)
-    assert event.id == completion.id
+    assert event.provider_response_id == completion.id != event.id
+    assert event.provider_request_id == completion._request_id
     assert (event.provider, event.model, event.status) == ("openai", "gpt-5", EventStatus.OK)
     assert event.usage == CACHED_USAGE  # prompt_tokens 3000 include the 2000 cached
     assert event.cost.total == CACHED_COST == Decimal("0.0065")
@@ -103,7 +110,7 @@ def test_chat_stream_helper(warden: Warden, client: openai.OpenAI, fake: FakePro
             pass
         final = stream.get_final_completion()
     event = only_event(warden)
-    assert event.id == final.id
+    assert event.provider_response_id == final.id != event.id
     assert event.cost.total == CACHED_COST
 
 
@@ -131,8 +138,8 @@ def test_responses_api_plain_and_streamed(warden: Warden, client: openai.OpenAI,
     assert len(events) == 3
     assert {e.usage for e in events} == {CACHED_USAGE}
     assert sum(e.cost.total for e in events) == 3 * CACHED_COST
-    assert warden.ledger.get(response.id) is not None
-    assert warden.ledger.get(final.id) is not None
+    assert len(stored_as(warden, response.id)) == 1
+    assert len(stored_as(warden, final.id)) == 1
 
 
 def test_responses_long_retention_cache_writes(
@@ -151,7 +158,7 @@ def test_provider_error_records_a_failed_call_and_reraises(
     with pytest.raises(openai.RateLimitError) as caught:
         client.chat.completions.create(model="gpt-5", messages=MESSAGES)
     event = only_event(warden)
-    assert event.id == caught.value.request_id
+    assert event.provider_request_id == caught.value.request_id != event.id
     assert event.status == EventStatus.ERROR
     assert event.usage.total_tokens == 0
     quota = warden.quotas.latest("openai")
@@ -198,8 +205,8 @@ def test_raw_and_streaming_response_variants(
     first = raw.parse()
     with client.chat.completions.with_streaming_response.create(model="gpt-5", messages=MESSAGES) as response:
         second = response.parse()
-    assert warden.ledger.get(first.id) is not None
-    assert warden.ledger.get(second.id) is not None
+    assert len(stored_as(warden, first.id)) == 1
+    assert len(stored_as(warden, second.id)) == 1
     assert sum(e.cost.total for e in warden.ledger.events()) == 2 * CACHED_COST
 
 

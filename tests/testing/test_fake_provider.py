@@ -77,3 +77,19 @@ def test_injected_errors(fake: FakeProvider) -> None:
 def test_unknown_route(fake: FakeProvider) -> None:
     status, _, _ = post(f"{fake.base_url}/v1/embeddings", {})
     assert status == 404
+
+
+def test_reused_response_ids_like_ollama() -> None:
+    with FakeProvider(response_ids=3) as server:
+        seen = set()
+        for _ in range(60):
+            request = urllib.request.Request(
+                f"{server.openai_base_url}/chat/completions",
+                data=json.dumps({"model": "m", "messages": [{"role": "user", "content": "x"}]}).encode(),
+                headers={"content-type": "application/json"},
+            )
+            with urllib.request.urlopen(request) as response:
+                seen.add(json.loads(response.read())["id"])
+        assert seen == {"chatcmpl-0", "chatcmpl-1", "chatcmpl-2"}
+    with pytest.raises(ValueError, match="response_ids"):
+        FakeProvider(response_ids=0)

@@ -33,6 +33,8 @@ def event_to_json(event: UsageEvent) -> dict[str, Any]:
         "model": event.model,
         "given_provider": event.names_given[0],
         "given_model": event.names_given[1],
+        "provider_response_id": event.provider_response_id,
+        "provider_request_id": event.provider_request_id,
     }
     out.update(event.usage.as_dict())
     for name in ATTRIBUTION_FIELDS:
@@ -64,6 +66,10 @@ def print_event(console: Console, event: UsageEvent) -> None:
     table.add_row("model", f"{event.provider}/{event.model}")
     if event.names_given != (event.provider, event.model):
         table.add_row("given as", "/".join(event.names_given))
+    if event.provider_response_id:
+        table.add_row("response id", event.provider_response_id)
+    if event.provider_request_id:
+        table.add_row("request id", event.provider_request_id)
     for name in TOKEN_FIELDS:
         value = getattr(event.usage, name)
         if value and name != "requests":

@@ -248,6 +248,10 @@ class UsageEvent:
     and model ids: `claude` -> `anthropic`, `claude-sonnet-4-5-20250929` -> `claude-sonnet-4-5`); budgets and
     reports use them. `given_provider` / `given_model` keep the names the caller gave where they differ
     (None: the same as the canonical name); the event is priced by the names given.
+
+    `provider_response_id` (`chatcmpl-...`, `msg_...`) and `provider_request_id` (the `x-request-id` /
+    `request-id` header) are what the provider said about the call. They are kept for search, never used as
+    the event's id: servers reuse them (Ollama draws response ids from 999 values).
     """
 
     id: str
@@ -264,6 +268,8 @@ class UsageEvent:
     cost: CostBreakdown | None = None
     given_provider: str | None = None
     given_model: str | None = None
+    provider_response_id: str | None = None
+    provider_request_id: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id.strip():
@@ -285,6 +291,12 @@ class UsageEvent:
             if not isinstance(value, str) or not value.strip():
                 raise ValidationError(name, f"expected a non-empty string or None, got {value!r}")
             if value == canonical:
+                object.__setattr__(self, name, None)
+        for name in ("provider_response_id", "provider_request_id"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ValidationError(name, f"expected a string or None, got {value!r}")
+            if value == "":
                 object.__setattr__(self, name, None)
         if not isinstance(self.usage, Usage):
             raise ValidationError("usage", f"expected a Usage, got {type(self.usage).__name__}")
@@ -337,6 +349,8 @@ class UsageEvent:
         duration_ms: int | None = None,
         service_tier: str | None = None,
         provider_cost: Decimal | None = None,
+        provider_response_id: str | None = None,
+        provider_request_id: str | None = None,
     ) -> UsageEvent:
         """Build an event from flat keyword arguments; `id` and `occurred_at` default to new / now."""
         return cls(
@@ -370,6 +384,8 @@ class UsageEvent:
             duration_ms=duration_ms,
             service_tier=service_tier,
             provider_cost=provider_cost,
+            provider_response_id=provider_response_id,
+            provider_request_id=provider_request_id,
         )
 
     @property

@@ -1,5 +1,8 @@
 """The life of one wrapped call after admission: headers, then exactly one settlement (ok, error,
-cancelled, or estimated for a stream that broke or was abandoned)."""
+cancelled, or estimated for a stream that broke or was abandoned).
+
+One call, one event: the event's id is the admission's own (or `costwarden_event_id` when the caller gives
+one); the provider's response id and request id (`x-request-id` / `request-id`) are stored beside it."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from costwarden.integrations.stream_state import StreamState
 from costwarden.quotas import Quotas
 from costwarden.warden import Warden
 
-__all__ = ["TrackedCall", "is_cancellation", "request_id_of_error"]
+__all__ = ["TrackedCall", "is_cancellation", "request_id_of_error", "request_id_of_headers"]
 
 log = logging.getLogger("costwarden.capture")
 
@@ -28,14 +31,25 @@ def is_cancellation(exc: BaseException) -> bool:
     )
 
 
+def request_id_of_headers(headers: Any) -> str | None:
+    """The provider's request id header (`x-request-id`: OpenAI and most servers; `request-id`: Anthropic)."""
+    if headers is None:
+        return None
+    try:
+        value = headers.get("x-request-id") or headers.get("request-id")
+    except Exception:  # a header object we do not understand never breaks the call
+        return None
+    return value if isinstance(value, str) and value else None
+
+
 def request_id_of_error(exc: BaseException) -> tuple[str | None, Any, int | None]:
     """The provider's request id, response headers and status code carried by an SDK error, if any."""
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None)
     status = getattr(exc, "status_code", None) or getattr(response, "status_code", None)
     request_id = getattr(exc, "request_id", None)
-    if request_id is None and headers is not None:
-        request_id = headers.get("x-request-id") or headers.get("request-id")
+    if request_id is None:
+        request_id = request_id_of_headers(headers)
     return (
         (request_id if isinstance(request_id, str) and request_id else None),
         headers,
@@ -60,6 +74,8 @@ class TrackedCall:
         self.quotas = quotas
         self.estimator = estimator
         self.event_id = event_id
+        """The caller's idempotency key (`costwarden_event_id`); None: the admission's own id."""
+        self.provider_request_id: str | None = None
         self.event: UsageEvent | None = None
         self._lock = threading.Lock()
         self._done = False
@@ -81,7 +97,10 @@ class TrackedCall:
             self.warden.release(self.admission)
 
     def headers(self, headers: Mapping[str, str] | None, status_code: int | None = None) -> None:
-        """Keep the rate-limit headers of a response as the provider's latest quota."""
+        """Keep the provider's request id and the rate-limit headers of a response (the latest quota)."""
+        request_id = request_id_of_headers(headers)
+        if request_id is not None:
+            self.provider_request_id = request_id
         if headers:
             self.quotas.observe(
                 self.admission.provider, headers, model=self.admission.model, status_code=status_code
@@ -96,18 +115,22 @@ class TrackedCall:
         service_tier: str | None = None,
         estimated: bool = False,
         status: EventStatus = EventStatus.OK,
+        request_id: str | None = None,
     ) -> UsageEvent | None:
-        """Record the call with its usage (once; later calls are ignored)."""
+        """Record the call with its usage (once; later calls are ignored). `response_id` and `request_id`
+        are the provider's (stored beside the event, not as its id)."""
         if not self._claim():
             return None
         self.event = self.warden.settle(
             self.admission,
             usage,
-            event_id=self.event_id or response_id,
+            event_id=self.event_id,
             status=status,
             model=model or None,
             service_tier=service_tier,
             estimated=estimated,
+            provider_response_id=response_id,
+            provider_request_id=request_id or self.provider_request_id,
         )
         return self.event
 
@@ -122,7 +145,12 @@ class TrackedCall:
         if not self._claim():
             return
         status = EventStatus.CANCELLED if is_cancellation(exc) else EventStatus.ERROR
-        self.event = self.warden.fail(self.admission, status=status, event_id=self.event_id or request_id)
+        self.event = self.warden.fail(
+            self.admission,
+            status=status,
+            event_id=self.event_id,
+            provider_request_id=request_id or self.provider_request_id,
+        )
 
     def settle_stream(self, state: StreamState, reason: str, exc: BaseException | None = None) -> None:
         """Settle a stream that ended (`done`), broke (`error`) or was closed or dropped (`closed`).

@@ -259,8 +259,14 @@ class CostwardenLogger(_Base):  # type: ignore[misc, unused-ignore]
         raw_model = field(response_obj, "model") or slo.get("model") or kwargs.get("model")
         provider = self.provider or _provider_name(slo.get("custom_llm_provider") or "", str(raw_model or ""))
         model = _model_name(str(raw_model or "unknown"), slo.get("custom_llm_provider"))
-        call_id = slo.get("id") or kwargs.get("litellm_call_id") or field(response_obj, "id")
-        event_id = f"litellm:{call_id}" if call_id else None
+        # LiteLLM's own id of the call (one per call, also across its retries); never the provider's
+        # response id, which servers reuse
+        # (`standard_logging_object.id` is the provider's response id for most providers: not this)
+        call_id = slo.get("litellm_call_id") or kwargs.get("litellm_call_id")
+        event_id = f"litellm:{call_id}" if isinstance(call_id, str) and call_id else None
+        response_id = field(response_obj, "id")
+        response_id = response_id if isinstance(response_id, str) and response_id else None
+        request_id = _request_id(slo)
         status = EventStatus.ERROR if failed or slo.get("status") == "failure" else EventStatus.OK
         attribution = _attribution(kwargs, slo)
         litellm_cost = _cost(slo.get("response_cost"))
@@ -285,6 +291,8 @@ class CostwardenLogger(_Base):  # type: ignore[misc, unused-ignore]
                 source=EventSource.PROXY,
                 model=model,
                 service_tier=tier if isinstance(tier, str) else None,
+                provider_response_id=response_id,
+                provider_request_id=request_id,
             )
         return self.warden.record(
             UsageEvent(
@@ -298,8 +306,22 @@ class CostwardenLogger(_Base):  # type: ignore[misc, unused-ignore]
                 status=status,
                 duration_ms=duration,
                 service_tier=tier if isinstance(tier, str) else None,
+                provider_response_id=response_id,
+                provider_request_id=request_id,
             )
         )
+
+
+def _request_id(slo: Mapping[str, Any]) -> str | None:
+    """The provider's request id header, as LiteLLM passed it on (`llm_provider-x-request-id`)."""
+    headers = field(slo.get("hidden_params"), "additional_headers")
+    if not isinstance(headers, Mapping):
+        return None
+    for name in ("llm_provider-x-request-id", "llm_provider-request-id", "x-request-id", "request-id"):
+        value = headers.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def _provider_of(model: str) -> str:

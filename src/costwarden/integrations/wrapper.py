@@ -189,6 +189,9 @@ class Binding:
         call = plan.call
         usage = self.kind.usage(parsed)
         rid, model, tier = self.kind.meta(parsed)
+        request_id = getattr(parsed, "_request_id", None)  # the SDKs keep the request id header here
+        if isinstance(request_id, str) and request_id and call.provider_request_id is None:
+            call.provider_request_id = request_id
         if usage is not None:
             call.settle(usage, response_id=rid, model=model, service_tier=tier)
             return

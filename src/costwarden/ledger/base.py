@@ -48,7 +48,8 @@ GROUP_FIELDS: tuple[str, ...] = (
     "month",
 )
 # Keys accepted by `EventQuery.where` (plus `tag:NAME`). `provider` / `model` are the canonical names;
-# `given_provider` / `given_model` the names the caller gave (the raw model id, e.g. a dated snapshot).
+# `given_provider` / `given_model` the names the caller gave (the raw model id, e.g. a dated snapshot);
+# `provider_response_id` / `provider_request_id` find the calls the provider reported under an id.
 FILTER_FIELDS: tuple[str, ...] = (
     *ATTRIBUTION_FIELDS,
     "provider",
@@ -58,6 +59,8 @@ FILTER_FIELDS: tuple[str, ...] = (
     "status",
     "source",
     "cost_source",
+    "provider_response_id",
+    "provider_request_id",
 )
 
 

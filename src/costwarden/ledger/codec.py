@@ -79,6 +79,8 @@ ROW_COLUMNS: Final[tuple[str, ...]] = (
     "recorded_at",
     "given_provider",
     "given_model",
+    "provider_response_id",
+    "provider_request_id",
 )
 INT_COLUMNS: Final[frozenset[str]] = frozenset(
     {
@@ -226,6 +228,8 @@ def encode_event(event: UsageEvent, recorded_at: int) -> Row:
         recorded_at,
         event.given_provider,
         event.given_model,
+        event.provider_response_id,
+        event.provider_request_id,
     )
 
 
@@ -304,6 +308,8 @@ def decode_row(row: Sequence[Any]) -> UsageEvent:
         ),
         given_provider=row[32],
         given_model=row[33],
+        provider_response_id=row[34],
+        provider_request_id=row[35],
     )
 
 

@@ -98,6 +98,10 @@ def _value(event: UsageEvent, key: str) -> str | None:
         return event.names_given[0]
     if key == "given_model":
         return event.names_given[1]
+    if key == "provider_response_id":
+        return event.provider_response_id
+    if key == "provider_request_id":
+        return event.provider_request_id
     if key == "status":
         return event.status.value
     if key == "source":

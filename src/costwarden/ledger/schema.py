@@ -110,6 +110,10 @@ events = Table(
     # `model` (NULL: the same); see `given_column`
     Column("given_provider", text_type(), nullable=True),
     Column("given_model", text_type(), nullable=True),
+    # what the provider said about the call (its response id, its request id header): kept for search,
+    # never the key (servers reuse them)
+    Column("provider_response_id", text_type(), nullable=True),
+    Column("provider_request_id", text_type(), nullable=True),
     PrimaryKeyConstraint("id", name="pk_events"),
 )
 
@@ -119,6 +123,8 @@ EVENT_INDEXES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ("ix_events_agent_occurred_at", ("agent", "occurred_at")),
     ("ix_events_session", ("session",)),
     ("ix_events_model", ("model",)),
+    ("ix_events_provider_response_id", ("provider_response_id",)),
+    ("ix_events_provider_request_id", ("provider_request_id",)),
 )
 for _name, _columns in EVENT_INDEXES:
     Index(_name, *(events.c[c] for c in _columns))

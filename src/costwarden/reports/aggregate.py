@@ -13,7 +13,15 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from costwarden.core.usage import UsageEvent
-from costwarden.ledger.base import ALL_EVENTS, EventQuery, Ledger, Totals, WhereValue, check_group_key
+from costwarden.ledger.base import (
+    ALL_EVENTS,
+    EventQuery,
+    Ledger,
+    Totals,
+    WhereValue,
+    check_filter_key,
+    check_group_key,
+)
 from costwarden.reports.periods import local_bucket, utc_iso
 from costwarden.reports.rollups import Coverage, NotResolvable, RollupSource, Segment, plan_segments
 from costwarden.reports.totals import event_totals, regroup, sort_rows
@@ -105,7 +113,7 @@ class Aggregator:
         """Sums per group, canonical order (time keys in time order, then cost descending)."""
         keys = check_keys(group_by)
         for name in query.where:
-            check_group_key(name)
+            check_filter_key(name)
         segments = self._plan(query)
         self.last_sources = tuple(dict.fromkeys(s.source for s in segments))
         rows: list[Totals] = []

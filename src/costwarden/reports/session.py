@@ -23,7 +23,7 @@ from costwarden.reports.formats import money, totals_json
 from costwarden.reports.periods import utc_iso
 from costwarden.reports.totals import add_totals, empty_totals, event_totals
 
-__all__ = ["SLICES", "SessionDetail", "session_detail", "session_json", "session_renderable"]
+__all__ = ["SLICES", "SessionCall", "SessionDetail", "session_detail", "session_json", "session_renderable"]
 
 SLICES: tuple[tuple[str, str, str], ...] = (
     # (label, token field, cost slice)
@@ -34,6 +34,22 @@ SLICES: tuple[tuple[str, str, str], ...] = (
     ("Output", "output_tokens", "output"),
 )
 _UNIT = Decimal("1E-10")
+_SHOWN_CALLS = 20
+"""The text view lists the session's last calls; `--json` lists every one."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCall:
+    """One call of the session: our event id and what the provider called it."""
+
+    id: str
+    occurred_at: datetime
+    provider: str
+    model: str
+    status: str
+    cost: Decimal
+    provider_response_id: str | None
+    provider_request_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +65,8 @@ class SessionDetail:
     totals: Totals
     slice_cost: dict[str, Decimal] = field(default_factory=dict)
     """Cost per slice name (`input`, `output`, ...; `other` for costs without a slice breakdown)."""
+    calls: list[SessionCall] = field(default_factory=list)
+    """Every call, oldest first."""
 
     @property
     def minutes(self) -> Decimal:
@@ -86,8 +104,21 @@ def session_detail(session: str, events: Iterable[UsageEvent]) -> SessionDetail:
     slice_cost: dict[str, Decimal] = {}
     started: datetime | None = None
     ended: datetime | None = None
+    calls: list[SessionCall] = []
     for event in events:
         totals = add_totals(totals, event_totals(event))
+        calls.append(
+            SessionCall(
+                id=event.id,
+                occurred_at=event.occurred_at,
+                provider=event.provider,
+                model=event.model,
+                status=event.status.value,
+                cost=event.cost_total,
+                provider_response_id=event.provider_response_id,
+                provider_request_id=event.provider_request_id,
+            )
+        )
         a = event.attribution
         if a.project:
             projects[a.project] += 1
@@ -116,6 +147,7 @@ def session_detail(session: str, events: Iterable[UsageEvent]) -> SessionDetail:
         ended=ended,
         totals=totals,
         slice_cost={k: v for k, v in slice_cost.items() if v},
+        calls=sorted(calls, key=lambda c: (c.occurred_at, c.id)),
     )
 
 
@@ -137,6 +169,19 @@ def session_json(detail: SessionDetail) -> dict[str, Any]:
         "average_cost_per_call": money(detail.per_call(t.cost).quantize(_UNIT, rounding=ROUND_HALF_EVEN)),
         "tokens_per_minute": str(detail.tokens_per_minute),
         "cost_per_minute": money(detail.cost_per_minute),
+        "calls": [
+            {
+                "id": call.id,
+                "occurred_at": utc_iso(call.occurred_at),
+                "provider": call.provider,
+                "model": call.model,
+                "status": call.status,
+                "cost": money(call.cost),
+                "provider_response_id": call.provider_response_id,
+                "provider_request_id": call.provider_request_id,
+            }
+            for call in detail.calls
+        ],
     }
 
 
@@ -191,6 +236,20 @@ def session_renderable(detail: SessionDetail, tz: ZoneInfo | None = None) -> Ren
         breakdown.add_row(f"{name.replace('_', ' ')}:", usd(amount), f"({pct}%)")
     breakdown.add_row("Total:", usd(t.cost), "")
 
+    shown = detail.calls[-_SHOWN_CALLS:]
+    listing = Table(box=None, pad_edge=False, padding=(0, 2, 0, 0))
+    for column in ("time", "model", "cost", "status", "response id", "request id"):
+        listing.add_column(column, justify="right" if column == "cost" else "left")
+    for call in shown:
+        listing.add_row(
+            when(call.occurred_at),
+            escape(call.model),
+            usd(call.cost),
+            call.status,
+            escape(call.provider_response_id or "-"),
+            escape(call.provider_request_id or "-"),
+        )
+
     efficiency = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2, 0, 2))
     efficiency.add_column(style="bold")
     efficiency.add_column(justify="right")
@@ -212,7 +271,14 @@ def session_renderable(detail: SessionDetail, tz: ZoneInfo | None = None) -> Ren
         Text(""),
         heading("EFFICIENCY"),
         efficiency,
+        Text(""),
+        heading("CALLS" if len(shown) == len(detail.calls) else f"LAST {len(shown)} CALLS"),
+        listing,
     ]
+    if len(shown) < len(detail.calls):
+        parts.append(
+            Text(f"... and {len(detail.calls) - len(shown)} earlier call(s); --json lists every one.")
+        )
     if t.unpriced_events:
         parts.append(
             Text(

@@ -12,6 +12,8 @@ Each request takes the next queued `Reply` (else `fake.default`): plain JSON or 
 with cached and reasoning tokens, the provider's request-id and rate-limit headers, injected errors
 (`Reply(error=429)`) and streams cut off mid-way (`Reply(interrupt_after=3)`). Token counts left unset
 are derived from the request (about four characters per token), so a demo gets plausible numbers.
+`FakeProvider(response_ids=999)` answers like Ollama's OpenAI-compatible endpoint: response ids drawn at
+random from that many values (`chatcmpl-0` ... `chatcmpl-998`, `msg_0`, ...), so they repeat.
 It listens on 127.0.0.1 only, in a daemon thread; `close()` (or leaving the `with`) stops it.
 """
 
@@ -20,10 +22,12 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import random
 import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -114,7 +118,16 @@ class _Handler(BaseHTTPRequestHandler):
 class FakeProvider:
     """The server; also a context manager. Thread-safe: many clients may call it at once."""
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, default: Reply | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        default: Reply | None = None,
+        response_ids: int | None = None,
+    ) -> None:
+        if response_ids is not None and response_ids < 1:
+            raise ValueError(f"response_ids: expected a number of values of at least 1, got {response_ids}")
         self.default = default if default is not None else Reply()
         self.requests: list[ReceivedRequest] = []
         self.rate_limit_requests = 10_000
@@ -123,6 +136,7 @@ class FakeProvider:
         self._lock = threading.Lock()
         self._served = 0
         self._ids = (f"{os.getpid():x}{n:08x}{os.urandom(4).hex()}" for n in itertools.count(1))
+        self._response_ids = self._ids if response_ids is None else _drawn(random.Random(), response_ids)
         self._server = _Server((host, port), _Handler)
         self._server.fake = self
         self._thread = threading.Thread(
@@ -222,7 +236,9 @@ class FakeProvider:
             )
             return
         inp, out = self._counts(body, reply)
-        rendered: Rendered = render(api, body, reply, inp=inp, out=out, ids=self._ids)
+        with self._lock:
+            response_id = next(self._response_ids)
+        rendered: Rendered = render(api, body, reply, inp=inp, out=out, ids=iter((response_id,)))
         if rendered.body is not None:
             handler._json(rendered.status, rendered.body, out_headers)
         else:
@@ -274,6 +290,12 @@ class FakeProvider:
         """Change the default reply's fields (for every request not given a queued reply); returns self."""
         self.default = replace(self.default, **fields)
         return self
+
+
+def _drawn(rnd: random.Random, values: int) -> Iterator[str]:
+    """Ids as a server that draws them from `values` numbers gives them (`rand.Intn(999)` in Ollama)."""
+    while True:
+        yield str(rnd.randrange(values))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -19,6 +19,7 @@ from costwarden.ledger.migrations import (
     m0005_rollup_totals,
     m0006_budget_derivations,
     m0007_canonical_names,
+    m0008_provider_ids,
 )
 
 __all__ = ["MIGRATIONS"]
@@ -31,4 +32,5 @@ MIGRATIONS: Sequence[Migration] = (
     m0005_rollup_totals,
     m0006_budget_derivations,
     m0007_canonical_names,
+    m0008_provider_ids,
 )

@@ -234,3 +234,15 @@ def test_one_provider_one_name_in_budgets_and_reports(capsys: pytest.CaptureFixt
         ({"given_provider": "claude"}, "0.60"),
         ({"given_provider": "anthropic"}, "0.30"),
     ]
+
+
+def test_long_ids_are_hashed_not_truncated(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    long = "call-" + "x" * 300
+    for n in range(5):
+        payload = _record(capsys, db, "openai", "gpt-5", f"{long}{n}")
+        assert len(payload["id"]) <= 255 and payload["given_id"] == f"{long}{n}"
+    again = _record(capsys, db, "openai", "gpt-5", f"{long}0")  # the same long id: the same event
+    code, out, err = run(capsys, "--db", db, "report", "--json")
+    assert code == 0, err
+    assert json.loads(out)["totals"]["events"] == 5
+    assert again["id"] == _record(capsys, db, "openai", "gpt-5", f"{long}0")["id"]

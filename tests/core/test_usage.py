@@ -10,6 +10,7 @@ from costwarden.core.usage import (
     EventStatus,
     Usage,
     UsageEvent,
+    event_key,
     new_event_id,
 )
 from costwarden.errors import ValidationError
@@ -150,3 +151,23 @@ def test_generated_ids_are_unique_and_ordered() -> None:
     ids = [new_event_id() for _ in range(1000)]
     assert len(set(ids)) == 1000
     assert [i[:19] for i in ids] == sorted(i[:19] for i in ids)
+
+
+def test_ids_longer_than_255_characters_are_hashed_never_truncated() -> None:
+    prefix = "claude-code:" + "m" * 300
+    ids = [f"{prefix}:{n}" for n in range(5)]
+    events = [UsageEvent.create(provider="openai", model="gpt-5", id=i) for i in ids]
+    stored = [e.id for e in events]
+    assert len(set(stored)) == 5
+    assert all(len(s) <= 255 for s in stored)
+    assert [e.given_id for e in events] == ids
+    assert [e.original_id for e in events] == ids
+    # stable: the same long id gives the same key, in this process and any other
+    again = UsageEvent.create(provider="openai", model="gpt-5", id=ids[0])
+    assert again.id == stored[0] == event_key(ids[0])
+    assert stored[0].startswith(prefix[:100])
+    # ids of 255 characters or fewer are kept as given
+    exact = "x" * 255
+    assert event_key(exact) == exact
+    plain = UsageEvent.create(provider="openai", model="gpt-5", id=exact)
+    assert (plain.id, plain.given_id, plain.original_id) == (exact, None, exact)

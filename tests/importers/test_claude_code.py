@@ -236,3 +236,23 @@ def test_default_locations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     home = Path.home()
     (home / ".claude" / "projects").mkdir(parents=True)
     assert default_paths() == [home / ".claude" / "projects"]
+
+
+def test_long_message_ids_are_never_truncated_into_one_event(tmp_path: Path, ledger: Ledger) -> None:
+    long = "msg_" + "x" * 300  # five messages whose ids differ only after 255 characters
+    write(
+        tmp_path / "projects" / "-home-dev-shop" / "s.jsonl",
+        [
+            claude_assistant(
+                message_id=f"{long}{n}", request_id=None, at=f"2026-11-20T10:00:0{n}Z", output=10
+            )
+            for n in range(5)
+        ],
+    )
+    stats = run(Warden(ledger=ledger), tmp_path)
+    assert stats.records == 5
+    events = list(ledger.events())
+    assert len(events) == 5
+    assert sorted(e.original_id for e in events) == [f"claude-code:{long}{n}" for n in range(5)]
+    assert run(Warden(ledger=ledger), tmp_path).records == 0  # a re-import adds nothing
+    assert len(list(ledger.events())) == 5

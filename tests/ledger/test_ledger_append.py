@@ -177,3 +177,17 @@ def test_memory_ledger_stores_what_sql_would_return(make_event: MakeEvent) -> No
     assert stored is not None and stored.cost is not None
     assert stored.cost.total == Decimal("0.0000000001")
     assert stored.usage == Usage(input_tokens=100)
+
+
+def test_five_distinct_long_ids_are_five_events(ledger: Ledger, make_event: MakeEvent) -> None:
+    prefix = "import:" + "x" * 260  # longer than the id column: they differ only after 255 characters
+    events = [make_event(id=f"{prefix}-{n}") for n in range(5)]
+    for event in events[:2]:
+        assert ledger.append(event) is AppendOutcome.INSERTED
+    assert ledger.append_many(events[2:]) == 3
+    assert ledger.append(events[0]) is AppendOutcome.UNCHANGED  # the same long id: the same event
+    assert ledger.totals()[0].events == 5
+    for n, event in enumerate(events):
+        stored = ledger.get(f"{prefix}-{n}")  # found by the id as given, too
+        assert stored is not None and stored == ledger.get(event.id)
+        assert stored.original_id == f"{prefix}-{n}" and len(stored.id) <= 255

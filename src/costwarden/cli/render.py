@@ -35,6 +35,7 @@ def event_to_json(event: UsageEvent) -> dict[str, Any]:
         "given_model": event.names_given[1],
         "provider_response_id": event.provider_response_id,
         "provider_request_id": event.provider_request_id,
+        "given_id": event.given_id,
     }
     out.update(event.usage.as_dict())
     for name in ATTRIBUTION_FIELDS:

@@ -9,6 +9,7 @@ separate; `output_tokens` includes reasoning, and `reasoning_tokens` is an infor
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from collections.abc import Mapping
@@ -32,6 +33,8 @@ __all__ = [
     "Attribution",
     "CostBreakdown",
     "UsageEvent",
+    "MAX_ID_LENGTH",
+    "event_key",
     "new_event_id",
     "check_count",
     "ensure_utc",
@@ -124,6 +127,21 @@ def _enum(kind: type[_E], value: object, name: str) -> _E:
     except ValueError:
         choices = ", ".join(member.value for member in kind)
         raise ValidationError(name, f"expected one of {choices}, got {value!r}") from None
+
+
+MAX_ID_LENGTH = 255
+"""The longest id stored as given; a longer one is stored as its `event_key`."""
+_KEPT = MAX_ID_LENGTH - 65
+
+
+def event_key(event_id: str) -> str:
+    """The id an event is stored under: `event_id` itself up to 255 characters; a longer one becomes its
+    first 190 characters, `~` and the SHA-256 of the whole id (stable across processes and versions, so the
+    same long id is always the same event and distinct ones never collide, as a truncation would)."""
+    if len(event_id) <= MAX_ID_LENGTH:
+        return event_id
+    digest = hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{event_id[:_KEPT]}~{digest}"
 
 
 def new_event_id() -> str:
@@ -249,6 +267,9 @@ class UsageEvent:
     reports use them. `given_provider` / `given_model` keep the names the caller gave where they differ
     (None: the same as the canonical name); the event is priced by the names given.
 
+    An `id` longer than 255 characters is stored as its `event_key` (a hash), the id as given kept in
+    `given_id` (`original_id` is the id as given either way).
+
     `provider_response_id` (`chatcmpl-...`, `msg_...`) and `provider_request_id` (the `x-request-id` /
     `request-id` header) are what the provider said about the call. They are kept for search, never used as
     the event's id: servers reuse them (Ollama draws response ids from 999 values).
@@ -270,12 +291,18 @@ class UsageEvent:
     given_model: str | None = None
     provider_response_id: str | None = None
     provider_request_id: str | None = None
+    given_id: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id.strip():
             raise ValidationError("id", f"expected a non-empty string, got {self.id!r}")
-        if len(self.id) > 255:
-            raise ValidationError("id", "must be at most 255 characters")
+        if len(self.id) > MAX_ID_LENGTH:
+            object.__setattr__(self, "given_id", self.id)
+            object.__setattr__(self, "id", event_key(self.id))
+        elif self.given_id is not None and (
+            not isinstance(self.given_id, str) or event_key(self.given_id) != self.id
+        ):
+            raise ValidationError("given_id", f"{self.given_id!r} is not the id {self.id!r} was made from")
         occurred_at = ensure_utc(self.occurred_at)
         if not date_in_range(occurred_at):
             raise ValidationError("occurred_at", date_range_message(occurred_at))
@@ -387,6 +414,11 @@ class UsageEvent:
             provider_response_id=provider_response_id,
             provider_request_id=provider_request_id,
         )
+
+    @property
+    def original_id(self) -> str:
+        """The id as the caller (or the log) gave it; `id` differs only for ids over 255 characters."""
+        return self.given_id or self.id
 
     @property
     def names_given(self) -> tuple[str, str]:

@@ -110,9 +110,9 @@ class ClaudeCodeParser:
             raise Malformed("assistant message without an id")
         request_id = record.get("requestId")
         if isinstance(request_id, str) and request_id:
-            event_id = f"{SOURCE}:{message_id}:{request_id}"[:255]
+            event_id = f"{SOURCE}:{message_id}:{request_id}"
         else:
-            event_id = f"{SOURCE}:{message_id}"[:255]
+            event_id = f"{SOURCE}:{message_id}"
         check_text(event_id, "message.id")
         check_text(model, "message.model")
         for key in ("cwd", "sessionId", "gitBranch"):

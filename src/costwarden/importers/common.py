@@ -305,7 +305,7 @@ def _import_file(
         if batch:
             line_of = {event_id: line for event_id, (line, _) in batch.items()}
             events = _built(stats, path, batch)
-            target.record(stats, path, [line_of[event.id] for event in events], events)
+            target.record(stats, path, [line_of[event.original_id] for event in events], events)
             batch = {}
         try:
             head = fingerprint(path, done)

@@ -212,7 +212,9 @@ class Ledger(Protocol):
         """
         ...
 
-    def get(self, event_id: str) -> UsageEvent | None: ...
+    def get(self, event_id: str) -> UsageEvent | None:
+        """The stored event of an id (as given: an id over 255 characters is found by its `event_key`)."""
+        ...
 
     def totals(self, query: EventQuery = ALL_EVENTS, group_by: Sequence[str] = ()) -> list[Totals]:
         """Sums per group, ordered by cost descending then key (unset values last, see `sort_totals`).

@@ -81,6 +81,7 @@ ROW_COLUMNS: Final[tuple[str, ...]] = (
     "given_model",
     "provider_response_id",
     "provider_request_id",
+    "given_id",
 )
 INT_COLUMNS: Final[frozenset[str]] = frozenset(
     {
@@ -230,6 +231,7 @@ def encode_event(event: UsageEvent, recorded_at: int) -> Row:
         event.given_model,
         event.provider_response_id,
         event.provider_request_id,
+        event.given_id,
     )
 
 
@@ -310,6 +312,7 @@ def decode_row(row: Sequence[Any]) -> UsageEvent:
         given_model=row[33],
         provider_response_id=row[34],
         provider_request_id=row[35],
+        given_id=row[36],
     )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from costwarden.core.money import from_units, to_units
-from costwarden.core.usage import CostSource, EventStatus, UsageEvent
+from costwarden.core.usage import CostSource, EventStatus, UsageEvent, event_key
 from costwarden.ledger.base import (
     ALL_EVENTS,
     AppendOutcome,
@@ -151,7 +151,7 @@ class MemoryLedger:
 
     def get(self, event_id: str) -> UsageEvent | None:
         with self._lock:
-            known = self._events.get(event_id)
+            known = self._events.get(event_key(event_id))
         return None if known is None else known[0]
 
     def revision(self, event_id: str) -> int | None:

@@ -114,6 +114,8 @@ events = Table(
     # never the key (servers reuse them)
     Column("provider_response_id", text_type(), nullable=True),
     Column("provider_request_id", text_type(), nullable=True),
+    # an id longer than 255 characters as given (`id` holds its hash, see `core.usage.event_key`)
+    Column("given_id", text_type(), nullable=True),
     PrimaryKeyConstraint("id", name="pk_events"),
 )
 

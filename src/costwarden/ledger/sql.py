@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, Select, case, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from costwarden.core.money import from_units
-from costwarden.core.usage import EventStatus, UsageEvent
+from costwarden.core.usage import EventStatus, UsageEvent, event_key
 from costwarden.errors import CostwardenError, LedgerError
 from costwarden.ledger.base import (
     ALL_EVENTS,
@@ -435,7 +435,7 @@ class SqlLedger:
         return field_column(key)
 
     def get(self, event_id: str) -> UsageEvent | None:
-        stmt = select(*(events.c[c] for c in ROW_COLUMNS)).where(events.c.id == event_id)
+        stmt = select(*(events.c[c] for c in ROW_COLUMNS)).where(events.c.id == event_key(event_id))
         with self._failing("read"), self.read() as conn:
             row = conn.execute(stmt).first()
         return None if row is None else decode_row(row)

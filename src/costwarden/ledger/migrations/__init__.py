@@ -20,6 +20,7 @@ from costwarden.ledger.migrations import (
     m0006_budget_derivations,
     m0007_canonical_names,
     m0008_provider_ids,
+    m0009_long_ids,
 )
 
 __all__ = ["MIGRATIONS"]
@@ -33,4 +34,5 @@ MIGRATIONS: Sequence[Migration] = (
     m0006_budget_derivations,
     m0007_canonical_names,
     m0008_provider_ids,
+    m0009_long_ids,
 )

@@ -1,0 +1,138 @@
+"""Interleavings the model-based test (test_budget_model.py) found where a budget disagrees with the
+ledger, each as a short deterministic test. While one fails here, the model-based test leaves its step
+out (`BUDGET_MODEL_KNOWN_BUGS=1` puts them back)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from budget_helpers import PRICING, call
+
+from costwarden.budgets import BudgetEngine, SavedBudget
+from costwarden.budgets.status import budget_status
+from costwarden.clock import FixedClock
+from costwarden.config import settings_from_mapping
+from costwarden.core.money import to_units
+from costwarden.ledger.rollup_store import rollups_of
+from costwarden.reports.retention import apply_retention
+from costwarden.warden import Warden
+
+NOW = datetime(2026, 12, 31, 12, 0, tzinfo=UTC)
+ONE = to_units(Decimal("0.10"))  # cloud/small: $100 per million tokens, 1,000 input tokens
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("redis", marks=pytest.mark.redis),
+    ]
+)
+def warden(request: pytest.FixtureRequest) -> Iterator[Warden]:
+    """A Warden with one `period: total` budget of $100 (Redis: counters in Redis, ledger in SQLite)."""
+    url = request.getfixturevalue("pg_url" if request.param == "postgres" else "sqlite_url")
+    config: dict[str, Any] = {
+        "pricing": PRICING,
+        "retention": {"detailed_days": 2},
+        "budgets": [{"id": "forever", "period": "total", "cost_usd": "100"}],
+    }
+    if request.param == "redis":
+        config["redis_url"] = request.getfixturevalue("redis_server")
+    made = Warden(settings_from_mapping(config), database=url, clock=FixedClock(NOW))
+    yield made
+    engine = made.budgets
+    if request.param == "redis" and isinstance(engine, BudgetEngine):
+        engine.store.flush()  # type: ignore[attr-defined]
+    made.close()
+
+
+def _engine(warden: Warden) -> BudgetEngine:
+    engine = warden.budgets
+    assert isinstance(engine, BudgetEngine)
+    return engine
+
+
+def _status(warden: Warden) -> tuple[int, int]:
+    """The budget's (spent, reserved) cost as `budget status` shows it."""
+    (row,) = [row for row in budget_status(_engine(warden)) if row.dimension == "cost"]
+    return row.spent, row.reserved
+
+
+def _spent(warden: Warden) -> int:
+    return _status(warden)[0]
+
+
+def _record_old(warden: Warden) -> None:
+    warden.record(provider="cloud", model="small", input_tokens=1000, occurred_at=NOW - timedelta(days=40))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="derivation and rebuilds read rollups before the retention cut and events only after it, so an "
+    "event stored before the cut after maintain ran is left out (it is also missing from reports, issue 9.9)",
+)
+def test_an_event_older_than_the_retention_cut_counts_after_maintain(warden: Warden) -> None:
+    if warden.settings.redis_url:
+        pytest.skip("the same derivation as SQLite; Redis is covered below")
+    _record_old(warden)
+    store = rollups_of(warden.ledger)
+    assert store is not None
+    result = apply_retention(store, warden.settings.retention, now=NOW, tz=warden.settings.tz)
+    assert result.events_deleted == 1
+    _record_old(warden)  # arrives late, after its history was folded
+    assert _spent(warden) == 2 * ONE
+    _engine(warden).rebuild()
+    assert _spent(warden) == 2 * ONE
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="after Redis lost its data, budget status shows $0 spent until an admission or settlement "
+    "rebuilds the counters, and the rebuild forgets reservations in flight (issues 9.1, 9.2)",
+)
+def test_status_after_redis_lost_its_data(warden: Warden) -> None:
+    if not warden.settings.redis_url:
+        pytest.skip("Redis counters only")
+    warden.record(provider="cloud", model="small", input_tokens=1000)
+    admission = warden.admit(call(model="small", input_tokens=1000, max_tokens=1000))
+    held = to_units(Decimal("0.20"))
+    assert _status(warden) == (ONE, held)
+    _engine(warden).store.flush()  # type: ignore[attr-defined]
+    assert _status(warden) == (ONE, held)  # status reads what the ledger and the reservations say
+    warden.release(warden.admit(call(model="small", input_tokens=10, max_tokens=10)))  # rebuilds
+    assert _status(warden) == (ONE, held)  # the call in flight still holds its worst case
+    warden.release(admission)
+    assert _status(warden) == (ONE, 0)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a budget given back a definition it had before keeps the counter derived then: the spend while "
+    "the other definition was in force is missing (issue 8.1)",
+)
+def test_a_budget_given_back_an_earlier_definition_counts_the_spend_in_between(warden: Warden) -> None:
+    records = _engine(warden).records
+    assert records is not None
+    records.save_budget(SavedBudget("b", {"id": "b", "period": "hour", "requests": 100}))
+    time.sleep(0.01)  # admission.refresh
+    warden.record(provider="cloud", model="small", input_tokens=10, project="alpha")
+    assert _requests(warden, "b") == 1
+    for budgets in ([{"id": "b", "period": "total", "requests": 100}], []):  # config overrides b, then not
+        config: dict[str, Any] = {"pricing": PRICING, "admission": {"refresh": 0.001}, "budgets": budgets}
+        if warden.settings.redis_url:
+            config["redis_url"] = warden.settings.redis_url
+        with Warden(
+            settings_from_mapping(config), database=warden.settings.database, clock=warden.clock
+        ) as w:
+            w.record(provider="cloud", model="small", input_tokens=10, project="alpha")
+            assert _requests(w, "b") == (3 if not budgets else 2)  # back to hourly: 3 events this hour
+
+
+def _requests(warden: Warden, budget_id: str) -> int:
+    rows = budget_status(_engine(warden))
+    return sum(r.spent for r in rows if r.policy.id == budget_id and r.dimension == "requests")

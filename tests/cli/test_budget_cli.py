@@ -101,7 +101,7 @@ def test_set_list_status_remove(capsys: pytest.CaptureFixture[str], db: str) -> 
     )
     assert run(capsys, "--db", db, "budget", "remove", "monthly")[0] == 0
     code, _, err = run(capsys, "--db", db, "budget", "remove", "monthly")
-    assert (code, err) == (1, "costwarden: no budget 'monthly' was set from the CLI\n")
+    assert (code, err) == (2, "costwarden: no budget 'monthly' was set from the CLI\n")
     assert [b["id"] for b in as_json(capsys, "--db", db, "budget", "list")] == ["daily"]
 
 

@@ -130,7 +130,7 @@ def test_session_detail(capsys: pytest.CaptureFixture[str], filled_db: Filled) -
     assert code == 0
     for section in ("TOKEN USAGE", "API CALLS", "COST BREAKDOWN", "EFFICIENCY", "Cost per minute:"):
         assert section in out
-    assert run(capsys, filled_db.args("report", "--session", "no-such"))[0] == 1
+    assert run(capsys, filled_db.args("report", "--session", "no-such"))[0] == 2
 
 
 def test_filters_and_usage_errors(capsys: pytest.CaptureFixture[str], filled_db: Filled) -> None:

@@ -58,6 +58,11 @@ def alerts(
     if not isinstance(engine, BudgetEngine) or engine.records is None:
         raise ConfigError("the alert feed needs a database ledger", key="database")
     feed = engine.records.alerts(limit=limit, kinds=kind or None, budget_id=budget)
+    unknown = budget is not None and not feed and budget not in engine.policies.by_id
+    if unknown and not engine.records.alerts(limit=1, budget_id=budget):
+        raise typer.BadParameter(
+            f"no budget {budget!r} (see `costwarden budget list`) and no alert of one", param_hint="--budget"
+        )
     if as_json:
         typer.echo(json.dumps([_json(a) for a in feed], indent=2))
         return

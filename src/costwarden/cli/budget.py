@@ -294,6 +294,7 @@ def remove_budget(
         )
     else:
         state.err.print(f"costwarden: no budget {budget_id!r} was set from the CLI", markup=False)
+        raise typer.Exit(2)  # an unknown id: a usage error
     raise typer.Exit(1)
 
 

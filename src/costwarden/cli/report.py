@@ -60,6 +60,7 @@ def _session(state: CliState, session: str, fmt: Format, period: Period | None) 
             )
         else:
             state.err.print(f"No events for session {session!r}.", markup=False)
+            raise typer.Exit(2)  # an unknown id: a usage error
         raise typer.Exit(1)
     detail = session_detail(session, events)
     if fmt is Format.JSON:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import typer
@@ -13,6 +14,8 @@ from costwarden.errors import ConfigError
 from costwarden.warden import Warden
 
 __all__ = ["CliState", "state_of"]
+
+_LEDGER_NOTES = "costwarden.ledger.migrate"
 
 
 @dataclass
@@ -27,6 +30,8 @@ class CliState:
     _settings: Settings | None = None
     _warden: Warden | None = None
     _clock: Clock | None = None
+    _notes: logging.Handler | None = None
+    _notes_level: int = logging.NOTSET
     console: Console = field(default_factory=Console)
     err: Console = field(default_factory=lambda: Console(stderr=True))
 
@@ -48,10 +53,33 @@ class CliState:
         if self._warden is None:
             if self.read_only:
                 _require_database(self.settings.database)
+            self._listen_to_ledger()
             self._warden = Warden(self.settings, clock=self.clock)
         return self._warden
 
+    def _listen_to_ledger(self) -> None:
+        """Say on stderr what opening the ledger changed (migrations applied to an existing database)."""
+        if self._notes is not None:
+            return
+        err = self.err
+
+        class _Notes(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                err.print(f"costwarden: {record.getMessage()}", markup=False)
+
+        self._notes = _Notes(logging.INFO)
+        logger = logging.getLogger(_LEDGER_NOTES)
+        logger.addHandler(self._notes)
+        self._notes_level = logger.level
+        if logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)
+
     def close(self) -> None:
+        if self._notes is not None:
+            logger = logging.getLogger(_LEDGER_NOTES)
+            logger.removeHandler(self._notes)
+            logger.setLevel(self._notes_level)
+            self._notes = None
         if self._warden is not None:
             self._warden.close()
             self._warden = None

@@ -2,10 +2,13 @@
 
 A migration is a module (or any object) with `NAME: str` and `upgrade(conn: Connection) -> None`; the
 dialect is `conn.dialect.name`. The ordered list lives in `costwarden.ledger.migrations.MIGRATIONS`.
-Applied names are recorded in `costwarden_migrations`. `upgrade()` applies each pending migration in its
+Applied names are recorded in `costwarden_migrations`. `upgrade()` first reads them in a plain read
+transaction: when nothing is pending (every start of an up-to-date database) it returns without taking any
+lock, so opening the ledger never waits for a writer. Otherwise it applies each pending migration in its
 own transaction, holding the database's write lock (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: a transaction
 advisory lock per schema), and re-checks inside it, so processes racing to upgrade apply each migration
-once: the later one waits, then finds it applied.
+once: the later one waits, then finds it applied. Every migration applied to an existing database is
+logged (`costwarden.ledger.migrate`, INFO; the CLI prints it on stderr); creating a blank one logs at DEBUG.
 
 A database that records a migration this code does not know was written by a newer costwarden; opening it
 raises `LedgerError` rather than guessing.
@@ -13,6 +16,7 @@ raises `LedgerError` rather than guessing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Final, Protocol
@@ -32,6 +36,8 @@ __all__ = [
     "check_not_newer",
     "upgrade",
 ]
+
+_log = logging.getLogger("costwarden.ledger.migrate")
 
 # First key of the PostgreSQL advisory lock (the second is a hash of the current schema).
 _PG_LOCK_KEY: Final = 0x0C057AD
@@ -107,7 +113,12 @@ def _locked(engine: Engine) -> Iterator[Connection]:
 
 def upgrade(engine: Engine, migrations: Sequence[Migration]) -> list[str]:
     """Apply pending `migrations` in order, each in its own transaction; return the names applied here."""
-    check_migrations(migrations)
+    names = check_migrations(migrations)
+    with read_transaction(engine) as conn:
+        seen = applied_migrations(conn)
+    check_not_newer(seen, migrations)
+    if all(name in seen for name in names):
+        return []  # up to date: no write transaction, no lock
     with _locked(engine) as conn:
         migrations_table.create(conn, checkfirst=True)
         applied = set(applied_migrations(conn))
@@ -127,4 +138,15 @@ def upgrade(engine: Engine, migrations: Sequence[Migration]) -> list[str]:
                 raise LedgerError(f"migration {migration.NAME} failed: {exc}") from exc
             conn.execute(migrations_table.insert().values(name=migration.NAME, applied_at=now_micros()))
         done.append(migration.NAME)
+        # a blank database being created is no news; an existing one changing is
+        _log.log(
+            logging.INFO if seen else logging.DEBUG,
+            "upgraded the ledger at %s: applied migration %s",
+            _where(engine),
+            migration.NAME,
+        )
     return done
+
+
+def _where(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)

@@ -287,14 +287,34 @@ class RollupStore:
         }
 
     @staticmethod
-    def first_bucket(conn: Connection, levels: Sequence[str], before_us: int) -> int | None:
-        """The earliest bucket start of `levels` before `before_us` (None when there is none)."""
-        value = conn.execute(
-            select(func.min(rollups.c.bucket_start)).where(
-                rollups.c.level.in_(list(levels)), rollups.c.bucket_start < before_us
-            )
-        ).scalar()
+    def first_bucket(
+        conn: Connection, levels: Sequence[str], before_us: int, *, from_us: int | None = None
+    ) -> int | None:
+        """The earliest bucket start of `levels` before `before_us` (and at or after `from_us`), None when
+        there is none. One index lookup, so a fold can jump over empty stretches of any length."""
+        conditions = [rollups.c.level.in_(list(levels)), rollups.c.bucket_start < before_us]
+        if from_us is not None:
+            conditions.append(rollups.c.bucket_start >= from_us)
+        value = conn.execute(select(func.min(rollups.c.bucket_start)).where(*conditions)).scalar()
         return None if value is None else int(value)
+
+    @staticmethod
+    def prune_reach(conn: Connection, before_us: int, limit: int) -> int:
+        """Where to cut one batch of `prune_events`: the end of the UTC hour holding the `limit`-th oldest
+        event before `before_us`, or `before_us` when fewer are left. Always a whole hour (or `before_us`),
+        so the events left and the hourly rows still split every report exactly."""
+        from costwarden.ledger.schema import events
+
+        value = conn.execute(
+            select(events.c.occurred_at)
+            .where(events.c.occurred_at < before_us)
+            .order_by(events.c.occurred_at)
+            .offset(limit - 1)
+            .limit(1)
+        ).scalar()
+        if value is None:
+            return before_us
+        return min(before_us, (int(value) // HOUR_US + 1) * HOUR_US)
 
     @staticmethod
     def fold(

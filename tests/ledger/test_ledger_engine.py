@@ -218,3 +218,18 @@ def test_hooks_see_a_concurrent_replacement(pg_url: str, make_event: MakeEvent) 
         assert seen == [(), (150,)]
         stored = ledger.get("x")
         assert stored is not None and stored.usage.output_tokens == 400
+
+
+def test_a_snapshot_answers_every_read_from_one_moment(ledger_sql: SqlLedger, make_event: MakeEvent) -> None:
+    ledger_sql.append(make_event(id="first"))
+    with open_ledger(str(ledger_sql.engine.url.render_as_string(hide_password=False))) as other:
+        with ledger_sql.snapshot():
+            assert ledger_sql.totals()[0].events == 1
+            other.append(make_event(id="second"))  # committed by another process meanwhile
+            assert ledger_sql.totals()[0].events == 1
+            assert [e.id for e in ledger_sql.events()] == ["first"]
+            with ledger_sql.snapshot():  # nested: the same snapshot
+                assert ledger_sql.get("second") is None
+        assert ledger_sql.totals()[0].events == 2  # outside: the latest
+        with ledger_sql.read() as conn:
+            assert conn.execute(text("SELECT count(*) FROM events")).scalar() == 2

@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -85,6 +86,13 @@ class RunSlot:
 
     reservation_id: str | None
     attribution: Attribution
+
+
+def _latest(ledger: Ledger) -> AbstractContextManager[object]:
+    """Reads of `ledger` from one new snapshot (`SqlLedger.fresh`): the latest commits, even inside a
+    report's pinned snapshot, and the retention horizon, rollups and events all of the same moment."""
+    fresh = getattr(ledger, "fresh", None)
+    return fresh() if callable(fresh) else nullcontext()
 
 
 def _names(policy: Policy) -> list[str]:
@@ -538,7 +546,8 @@ class BudgetEngine:
         ledger = self.ledger
 
         def compute(missing: Sequence[str]) -> Mapping[str, Amounts]:
-            return self._count(ledger, policy, missing)
+            with _latest(ledger):  # never a report's pinned snapshot: count every commit
+                return self._count(ledger, policy, missing)
 
         self.store.derive(policy.id, fingerprint, periods, compute)
 
@@ -648,9 +657,10 @@ class BudgetEngine:
 
         def compute() -> Mapping[str, Amounts]:
             spent: dict[str, Amounts] = {}
-            for policy, window in windows:
-                if window.key != LIVE:
-                    spent.update(self._count(ledger, policy, window.keys))
+            with _latest(ledger):
+                for policy, window in windows:
+                    if window.key != LIVE:
+                        spent.update(self._count(ledger, policy, window.keys))
             return spent
 
         written = self.store.rebuild([p.id for p in policies.policies], compute)

@@ -260,14 +260,21 @@ def parse_where(items: Sequence[str] | None) -> dict[str, WhereValue]:
     return out
 
 
-def aggregator_for(state: CliState, *, use_rollups: bool = True) -> Aggregator:
-    """An aggregator over the configured ledger, with its rollups when the ledger keeps them."""
+def aggregator_for(state: CliState, *, use_rollups: bool = True, pin: bool = True) -> Aggregator:
+    """An aggregator over the configured ledger, with its rollups when the ledger keeps them.
+
+    With `pin` (the default) every read of the rest of the command comes from one snapshot of the ledger
+    (`Aggregator.snapshot`), so its figures agree with each other while other processes append; a command
+    that refreshes (`watch`) passes False and takes a snapshot per refresh."""
     from costwarden.ledger.rollup_store import rollups_of
 
     ledger = state.warden.ledger
-    return Aggregator(
+    aggregator = Aggregator(
         ledger=ledger, tz=state.settings.tz, rollups=rollups_of(ledger), use_rollups=use_rollups
     )
+    if pin:
+        state.hold(aggregator.snapshot())
+    return aggregator
 
 
 def echo_json(data: Any) -> None:

@@ -47,14 +47,16 @@ def status_renderable(status: LiveStatus) -> RenderableType:
 
 
 def _status(state: CliState, session: str | None, run: str | None) -> LiveStatus:
-    return live_status(
-        aggregator_for(state),
-        policies_of(state.settings, state.warden),
-        state.clock.now(),
-        state.settings.tz,
-        session=session,
-        run=run,
-    )
+    aggregator = aggregator_for(state, pin=False)
+    with aggregator.snapshot():  # one snapshot per refresh
+        return live_status(
+            aggregator,
+            policies_of(state.settings, state.warden),
+            state.clock.now(),
+            state.settings.tz,
+            session=session,
+            run=run,
+        )
 
 
 def watch(

@@ -15,7 +15,14 @@ WAL over (a writer is always appending), so the WAL still grows to the safety-ne
 crosses it checkpoints; by then the thread has copied nearly every frame, so that commit has little left
 to do. Durability is unchanged: WAL + `synchronous=NORMAL`.
 
-PostgreSQL goes through psycopg 3 (`postgresql+psycopg://`); transactions are ordinary ones.
+PostgreSQL goes through psycopg 3 (`postgresql+psycopg://`). Write transactions are READ COMMITTED; read
+transactions are REPEATABLE READ, so every statement of one sees the same snapshot (a total and its
+breakdown read under concurrent appends agree).
+
+`snapshot(engine)` pins one read transaction for a whole report: every `read_transaction` on that engine in
+the same context (thread or task) joins it instead of beginning its own, so a report that asks several
+questions (totals, by project, by model, the rollups' coverage) answers them all from one snapshot.
+`unpinned()` lifts the pin for work that must read the latest commits (deriving budget counters).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import threading
 import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Final
 
@@ -51,6 +59,8 @@ __all__ = [
     "create_ledger_engine",
     "write_transaction",
     "read_transaction",
+    "snapshot",
+    "unpinned",
 ]
 
 SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
@@ -315,11 +325,58 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+_PINNED: ContextVar[Mapping[Engine, Connection] | None] = ContextVar("costwarden_snapshot", default=None)
+
+
 @contextmanager
-def read_transaction(engine: Engine) -> Iterator[Connection]:
-    """A connection in a read transaction (one consistent snapshot): `BEGIN DEFERRED` on SQLite."""
+def _begin_read(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             conn.execution_options(**{BEGIN_OPTION: "DEFERRED"})
+        else:
+            conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
             yield conn
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in a read transaction (one consistent snapshot): `BEGIN DEFERRED` on SQLite (never
+    waits for writers), REPEATABLE READ on PostgreSQL. Inside `snapshot(engine)` it is the pinned one."""
+    pinned = _PINNED.get()
+    if pinned is not None and engine in pinned:
+        yield pinned[engine]
+        return
+    with _begin_read(engine) as conn:
+        yield conn
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[None]:
+    """Answer every read on `engine` inside this block (in this thread or task) from one read transaction.
+
+    Nested blocks join the outer one. Writes are not affected (they run in their own transactions and are
+    not seen by the pinned reads). An in-memory SQLite database (one shared connection) is not pinned.
+    """
+    pinned = _PINNED.get() or {}
+    if engine in pinned or (engine.dialect.name == "sqlite" and sqlite_path(engine.url) is None):
+        yield
+        return
+    with _begin_read(engine) as conn:
+        token = _PINNED.set({**pinned, engine: conn})
+        try:
+            yield
+        finally:
+            _PINNED.reset(token)
+
+
+@contextmanager
+def unpinned() -> Iterator[None]:
+    """Inside the block, reads begin their own transactions again (they see the latest commits), even
+    within `snapshot(...)`: for work that must count everything committed, such as deriving budget
+    counters under their lock while a report's snapshot is pinned."""
+    token = _PINNED.set(None)
+    try:
+        yield
+    finally:
+        _PINNED.reset(token)

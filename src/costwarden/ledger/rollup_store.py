@@ -396,11 +396,18 @@ class RollupStore:
 
     def rebuild(self) -> int:
         """Recompute the hourly rows of both tables from the retained events (daily and monthly rows are
-        kept), e.g. after the triggers were bypassed. Returns the number of hourly `rollups` rows."""
+        kept), e.g. after the triggers were bypassed. Returns the number of hourly `rollups` rows.
+
+        One write transaction: on SQLite it holds the write lock, on PostgreSQL it holds appends back (reads
+        go on), so writers wait for the rebuild, never see it half done, and never make it fail."""
         from costwarden.ledger.migrations import m0004_rollups, m0005_rollup_totals
 
         with write_transaction(self.engine) as conn:
             dialect = conn.dialect.name
+            if dialect == "postgresql":
+                # appends wait until the rebuild commits: no trigger adds to an hour row between the delete
+                # and the insert below (which would collide, or count an event twice); reads go on
+                conn.exec_driver_sql("LOCK TABLE events IN SHARE MODE")
             for table in TABLES:
                 conn.execute(delete(table).where(table.c.level == "hour"))
             conn.exec_driver_sql(m0004_rollups.rebuild_statement(dialect))

@@ -49,6 +49,8 @@ from costwarden.ledger.engine import (
     checkpointer_of,
     create_ledger_engine,
     read_transaction,
+    snapshot,
+    unpinned,
     write_transaction,
 )
 from costwarden.ledger.migrate import Migration, applied_migrations, check_not_newer, pending_migrations
@@ -153,6 +155,17 @@ class SqlLedger:
     def read(self) -> AbstractContextManager[Connection]:
         """A read transaction: one consistent snapshot; on SQLite it never waits for writers."""
         return read_transaction(self._engine)
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        """Answer every read inside the block (this thread) from one snapshot: `engine.snapshot`."""
+        return snapshot(self._engine)
+
+    @contextmanager
+    def fresh(self) -> Iterator[None]:
+        """Reads inside the block come from one new snapshot (the latest commits), also inside an outer
+        `snapshot()`: for work that must count everything committed, such as deriving budget counters."""
+        with unpinned(), snapshot(self._engine):
+            yield
 
     def close(self) -> None:
         checkpointer = checkpointer_of(self._engine)
@@ -457,9 +470,9 @@ class SqlLedger:
         return self._stream(stmt)
 
     def _stream(self, stmt: Select[Any]) -> Iterator[UsageEvent]:
+        if self._dialect == "postgresql":
+            stmt = stmt.execution_options(yield_per=_STREAM_BATCH)
         with self._failing("read"), self.read() as conn:
-            if self._dialect == "postgresql":
-                conn.execution_options(yield_per=_STREAM_BATCH)
             result = conn.execute(stmt)
             try:
                 for row in result:

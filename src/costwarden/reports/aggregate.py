@@ -8,6 +8,7 @@ one local hour (e.g. Asia/Kolkata, +05:30) the events are scanned instead.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -103,6 +104,12 @@ class Aggregator:
     rollups: RollupSource | None = None
     use_rollups: bool = True
     last_sources: tuple[str, ...] = ()
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        """Answer every question inside the block from one snapshot of the ledger (`SqlLedger.snapshot`):
+        a report's total and its breakdowns then agree even while other processes append."""
+        pin = getattr(self.ledger, "snapshot", None)
+        return pin() if callable(pin) else nullcontext()
 
     def coverage(self) -> Coverage:
         if self.rollups is None:

@@ -132,10 +132,14 @@ def build_report(
         sources.extend(aggregator.last_sources)
         return rows
 
-    overall = ask(())
+    with aggregator.snapshot():
+        overall = ask(())
+        by_session = ask(("session", "project"))
+        by_run = ask(("run",))
+        groups = ask(keys) if keys else []
+        by_project = ask(("project",))
+        by_model = ask(("provider", "model"))
     totals = overall[0] if overall else empty_totals()
-    by_session = ask(("session", "project"))
-    by_run = ask(("run",))
     return Report(
         period=period,
         generated_at=now or default_now(),
@@ -143,9 +147,9 @@ def build_report(
         sessions=len({r.key[0] for r in by_session if r.key[0] is not None}),
         runs=sum(1 for r in by_run if r.key[0] is not None),
         group_by=keys,
-        groups=ask(keys) if keys else [],
-        by_project=ask(("project",)),
-        by_model=ask(("provider", "model")),
+        groups=groups,
+        by_project=by_project,
+        by_model=by_model,
         top_sessions=top_sessions(by_session, top),
         budgets=list(budgets),
         sources=tuple(dict.fromkeys(sources)),

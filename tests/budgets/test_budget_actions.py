@@ -290,8 +290,11 @@ def test_run_concurrency_queues_new_runs(make_warden: MakeWarden) -> None:
             with warden.run(agent="c", run="c1"):
                 pass
 
-        with pytest.raises(QueueTimeout):
+        with pytest.raises(QueueTimeout) as refused:
             third()
+        assert refused.value.unit == "concurrent_runs"  # runs, not calls
+        assert "allows 2 concurrent runs" in str(refused.value), str(refused.value)
+        assert "concurrent calls" not in str(refused.value)
     with warden.run(agent="c", run="c2"):
         pass
 

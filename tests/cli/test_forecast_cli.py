@@ -51,7 +51,7 @@ def test_month_projection(capsys: pytest.CaptureFixture[str], budgeted: Filled) 
     data = run_json(capsys, budgeted.args("forecast", "--json", "--next-month"))
     spent, rate, projected = _expected(budgeted.truth, 7, start, end)
     q = Decimal("1E-10")
-    assert data["schema"] == "costwarden.forecast/1"
+    assert data["schema"] == "costwarden.forecast/2"
     assert data["month"]["spent"] == money(spent)
     assert data["month"]["rate_per_day"] == money(rate.quantize(q))
     assert data["month"]["projected"] == money(projected.quantize(q))

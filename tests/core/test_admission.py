@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from costwarden.core.admission import (
@@ -13,7 +12,6 @@ from costwarden.core.admission import (
     find_shortfall,
     format_reset,
     human_amount,
-    project,
     refusal_notice,
     resets_at,
 )
@@ -106,12 +104,10 @@ def test_rolling_reset_is_when_the_oldest_bucket_leaves() -> None:
     assert resets_at(n, oldest) == period.bucket_end(oldest)
 
 
-def test_amounts_for_people_and_projection() -> None:
+def test_amounts_for_people() -> None:
     assert human_amount("cost", 12_345_000_000) == "$1.2345"
     assert human_amount("cost", 10**12) == "$100.00"
     assert human_amount("tokens", 12000) == "12,000 tokens"
+    assert human_amount("requests", 1) == "1 request"
     assert human_amount("concurrent", 3) == "3 concurrent calls"
-    start = datetime(2026, 11, 1, tzinfo=UTC)
-    assert project(100, start, start + timedelta(days=30), start + timedelta(days=10)) == 300
-    assert project(100, None, None, AT) is None
-    assert Decimal(project(1, start, start + timedelta(days=3), start + timedelta(days=5)) or 0) == 1
+    assert human_amount("concurrent", 3, "runs") == "3 concurrent runs"

@@ -7,6 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from costwarden.core.policy import BudgetConfig, compile_policies
+from costwarden.core.units import Unit
 from costwarden.core.usage import UsageEvent
 from costwarden.ledger.memory import MemoryLedger
 from costwarden.reports.aggregate import Aggregator
@@ -113,13 +114,13 @@ def test_budget_states_project_each_budget_to_its_reset() -> None:
     )
     states = budget_states(Aggregator(ledger, UTC_TZ), policies, NOW, UTC_TZ)
     by = {(s.policy.id, s.scope_value): s for s in states}
-    monthly = by[("monthly", None)].projection
+    monthly = by[("monthly", None)].projection()
     assert monthly is not None
     assert monthly.spent == Decimal(120) and monthly.rate_per_day == Decimal(12)
     assert monthly.days_left == Decimal(20) and monthly.projected == Decimal(360)
     assert monthly.outlook is Outlook.OVER and monthly.overshoot == Decimal(60)
-    api = by[("per-project", "project=api")].projection
-    web = by[("per-project", "project=web")].projection
+    api = by[("per-project", "project=api")].projection()
+    web = by[("per-project", "project=web")].projection()
     assert api is not None and web is not None
     assert (api.limit, api.projected, api.outlook) == (Decimal(250), Decimal(300), Outlook.OVER)
     assert (web.limit, web.projected, web.outlook) == (Decimal(100), Decimal(60), Outlook.WITHIN)
@@ -129,4 +130,4 @@ def test_budget_states_project_each_budget_to_its_reset() -> None:
     assert lines["monthly"].percent_used == Decimal("40.0")
     assert lines["monthly"].remaining == Decimal(180)
     assert lines["per-project [project=api]"].limit == Decimal(250)
-    assert lines["daily-tokens"].limit is None and lines["daily-tokens"].limit_tokens == 100_000
+    assert lines["daily-tokens"].unit is Unit.TOKENS and lines["daily-tokens"].limit == 100_000

@@ -14,6 +14,7 @@ from costwarden.core.calls import CallRequest
 from costwarden.core.money import money_amount
 from costwarden.core.policy import Action
 from costwarden.core.routing import Route
+from costwarden.core.units import unit_of
 from costwarden.core.usage import ATTRIBUTION_FIELDS, Attribution
 from costwarden.errors import BudgetExceeded, QueueTimeout
 
@@ -77,7 +78,7 @@ class Announcer:
             "reserved": value(shortfall.reserved),
             "requested": value(shortfall.requested),
             "resets_at": resets_at(need, shortfall.oldest),
-            "unit": {"cost": "cost_usd"}.get(dim, dim),
+            "unit": unit_of(dim, need.applied.policy.concurrency).value,
         }
 
     def refuse(
@@ -118,6 +119,7 @@ class Announcer:
             "request_id": request.request_id,
         }
         details.update({k: v for k, v in attribution_fields(request.attribution).items() if v})
+        details["unit"] = unit_of(shortfall.dimension, need.applied.policy.concurrency).value
         if to is not None:
             details["fallback"] = f"{to.provider}/{to.model}"
         self.engine.hub.emit(

@@ -1,5 +1,6 @@
-"""Where each budget stands now, from its counters: limit, spent, reserved, remaining, percent, reset time
-and a straight-line projection to the period's end (`costwarden budget status`)."""
+"""Where each budget stands now, from its counters: limit, spent, reserved, remaining, percent and reset
+time (`costwarden budget status`), each limit with its unit. The projection to the period's end is the
+reports' (`costwarden.reports.budget_view.row_projections`), the same figure every view shows."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from costwarden.budgets.engine import BudgetEngine
-from costwarden.core.admission import DIMENSIONS, ZERO, Amounts, CounterState, combined, project
-from costwarden.core.money import from_units
+from costwarden.core.admission import DIMENSIONS, ZERO, Amounts, CounterState, combined
 from costwarden.core.periods import PeriodKind
 from costwarden.core.policy import Limits, Policy
+from costwarden.core.units import Unit, amount, unit_of
 
 __all__ = ["BudgetStatus", "budget_status"]
 
@@ -27,8 +28,6 @@ class BudgetStatus:
     spent: int
     reserved: int
     resets_at: datetime | None
-    projected: int | None
-    """Spent at the window's end if the pace so far continues (calendar periods only)."""
 
     @property
     def remaining(self) -> int:
@@ -48,9 +47,14 @@ class BudgetStatus:
         top = self.policy.thresholds[-1].percent if self.policy.thresholds else None
         return "warning" if top is not None and self.percent >= top else "ok"
 
-    def amount(self, units: int) -> Decimal | int:
+    @property
+    def unit(self) -> Unit:
+        """What the limit counts: USD, tokens, requests, concurrent calls or concurrent runs."""
+        return unit_of(self.dimension, self.policy.concurrency)
+
+    def amount(self, units: int) -> Decimal:
         """Units as people read them: USD for cost, counts otherwise."""
-        return from_units(units) if self.dimension == "cost" else units
+        return amount(self.unit, units)
 
 
 def _limits_for(policy: Policy, scope: str) -> Limits:
@@ -91,7 +95,6 @@ def _fold_finished_runs(rows: list[BudgetStatus]) -> list[BudgetStatus]:
                     spent=sum(r.spent for r in group),
                     reserved=0,
                     resets_at=None,
-                    projected=None,
                 )
             )
     return folded + [r for r in rows if r.scope in active]
@@ -149,9 +152,6 @@ def _policy_status(engine: BudgetEngine, policy: Policy, at: datetime) -> list[B
                     spent=used,
                     reserved=held,
                     resets_at=None if dimension == "concurrent" else resets,
-                    projected=project(used, window.start, window.end, at)
-                    if dimension != "concurrent"
-                    else None,
                 )
             )
     return out

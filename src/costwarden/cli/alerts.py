@@ -11,6 +11,7 @@ from rich.table import Table
 
 from costwarden.budgets import AlertRecord, BudgetEngine
 from costwarden.cli.state import state_of
+from costwarden.core.units import unit_of
 from costwarden.errors import ConfigError
 
 __all__ = ["register", "alerts"]
@@ -30,7 +31,7 @@ def _json(alert: AlertRecord) -> dict[str, Any]:
         "budget_id": alert.budget_id,
         "scope": alert.scope,
         "period": alert.period_key,
-        "unit": "cost_usd" if alert.dimension == "cost" else alert.dimension,
+        "unit": alert.details.get("unit") or unit_of(alert.dimension).value,
         "threshold": alert.threshold,
         "resets_at": when(alert.resets_at),
         "message": alert.message,

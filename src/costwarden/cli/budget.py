@@ -16,14 +16,19 @@ from costwarden.budgets import BudgetEngine, SavedBudget
 from costwarden.budgets.status import BudgetStatus, budget_status
 from costwarden.cli.options import parse_when
 from costwarden.cli.render import money_str
+from costwarden.cli.reporting import aggregator_for
 from costwarden.cli.state import CliState, state_of
 from costwarden.core.admission import format_reset, human_amount
 from costwarden.core.calls import CallRequest
 from costwarden.core.limits import MAX_BUDGET_COUNT, MAX_TOKENS
 from costwarden.core.money import format_usd, from_units, parse_money
 from costwarden.core.policy import BudgetConfig, Policy, compile_policy
+from costwarden.core.units import spell
 from costwarden.core.usage import Attribution
 from costwarden.errors import ConfigError, CostwardenError
+from costwarden.reports.budget_view import row_projections
+from costwarden.reports.forecast import Projection
+from costwarden.reports.formats import unit_json
 
 __all__ = ["register", "budget_app", "derived_id", "filters_label"]
 
@@ -298,10 +303,6 @@ def remove_budget(
     raise typer.Exit(1)
 
 
-def _cents(units: int | None) -> int | None:
-    return None if units is None else units - units % 100_000_000
-
-
 def _print(state: CliState, table: Table) -> None:
     """Tables at their natural width when the output is not a terminal (pipes, files, tests)."""
     if not state.console.is_terminal:
@@ -309,25 +310,24 @@ def _print(state: CliState, table: Table) -> None:
     state.console.print(table)
 
 
-def _status_json(row: BudgetStatus) -> dict[str, Any]:
-    def show(units: int | None) -> Any:
-        if units is None:
-            return None
-        value = row.amount(units)
-        return money_str(value) if row.dimension == "cost" else value  # type: ignore[arg-type]
+def _status_json(row: BudgetStatus, projection: Projection | None) -> dict[str, Any]:
+    unit = row.unit
+
+    def show(units: int) -> str | int:
+        return unit_json(unit, row.amount(units))
 
     return {
         "id": row.policy.id,
         "scope": row.scope,
         "period": row.policy.period.spelled,
-        "unit": "cost_usd" if row.dimension == "cost" else row.dimension,
+        "unit": unit.value,
         "limit": show(row.limit),
         "spent": show(row.spent),
         "reserved": show(row.reserved),
         "remaining": show(row.remaining),
         "percent": str(row.percent),
         "resets_at": row.resets_at.isoformat().replace("+00:00", "Z") if row.resets_at else None,
-        "projected": show(_cents(row.projected) if row.dimension == "cost" else row.projected),
+        "projected": unit_json(unit, projection.projected) if projection is not None else None,
         "state": row.state,
         "action": row.policy.action.value,
     }
@@ -341,13 +341,15 @@ def status(
         str | None, typer.Option("--at", help="Evaluate at this time (ISO-8601; default now).")
     ] = None,
 ) -> None:
-    """Limit, spent, reserved, remaining, percent, reset time and the projection to the period's end."""
+    """Limit, spent, reserved, remaining, percent, reset time and the projection to the period's end, each
+    limit in its own unit (the projection is the recent rate's, as in `report`, `forecast` and `watch`)."""
     state = state_of(ctx)
     engine = _engine(state)
     now = parse_when(at, "--at", state.settings.tz) if at else engine.clock.now()
     rows = budget_status(engine, now)
+    projections = row_projections(rows, aggregator_for(state), now)
     if as_json:
-        typer.echo(json.dumps([_status_json(r) for r in rows], indent=2))
+        typer.echo(json.dumps([_status_json(r, p) for r, p in zip(rows, projections, strict=True)], indent=2))
         return
     if not rows:
         state.console.print("No budgets. Set one with: costwarden budget set --daily 10")
@@ -368,21 +370,22 @@ def status(
         table.add_column(
             col, justify="right" if col in ("limit", "spent", "reserved", "remaining", "used") else "left"
         )
-    for row in rows:
+    for row, projection in zip(rows, projections, strict=True):
         style = {"exhausted": "bold red", "warning": "yellow"}.get(row.state)
-        projected = (
-            human_amount(row.dimension, _cents(row.projected) or 0) if row.projected is not None else ""
-        )
-        if row.projected is not None and row.projected > row.limit:
-            projected += " (over)"
+        concurrency = row.policy.concurrency
+        projected = ""
+        if projection is not None:
+            projected = spell(row.unit, projection.projected)
+            if projection.projected > row.amount(row.limit):
+                projected += " (over)"
         table.add_row(
             row.policy.id,
             row.scope,
             row.policy.period.label,
-            human_amount(row.dimension, row.limit),
-            human_amount(row.dimension, row.spent),
-            human_amount(row.dimension, row.reserved),
-            human_amount(row.dimension, row.remaining),
+            human_amount(row.dimension, row.limit, concurrency),
+            human_amount(row.dimension, row.spent, concurrency),
+            human_amount(row.dimension, row.reserved, concurrency),
+            human_amount(row.dimension, row.remaining, concurrency),
             f"{row.percent}%",
             format_reset(row.resets_at, state.settings.tz) if row.resets_at else "",
             projected,

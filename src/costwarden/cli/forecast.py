@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -21,57 +20,72 @@ from costwarden.cli.reporting import (
     echo_json,
     parse_where,
 )
-from costwarden.cli.state import CliState, state_of
+from costwarden.cli.state import state_of
+from costwarden.core.units import Unit, spell
 from costwarden.ledger.base import EventQuery
-from costwarden.reports.aggregate import Aggregator
-from costwarden.reports.budget_view import BudgetState, budget_states, policies_of
+from costwarden.reports.budget_view import BudgetState, budget_states, first_seen, policies_of
 from costwarden.reports.forecast import Outlook, Projection, days_between, project, rate_window
-from costwarden.reports.formats import money, period_json
+from costwarden.reports.formats import money, period_json, unit_json
 from costwarden.reports.periods import local_midnight, named_period, next_month_start, utc_iso
 from costwarden.reports.text import print_wide, usd
 
 __all__ = ["register", "forecast", "projection_json"]
 
 
-def projection_json(p: Projection) -> dict[str, Any]:
+def projection_json(p: Projection, unit: Unit = Unit.USD) -> dict[str, Any]:
+    """A projection with its quantities in `unit` (money as decimal strings, counts as integers)."""
+
+    def q(value: Decimal) -> str | int:
+        return unit_json(unit, value)
+
     return {
-        "spent": money(p.spent),
-        "rate_per_day": money(p.rate_per_day),
+        "unit": unit.value,
+        "spent": q(p.spent),
+        "rate_per_day": q(p.rate_per_day),
         "window_days": str(p.window_days),
         "days_left": str(p.days_left),
         "resets_at": utc_iso(p.period_end) if p.period_end else None,
-        "projected": money(p.projected),
-        "limit": money(p.limit) if p.limit is not None else None,
-        "remaining": money(p.remaining) if p.remaining is not None else None,
+        "projected": q(p.projected),
+        "limit": q(p.limit) if p.limit is not None else None,
+        "remaining": q(p.remaining) if p.remaining is not None else None,
         "outlook": p.outlook.value,
-        "overshoot": money(p.overshoot),
+        "overshoot": q(p.overshoot),
         "exhausted_at": utc_iso(p.exhausted_at) if p.exhausted_at else None,
         "reduce_by_percent": str(p.reduce_by_percent),
     }
 
 
-def _first_seen(state: CliState, aggregator: Aggregator) -> datetime | None:
-    """The start of the history (None when retention cut it: the history is longer than the events)."""
-    if aggregator.coverage().events_before is not None:
-        return None
-    first = next(iter(state.warden.ledger.events(limit=1)), None)
-    return None if first is None else first.occurred_at
+_Line = tuple[BudgetState, str, Projection]
 
 
-def _outlook_text(p: Projection) -> Text:
+def _budget_projections(states: list[BudgetState]) -> list[_Line]:
+    """Each resetting budget's limits (USD, tokens, requests), each with its projection."""
+    out: list[_Line] = []
+    for s in states:
+        for dimension in ("cost", "tokens", "requests"):
+            if s.limits.of(dimension) is None:
+                continue
+            p = s.projection(dimension)
+            if p is not None:
+                out.append((s, dimension, p))
+    return out
+
+
+def _outlook_text(p: Projection, unit: Unit) -> Text:
     if p.outlook is Outlook.EXCEEDED:
         return Text("limit reached", style="bold red")
     if p.outlook is Outlook.OVER:
         when = f", limit reached {p.exhausted_at:%Y-%m-%d %H:%M}" if p.exhausted_at else ""
         return Text(
-            f"over by {usd(p.overshoot)}{when} (cut the rate by {p.reduce_by_percent}%)", style="yellow"
+            f"over by {spell(unit, p.overshoot, short=True)}{when} (cut the rate by {p.reduce_by_percent}%)",
+            style="yellow",
         )
     if p.outlook is Outlook.WITHIN:
         return Text("within budget", style="green")
     return Text("-")
 
 
-def _budget_table(states: list[BudgetState]) -> Table:
+def _budget_table(lines: list[_Line]) -> Table:
     table = Table(
         title="Budgets",
         title_justify="left",
@@ -92,19 +106,17 @@ def _budget_table(states: list[BudgetState]) -> Table:
         ("outlook", "left"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for s in states:
-        p = s.projection
-        if p is None:
-            continue
+    for s, dimension, p in lines:
+        unit = s.unit(dimension)
         table.add_row(
             escape(s.label),
             s.policy.period.label,
-            usd(p.limit) if p.limit is not None else "-",
-            usd(p.spent),
-            usd(p.rate_per_day),
+            spell(unit, p.limit, short=True) if p.limit is not None else "-",
+            spell(unit, p.spent, short=True),
+            spell(unit, p.rate_per_day, short=True),
             str(p.days_left),
-            usd(p.projected),
-            _outlook_text(p),
+            spell(unit, p.projected, short=True),
+            _outlook_text(p, unit),
         )
     return table
 
@@ -136,7 +148,7 @@ def forecast(
     filters = parse_where(where)
     month = named_period("this-month", moment, tz)
     spent = aggregator.total(EventQuery(start=month.start, end=min(month.end, moment), where=filters)).cost
-    r_start, r_end = rate_window(moment, window_days, _first_seen(state, aggregator))
+    r_start, r_end = rate_window(moment, window_days, first_seen(aggregator))
     recent = aggregator.total(EventQuery(start=r_start, end=r_end, where=filters)).cost
     month_projection = project(
         spent=spent, recent_cost=recent, window_start=r_start, now=moment, period_end=month.end
@@ -144,18 +156,11 @@ def forecast(
     states = (
         []
         if filters
-        else [
-            s
-            for s in budget_states(
-                aggregator,
-                policies_of(state.settings, state.warden),
-                moment,
-                tz,
-                window_days=window_days,
-                first_event=_first_seen(state, aggregator),
+        else _budget_projections(
+            budget_states(
+                aggregator, policies_of(state.settings, state.warden), moment, tz, window_days=window_days
             )
-            if s.projection is not None
-        ]
+        )
     )
     next_total: Decimal | None = None
     next_days = Decimal(0)
@@ -167,7 +172,7 @@ def forecast(
         next_total = (month_projection.rate_per_day * next_days).quantize(Decimal("1E-10"))
     if chosen is Format.JSON:
         out: dict[str, Any] = {
-            "schema": "costwarden.forecast/1",
+            "schema": "costwarden.forecast/2",
             "now": utc_iso(moment),
             "window": {
                 "start": utc_iso(r_start),
@@ -180,10 +185,9 @@ def forecast(
                     "id": s.policy.id,
                     "name": s.label,
                     "period": s.policy.period.label,
-                    **projection_json(s.projection),
+                    **projection_json(p, s.unit(dimension)),
                 }
-                for s in states
-                if s.projection is not None
+                for s, dimension, p in states
             ],
         }
         if next_total is not None:

@@ -34,7 +34,7 @@ def budget_lines_for(state: CliState, aggregator: Aggregator) -> list[BudgetLine
     from costwarden.reports.budget_view import budget_lines, budget_states, engine_lines, policies_of
 
     moment = state.clock.now()
-    lines = engine_lines(state.warden.budgets, moment)
+    lines = engine_lines(state.warden.budgets, aggregator, moment)
     if lines is not None:
         return lines
     policies = policies_of(state.settings, state.warden)

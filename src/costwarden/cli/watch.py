@@ -14,7 +14,7 @@ from rich.text import Text
 
 from costwarden.cli.reporting import aggregator_for, echo_json
 from costwarden.cli.state import CliState, state_of
-from costwarden.reports.budget_view import policies_of
+from costwarden.reports.budget_view import live_counts, policies_of
 from costwarden.reports.formats import budget_json, totals_json
 from costwarden.reports.live import LiveStatus, live_status, statusline
 from costwarden.reports.periods import utc_iso
@@ -56,6 +56,7 @@ def _status(state: CliState, session: str | None, run: str | None) -> LiveStatus
             state.settings.tz,
             session=session,
             run=run,
+            live=live_counts(state.warden.budgets),
         )
 
 
@@ -87,7 +88,7 @@ def watch(
         status = _status(state, session, run)
         echo_json(
             {
-                "schema": "costwarden.watch/1",
+                "schema": "costwarden.watch/2",
                 "at": utc_iso(status.at),
                 "scope": dict([status.scope]) if status.scope else {},
                 "totals": totals_json(status.totals),

@@ -9,15 +9,15 @@ call still runs when a cost budget is spent.
 from __future__ import annotations
 
 import string
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from costwarden.core.money import format_usd, from_units
 from costwarden.core.periods import Window
 from costwarden.core.policy import Action, Applied, Threshold
+from costwarden.core.units import spell, unit_of
 
 __all__ = [
     "DIMENSIONS",
@@ -35,7 +35,6 @@ __all__ = [
     "human_amount",
     "format_reset",
     "refusal_notice",
-    "project",
 ]
 
 DIMENSIONS: tuple[str, ...] = ("cost", "tokens", "requests", "concurrent")
@@ -222,15 +221,15 @@ def resets_at(need: Need, oldest: str | None = None) -> datetime | None:
     return need.window.end
 
 
-def human_amount(dimension: str, units: int) -> str:
-    """`$12.50`, `12,000 tokens`, `5 requests`, `3 concurrent calls`."""
+def human_amount(dimension: str, units: int, concurrency: str = "calls") -> str:
+    """`$12.50`, `12,000 tokens`, `5 requests`, `3 concurrent calls` (`concurrent runs` for a budget with
+    `concurrency: runs`)."""
     if dimension == "cost":
         amount = from_units(units)
         exponent = amount.normalize().as_tuple().exponent
         places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
         return format_usd(amount, max(2, min(places, 6 if abs(amount) < 1 else 4)))
-    noun = {"tokens": "tokens", "requests": "requests", "concurrent": "concurrent calls"}[dimension]
-    return f"{units:,} {noun}"
+    return spell(unit_of(dimension, concurrency), units)
 
 
 def format_reset(at: datetime | None, tz: ZoneInfo) -> str:
@@ -270,17 +269,18 @@ def refusal_notice(
     resets = format_reset(reset, tz)
     head = f"{policy.name} budget exhausted" if policy.name else f"Budget '{policy.id}' exhausted"
     if dim == "concurrent":
-        head = f"{policy.name or f'Budget {policy.id!r}'} allows {shortfall.limit} concurrent calls"
+        allowed = human_amount(dim, shortfall.limit, policy.concurrency)
+        head = f"{policy.name or f'Budget {policy.id!r}'} allows {allowed}"
     fields = _Fields(
         id=policy.id,
         name=policy.name or policy.id,
         scope=need.applied.scope_label,
         period=policy.period.label,
-        limit=human_amount(dim, shortfall.limit),
-        spent=human_amount(dim, shortfall.spent),
-        reserved=human_amount(dim, shortfall.reserved),
-        remaining=human_amount(dim, shortfall.remaining),
-        requested=human_amount(dim, shortfall.requested),
+        limit=human_amount(dim, shortfall.limit, policy.concurrency),
+        spent=human_amount(dim, shortfall.spent, policy.concurrency),
+        reserved=human_amount(dim, shortfall.reserved, policy.concurrency),
+        remaining=human_amount(dim, shortfall.remaining, policy.concurrency),
+        requested=human_amount(dim, shortfall.requested, policy.concurrency),
         resets_at=resets,
         provider=provider,
         model=model,
@@ -306,21 +306,3 @@ def refusal_notice(
     if action == Action.WARN:
         return f"{head} ({detail}); warn only, the call proceeds"
     return f"{head} ({detail}); calls are refused {until}"
-
-
-def project(spent: int, start: datetime | None, end: datetime | None, now: datetime) -> int | None:
-    """Straight-line projection of `spent` to the window's end (None for open-ended windows)."""
-    if start is None or end is None or now <= start:
-        return None
-    elapsed = (now - start).total_seconds()
-    total = (end - start).total_seconds()
-    if elapsed >= total:
-        return spent
-    return int(Decimal(spent) * Decimal(total) / Decimal(elapsed))
-
-
-def needs_total(needs: Iterable[Need]) -> Amounts:
-    out = ZERO
-    for need in needs:
-        out += need.amounts
-    return out

@@ -138,7 +138,9 @@ def show(console: Console, settings: Settings, warden: Warden) -> None:
     now = warden.clock.now()
     tz = settings.tz
     aggregator = Aggregator(warden.ledger, tz, rollups_of(warden.ledger))
-    budgets = engine_lines(warden.budgets, now, per_budget=3)  # what `costwarden budget status` shows
+    budgets = engine_lines(
+        warden.budgets, aggregator, now, per_budget=3
+    )  # what `costwarden budget status` shows
     if budgets is None:
         budgets = budget_lines(budget_states(aggregator, policies_of(settings, warden), now, tz), now)
     report = build_report(aggregator, named_period("today", now, tz), budgets=[], now=now)

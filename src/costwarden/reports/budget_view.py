@@ -1,8 +1,11 @@
-"""Budgets as reports see them: what each budget's current window has used, from the ledger, and where the
-recent burn rate takes it by the reset (`costwarden report`'s budget status and `costwarden forecast`).
+"""Budgets as reports see them: what each limit of each budget has used in its current window, in the limit's
+own unit (USD, tokens, requests, concurrent calls or runs), and where the recent rate takes it by the reset.
 
-The ledger is the truth: figures here are recorded spend (reservations of calls in flight are not included).
-A budget scoped per value (`scope: project` without `value`) gives one line per value seen in the window.
+Two sources, one shape (`BudgetLine`) and one projection (`project_use`, the burn rate of
+`costwarden.reports.forecast`): the ledger (`budget_states`, `budget_lines`: `forecast`, `watch`) and the
+budget engine's counters (`engine_lines`, `row_projections`: `budget status`, `report`), which are a cache of
+the same ledger. Ledger figures are recorded use (reservations of calls in flight are not included). A budget
+scoped per value (`scope: project` without `value`) gives one line per value seen in the window.
 """
 
 from __future__ import annotations
@@ -12,26 +15,80 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from costwarden.core.money import from_units
 from costwarden.core.periods import PeriodKind
 from costwarden.core.policy import Limits, Policy
+from costwarden.core.units import Unit, amount, unit_of
 from costwarden.ledger.base import EventQuery, Totals
 from costwarden.reports.aggregate import Aggregator
 from costwarden.reports.forecast import DEFAULT_WINDOW_DAYS, Projection, project, rate_window
 from costwarden.reports.model import BudgetLine
 from costwarden.reports.totals import add_totals, empty_totals
 
-__all__ = ["BudgetState", "budget_states", "budget_lines", "policies_of", "engine_lines"]
+if TYPE_CHECKING:
+    from costwarden.budgets.status import BudgetStatus
+
+__all__ = [
+    "BudgetState",
+    "budget_states",
+    "budget_lines",
+    "policies_of",
+    "engine_lines",
+    "row_projections",
+    "project_use",
+    "used_of",
+    "first_seen",
+    "live_counts",
+]
+
+_RESETTING = (PeriodKind.HOUR, PeriodKind.DAY, PeriodKind.WEEK, PeriodKind.MONTH)
+_LIMITED = ("cost", "tokens", "requests")
 
 Key = tuple[str | None, ...]
 
 
+def used_of(totals: Totals, dimension: str) -> Decimal:
+    """What a budget dimension (`cost`, `tokens`, `requests`) counts in a row of sums: USD or a count."""
+    if dimension == "cost":
+        return totals.cost
+    return Decimal(totals.total_tokens if dimension == "tokens" else totals.requests)
+
+
+def first_seen(aggregator: Aggregator) -> datetime | None:
+    """The start of the history (None when retention cut it: the history is longer than the events)."""
+    if aggregator.coverage().events_before is not None:
+        return None
+    first = next(iter(aggregator.ledger.events(limit=1)), None)
+    return None if first is None else first.occurred_at
+
+
+def project_use(
+    dimension: str,
+    used: Decimal,
+    recent: Totals | None,
+    rate_start: datetime,
+    now: datetime,
+    period_end: datetime | None,
+    limit: Decimal | None,
+) -> Projection:
+    """The one projection of a budget's use: `used` so far in the period plus the rate of `recent` (the use
+    over `[rate_start, now)`) times the days left until `period_end`, in the dimension's unit."""
+    return project(
+        spent=used,
+        recent_cost=used_of(recent, dimension) if recent is not None else Decimal(0),
+        window_start=rate_start,
+        now=now,
+        period_end=period_end,
+        limit=limit,
+        whole=dimension != "cost",
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class BudgetState:
-    """One budget (or one value of a per-value budget) in its current window."""
+    """One budget (or one value of a per-value budget) in its current window, from the ledger."""
 
     policy: Policy
     scope_value: str | None
@@ -41,7 +98,10 @@ class BudgetState:
     start: datetime | None
     end: datetime | None
     used: Totals
-    projection: Projection | None
+    recent: Totals | None
+    """The use over the burn-rate window `[rate_start, now)` (None: the period does not reset)."""
+    rate_start: datetime
+    now: datetime
 
     def applies_to(self, values: Mapping[str, str | None]) -> bool:
         """Whether this budget counts a call with these field values (`project`, `model`, `tag:NAME`...)."""
@@ -54,6 +114,31 @@ class BudgetState:
     def label(self) -> str:
         name = self.policy.name or self.policy.id
         return f"{name} [{self.scope_value}]" if self.scope_value else name
+
+    @property
+    def engine_scope(self) -> str:
+        """How the budget engine names this state's counters: `project=web|agent=a`, `global` without any."""
+        parts = [f"{name}={next(iter(values))}" for name, values in self.policy.match if len(values) == 1]
+        parts += [f"{name}={value}" for name, value in zip(self.policy.per, self.key, strict=True)]
+        return "|".join(parts) or "global"
+
+    def unit(self, dimension: str) -> Unit:
+        return unit_of(dimension, self.policy.concurrency)
+
+    def projection(self, dimension: str = "cost") -> Projection | None:
+        """Where the recent rate takes this dimension by the reset (None when the period does not reset)."""
+        if self.recent is None:
+            return None
+        limit = self.limits.of(dimension)
+        return project_use(
+            dimension,
+            used_of(self.used, dimension),
+            self.recent,
+            self.rate_start,
+            self.now,
+            self.end,
+            amount(self.unit(dimension), limit) if limit is not None else None,
+        )
 
 
 def _narrowed(policy: Policy, values: Mapping[str, str | None]) -> Policy:
@@ -91,17 +176,18 @@ def budget_states(
     tz: ZoneInfo,
     *,
     window_days: int = DEFAULT_WINDOW_DAYS,
-    first_event: datetime | None = None,
     per_value_limit: int = 10,
     values: Mapping[str, str | None] | None = None,
 ) -> list[BudgetState]:
-    """Every policy with a cost, token or request limit, in the window holding `now`.
+    """Every policy with a limit, in the window holding `now` (the burn rate over the last `window_days`,
+    cut to the history).
 
     Run budgets (`period: run`) are listed only through their per-run values seen today; rolling windows are
     shown without a projection (they never reset at a fixed time). With `values` (the fields of one call:
     project, session, model, `tag:NAME`...) only the budgets that would count that call are returned.
     """
     states: list[BudgetState] = []
+    first_event = first_seen(aggregator) if policies else None
     for declared in policies:
         if declared.limits.empty() and not declared.overrides:
             continue
@@ -124,7 +210,7 @@ def budget_states(
             used_by_key.setdefault((), empty_totals())
         ranked = sorted(used_by_key.items(), key=lambda kv: (-kv[1].cost, tuple(v or "" for v in kv[0])))
         recent: dict[Key, Totals] = {}
-        resets = kind in (PeriodKind.HOUR, PeriodKind.DAY, PeriodKind.WEEK, PeriodKind.MONTH)
+        resets = kind in _RESETTING
         r_start, r_end = rate_window(now, window_days, first_event)
         if resets:
             recent = _summed(aggregator, r_start, r_end, policy)
@@ -135,63 +221,72 @@ def budget_states(
             limits = policy.limits_for(scope_value)
             if limits.empty():
                 continue
-            projection = None
-            if resets:
-                rec = recent.get(key)
-                projection = project(
-                    spent=used.cost,
-                    recent_cost=rec.cost if rec is not None else Decimal(0),
-                    window_start=r_start,
-                    now=now,
-                    period_end=end,
-                    limit=from_units(limits.cost) if limits.cost is not None else None,
-                )
-            states.append(BudgetState(policy, value, key, limits, start, end, used, projection))
+            rec = (recent.get(key) or empty_totals()) if resets else None
+            states.append(BudgetState(policy, value, key, limits, start, end, used, rec, r_start, now))
     return states
 
 
 def _percent(used: Decimal, limit: Decimal) -> Decimal:
     if limit == 0:
-        return Decimal(100)
+        return Decimal(100) if used else Decimal(0)
     return (used * 100 / limit).quantize(Decimal("0.1"))
 
 
-def budget_lines(states: Sequence[BudgetState], now: datetime) -> list[BudgetLine]:
-    """States as report lines: money limits first; token-only budgets show tokens."""
+def _state(policy: Policy, remaining: Decimal, percent: Decimal) -> str:
+    if remaining <= 0:
+        return "exhausted"
+    top = policy.thresholds[-1].percent if policy.thresholds else None
+    return "warning" if top is not None and percent >= top else "ok"
+
+
+def _days_left(resets: datetime | None, now: datetime) -> Decimal | None:
+    if resets is None:
+        return None
+    return Decimal(max(0.0, (resets - now).total_seconds()) / 86400).quantize(Decimal("0.01"))
+
+
+def budget_lines(
+    states: Sequence[BudgetState], now: datetime, live: Mapping[tuple[str, str], int] | None = None
+) -> list[BudgetLine]:
+    """States as report lines, one per limit, each in its own unit. Concurrency limits need the engine's
+    live counters (`live`, from `live_counts`); without them they are left out (the ledger cannot tell)."""
     lines: list[BudgetLine] = []
     for s in states:
-        limits = s.limits
-        cost_limit = from_units(limits.cost) if limits.cost is not None else None
-        if cost_limit is not None:
-            remaining: Decimal | None = max(Decimal(0), cost_limit - s.used.cost)
-            pct: Decimal | None = _percent(s.used.cost, cost_limit)
-        elif limits.tokens is not None:
-            remaining = Decimal(max(0, limits.tokens - s.used.total_tokens))
-            pct = _percent(Decimal(s.used.total_tokens), Decimal(limits.tokens))
-        elif limits.requests is not None:
-            remaining = Decimal(max(0, limits.requests - s.used.requests))
-            pct = _percent(Decimal(s.used.requests), Decimal(limits.requests))
-        else:
-            remaining, pct = None, None
-        days_left = s.projection.days_left if s.projection is not None else None
-        lines.append(
-            BudgetLine(
-                id=s.policy.id,
-                name=s.label,
-                scope=s.policy.scope,
-                period=s.policy.period.label,
-                limit=cost_limit,
-                used=s.used.cost,
-                remaining=remaining,
-                percent_used=pct,
-                resets_at=s.end if s.policy.period.resets else None,
-                days_left=days_left,
-                projected=s.projection.projected if s.projection is not None else None,
-                limit_tokens=limits.tokens,
-                used_tokens=s.used.total_tokens,
-                action=s.policy.action.value,
+        policy = s.policy
+        resets = s.end if policy.period.resets else None
+        for dimension in (*_LIMITED, "concurrent"):
+            limit_units = s.limits.of(dimension)
+            if limit_units is None:
+                continue
+            unit = s.unit(dimension)
+            limit = amount(unit, limit_units)
+            if dimension == "concurrent":
+                if live is None:
+                    continue
+                used = Decimal(live.get((policy.id, s.engine_scope), 0))
+            else:
+                used = used_of(s.used, dimension)
+            remaining = max(Decimal(0), limit - used)
+            percent = _percent(used, limit)
+            lines.append(
+                BudgetLine(
+                    id=policy.id,
+                    name=s.label,
+                    scope=policy.scope,
+                    period=policy.period.label,
+                    unit=unit,
+                    limit=limit,
+                    used=used,
+                    remaining=remaining,
+                    percent_used=percent,
+                    resets_at=None if dimension == "concurrent" else resets,
+                    days_left=None if dimension == "concurrent" else _days_left(resets, now),
+                    projection=None if dimension == "concurrent" else s.projection(dimension),
+                    action=policy.action.value,
+                    scope_value=s.engine_scope,
+                    state=_state(policy, remaining, percent),
+                )
             )
-        )
     return lines
 
 
@@ -215,45 +310,115 @@ def policies_of(settings: Any, warden: Any = None) -> list[Policy]:
     return compile_policies(configs, alerts)
 
 
-def engine_lines(engine: Any, now: datetime, per_budget: int = 10) -> list[BudgetLine] | None:
-    """The budget engine's own view (its counters: what admission enforces, reservations included) as report
-    lines; None when `engine` is not a `BudgetEngine`. Cost and token limits only; for budgets scoped per
-    value (per run, per project...) the `per_budget` most used values."""
+def _key_of(policy: Policy, scope: str) -> Key:
+    """The values of `policy.per` in an engine scope label (`project=web|agent=a`)."""
+    found: dict[str, str] = {}
+    for part in scope.split("|"):
+        name, sep, value = part.partition("=")
+        if sep:
+            found.setdefault(name, value)
+    return tuple(found.get(name) for name in policy.per)
+
+
+def row_projections(
+    rows: Sequence[BudgetStatus],
+    aggregator: Aggregator,
+    now: datetime,
+    *,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+) -> list[Projection | None]:
+    """The projection of each budget engine row (`budget_status`): its counters' use plus the ledger's recent
+    rate for the same budget and scope value (`project_use`), None for limits that do not reset."""
+    first = first_seen(aggregator) if rows else None
+    r_start, r_end = rate_window(now, window_days, first)
+    recent: dict[str, dict[Key, Totals]] = {}
+    out: list[Projection | None] = []
+    for row in rows:
+        policy = row.policy
+        if row.dimension == "concurrent" or policy.period.kind not in _RESETTING or row.resets_at is None:
+            out.append(None)
+            continue
+        if policy.id not in recent:
+            recent[policy.id] = _summed(aggregator, r_start, r_end, policy)
+        unit = row.unit
+        out.append(
+            project_use(
+                row.dimension,
+                amount(unit, row.spent),
+                recent[policy.id].get(_key_of(policy, row.scope)),
+                r_start,
+                now,
+                row.resets_at,
+                amount(unit, row.limit),
+            )
+        )
+    return out
+
+
+def live_counts(engine: Any) -> dict[tuple[str, str], int] | None:
+    """Calls (or runs) in flight per concurrency budget and scope, from the budget engine's live counters;
+    None when `engine` is not a `BudgetEngine`."""
+    from costwarden.budgets import BudgetEngine
+
+    if not isinstance(engine, BudgetEngine):
+        return None
+    out: dict[tuple[str, str], int] = {}
+    for policy in engine.policies.policies:
+        if policy.limits.concurrent is None and not any(
+            o.concurrent is not None for o in policy.overrides.values()
+        ):
+            continue
+        for key, state in engine.store.counters(policy.id).items():
+            scope, _, period = key[len(policy.id) + 1 :].rpartition("|")
+            if period == "live":
+                out[(policy.id, scope or "global")] = state.reserved.concurrent
+    return out
+
+
+def engine_lines(
+    engine: Any,
+    aggregator: Aggregator,
+    now: datetime,
+    per_budget: int | None = 10,
+    *,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+) -> list[BudgetLine] | None:
+    """The budget engine's own view (its counters: what admission enforces) as report lines, one per limit in
+    its own unit, with reservations; None when `engine` is not a `BudgetEngine`. For budgets scoped per value
+    (per run, per project...) the `per_budget` most used values (all with None)."""
     from costwarden.budgets import BudgetEngine
     from costwarden.budgets.status import budget_status
 
     if not isinstance(engine, BudgetEngine):
         return None
+    rows = budget_status(engine, now)
+    projections = row_projections(rows, aggregator, now, window_days=window_days)
     grouped: dict[str, list[BudgetLine]] = {}
-    for row in budget_status(engine, now):
-        if row.dimension not in ("cost", "tokens"):
-            continue
+    for row, projection in zip(rows, projections, strict=True):
         policy = row.policy
-        cost = row.dimension == "cost"
         name = policy.name or policy.id
-        resets = row.resets_at
-        left = None
-        if resets is not None:
-            left = Decimal(max(0.0, (resets - now).total_seconds()) / 86400).quantize(Decimal("0.01"))
+        unit = row.unit
         line = BudgetLine(
             id=policy.id,
             name=name if row.scope in ("global", "") else f"{name} [{row.scope}]",
             scope=policy.scope,
             period=policy.period.label,
-            limit=from_units(row.limit) if cost else None,
-            used=from_units(row.spent) if cost else Decimal(0),
-            remaining=from_units(row.remaining) if cost else Decimal(row.remaining),
+            unit=unit,
+            limit=amount(unit, row.limit),
+            used=amount(unit, row.spent),
+            remaining=amount(unit, row.remaining),
             percent_used=row.percent,
-            resets_at=resets,
-            days_left=left,
-            projected=from_units(row.projected) if cost and row.projected is not None else None,
-            limit_tokens=None if cost else row.limit,
-            used_tokens=None if cost else row.spent,
+            resets_at=row.resets_at,
+            days_left=_days_left(row.resets_at, now),
+            projection=projection,
             action=policy.action.value,
+            reserved=amount(unit, row.reserved),
+            scope_value=row.scope,
+            state=row.state,
         )
         grouped.setdefault(policy.id, []).append(line)
     out: list[BudgetLine] = []
     for lines in grouped.values():
-        ranked = sorted(lines, key=lambda b: (-(b.percent_used or 0), b.name))
-        out.extend(ranked[:per_budget])
+        ranked = sorted(lines, key=lambda b: (-b.percent_used, b.name))
+        out.extend(ranked if per_budget is None else ranked[:per_budget])
     return out

@@ -1,11 +1,13 @@
 """Where spend is going: the recent burn rate projected to the end of a period (seed 004's "Projected Total").
+This is the one projection: `costwarden forecast`, `report`, `watch` and `budget status` all show it.
 
-    rate      = cost of the last `window` days / length of that window (in days)
-    projected = spent so far in the period + rate * days left until the period resets
+    rate      = use of the last `window` days / length of that window (in days)
+    projected = used so far in the period + rate * days left until the period resets
 
-The window is never longer than the history (a fleet that started two days ago is not averaged over a
-week) and never shorter than one day (one busy hour does not become a daily rate). All money is exact
-Decimal, rounded half-even to the storage unit (10^-10 USD) once, at the end.
+The same for every unit (USD, tokens, requests). The window is never longer than the history (a fleet that
+started two days ago is not averaged over a week) and never shorter than one day (one busy hour does not
+become a daily rate). All money is exact Decimal, rounded half-even to the storage unit (10^-10 USD) once,
+at the end; counts (tokens, requests) are rounded half-even to whole ones.
 """
 
 from __future__ import annotations
@@ -57,8 +59,8 @@ def rate_window(now: datetime, window_days: int, first_event: datetime | None) -
     return start, now
 
 
-def _q(amount: Decimal) -> Decimal:
-    return amount.quantize(COST_UNIT, rounding=ROUND_HALF_EVEN)
+def _q(amount: Decimal, whole: bool = False) -> Decimal:
+    return amount.quantize(Decimal(1) if whole else COST_UNIT, rounding=ROUND_HALF_EVEN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +114,12 @@ def project(
     now: datetime,
     period_end: datetime | None,
     limit: Decimal | None = None,
+    whole: bool = False,
 ) -> Projection:
     """Project `spent` to `period_end` at the rate of `recent_cost` over `[window_start, now)`.
 
-    `period_end=None` (a budget that never resets) projects nothing: `projected == spent`.
+    `period_end=None` (a budget that never resets) projects nothing: `projected == spent`. `whole=True` for
+    counts (tokens, requests): the figures are rounded to whole units instead of 10^-10 USD.
     """
     window = days_between(window_start, now)
     rate = recent_cost / window if window > 0 else Decimal(0)
@@ -129,11 +133,11 @@ def project(
     elif limit is not None and spent >= limit:
         exhausted = None
     return Projection(
-        spent=_q(spent),
-        rate_per_day=_q(rate),
+        spent=_q(spent, whole),
+        rate_per_day=_q(rate, whole),
         window_days=window.quantize(Decimal("0.01")),
         days_left=left.quantize(Decimal("0.01")),
-        projected=_q(projected),
+        projected=_q(projected, whole),
         period_end=period_end,
         limit=limit,
         exhausted_at=exhausted,

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from costwarden.core.units import Unit
 from costwarden.ledger.base import Totals
 from costwarden.reports.model import BudgetLine, Report, share
 from costwarden.reports.periods import Period, utc_iso
@@ -24,13 +25,14 @@ __all__ = [
     "period_json",
     "group_json",
     "budget_json",
+    "unit_json",
     "report_json",
     "rows_csv",
     "report_csv",
     "CSV_DEFAULT_GROUPING",
 ]
 
-REPORT_SCHEMA = "costwarden.report/1"
+REPORT_SCHEMA = "costwarden.report/2"
 TOTALS_FIELDS: tuple[str, ...] = (
     "events",
     "requests",
@@ -86,30 +88,36 @@ def group_json(row: Totals, keys: Sequence[str], whole: Decimal | None = None) -
     return out
 
 
-def budget_json(line: BudgetLine) -> dict[str, Any]:
-    def opt(value: Decimal | None) -> str | None:
-        return None if value is None else money(value)
+def unit_json(unit: Unit, value: Decimal) -> str | int:
+    """A quantity in its unit: money as a decimal string, counts (tokens, requests...) as integers."""
+    return money(value) if unit.is_money else int(value)
 
+
+def budget_json(line: BudgetLine) -> dict[str, Any]:
+    """One limit of a budget; `limit`, `used`, `reserved`, `remaining` and `projected` are in `unit`."""
+    unit = line.unit
     return {
         "id": line.id,
         "name": line.name,
         "scope": line.scope,
+        "scope_value": line.scope_value,
         "period": line.period,
         "action": line.action,
-        "limit": opt(line.limit),
-        "used": money(line.used),
-        "remaining": opt(line.remaining),
-        "percent_used": None if line.percent_used is None else str(line.percent_used),
-        "limit_tokens": line.limit_tokens,
-        "used_tokens": line.used_tokens,
+        "unit": unit.value,
+        "limit": unit_json(unit, line.limit),
+        "used": unit_json(unit, line.used),
+        "reserved": unit_json(unit, line.reserved),
+        "remaining": unit_json(unit, line.remaining),
+        "percent_used": str(line.percent_used),
+        "state": line.state,
         "resets_at": None if line.resets_at is None else utc_iso(line.resets_at),
         "days_left": None if line.days_left is None else str(line.days_left),
-        "projected": opt(line.projected),
+        "projected": None if line.projected is None else unit_json(unit, line.projected),
     }
 
 
 def report_json(report: Report) -> dict[str, Any]:
-    """The report as a JSON-ready dict; every key is always present (schema `costwarden.report/1`)."""
+    """The report as a JSON-ready dict; every key is always present (schema `costwarden.report/2`)."""
     whole = report.totals.cost
     return {
         "schema": REPORT_SCHEMA,

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -38,8 +38,7 @@ class LiveStatus:
     @property
     def tightest(self) -> BudgetLine | None:
         """The applicable budget with the least remaining (by percent)."""
-        with_percent = [b for b in self.budgets if b.percent_remaining is not None]
-        return min(with_percent, key=lambda b: (b.percent_remaining, b.name), default=None)
+        return min(self.budgets, key=lambda b: (b.percent_remaining, b.name), default=None)
 
 
 def event_values(event: UsageEvent) -> dict[str, str | None]:
@@ -59,8 +58,10 @@ def live_status(
     *,
     session: str | None = None,
     run: str | None = None,
+    live: Mapping[tuple[str, str], int] | None = None,
 ) -> LiveStatus:
-    """The running cost of a session or run (all its events), or of today when neither is given."""
+    """The running cost of a session or run (all its events), or of today when neither is given; `live`
+    (the budget engine's calls or runs in flight, `budget_view.live_counts`) adds concurrency limits."""
     if session is not None:
         scope: tuple[str, str] | None = ("session", session)
         query = EventQuery(where={"session": session})
@@ -82,14 +83,14 @@ def live_status(
     states: list[BudgetState] = (
         budget_states(aggregator, policies, now, tz, values=values) if policies else []
     )
-    return LiveStatus(label, scope, totals, last, budget_lines(states, now), now)
+    return LiveStatus(label, scope, totals, last, budget_lines(states, now, live), now)
 
 
 def statusline(status: LiveStatus) -> str:
     """`[Session cost: $0.45 | 32K tokens | Budget: 85% remaining]` (the budget part only with budgets)."""
     parts = [f"{status.label}: {usd(status.totals.cost)}", f"{tokens(status.totals.total_tokens)} tokens"]
     tight = status.tightest
-    if tight is not None and tight.percent_remaining is not None:
+    if tight is not None:
         remaining = tight.percent_remaining.quantize(Decimal(1))
         parts.append(f"Budget: {remaining}% remaining")
     return "[" + " | ".join(parts) + "]"

@@ -11,8 +11,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from costwarden.clock import default_now
+from costwarden.core.units import Unit
 from costwarden.ledger.base import EventQuery, Totals, WhereValue
 from costwarden.reports.aggregate import Aggregator, check_keys
+from costwarden.reports.forecast import Projection
 from costwarden.reports.periods import Period
 from costwarden.reports.totals import empty_totals, regroup
 
@@ -44,26 +46,37 @@ class SessionLine:
 
 @dataclass(frozen=True, slots=True)
 class BudgetLine:
-    """A budget's state for the report (filled by `costwarden.reports.budget_view`)."""
+    """One limit of one budget (one scope value, one unit) in its current window (filled by
+    `costwarden.reports.budget_view`). Every quantity is in `unit`: Decimal USD for money, whole counts for
+    tokens, requests and concurrent calls or runs."""
 
     id: str
     name: str
     scope: str
     period: str
-    limit: Decimal | None
+    unit: Unit
+    limit: Decimal
     used: Decimal
-    remaining: Decimal | None
-    percent_used: Decimal | None
+    remaining: Decimal
+    percent_used: Decimal
     resets_at: datetime | None = None
     days_left: Decimal | None = None
-    projected: Decimal | None = None
-    limit_tokens: int | None = None
-    used_tokens: int | None = None
+    projection: Projection | None = None
+    """Where the recent rate takes `used` by the reset (resetting calendar periods only)."""
     action: str | None = None
+    reserved: Decimal = Decimal(0)
+    scope_value: str = "global"
+    """The scope value the counters are kept for (`project=web`), `global` for a budget without one."""
+    state: str = "ok"
+    """`exhausted` (no room left), `warning` (past the highest threshold) or `ok`."""
 
     @property
-    def percent_remaining(self) -> Decimal | None:
-        return None if self.percent_used is None else max(Decimal(0), Decimal(100) - self.percent_used)
+    def projected(self) -> Decimal | None:
+        return None if self.projection is None else self.projection.projected
+
+    @property
+    def percent_remaining(self) -> Decimal:
+        return max(Decimal(0), Decimal(100) - self.percent_used)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from costwarden.core.money import format_usd
+from costwarden.core.units import short_count, spell
 from costwarden.ledger.base import Totals
 from costwarden.reports.aggregate import TIME_KEYS
 from costwarden.reports.model import BudgetLine, Report, share
@@ -43,12 +44,7 @@ RULE = "━" * 60
 
 def tokens(count: int) -> str:
     """Short token counts: `950`, `32K`, `8.5K`, `5.5M`, `1.2B`."""
-    for size, unit in ((1_000_000_000, "B"), (1_000_000, "M"), (1_000, "K")):
-        if count >= size:
-            value = count / size
-            text = f"{value:.1f}" if value < 100 else f"{value:.0f}"
-            return f"{text.removesuffix('.0')}{unit}"
-    return str(count)
+    return short_count(count)
 
 
 def usd(amount: Decimal) -> str:
@@ -160,6 +156,7 @@ def nest(rows: Sequence[Totals], keys: Sequence[str]) -> list[Totals]:
 
 
 def budget_table(budgets: Sequence[BudgetLine]) -> Table:
+    """One row per limit, each figure in its own unit (`$50.00`, `10 requests`, `2 concurrent runs`)."""
     table = Table(box=None, pad_edge=False, padding=(0, 2, 0, 2), show_header=True, header_style="bold")
     for name, justify in (
         ("budget", "left"),
@@ -172,27 +169,17 @@ def budget_table(budgets: Sequence[BudgetLine]) -> Table:
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for b in budgets:
-        used = usd(b.used) + (f" ({percent(b.percent_used)})" if b.percent_used is not None else "")
-        if b.limit is None and b.limit_tokens is not None:
-            limit = f"{tokens(b.limit_tokens)} tokens"
-            used = f"{tokens(b.used_tokens or 0)} tokens" + (
-                f" ({percent(b.percent_used)})" if b.percent_used is not None else ""
-            )
-        else:
-            limit = usd(b.limit) if b.limit is not None else "-"
-        remaining = "-"
-        if b.remaining is not None:
-            remaining = usd(b.remaining) if b.limit is not None else f"{tokens(int(b.remaining))} tokens"
-            if b.percent_remaining is not None:
-                remaining += f" ({percent(b.percent_remaining)})"
+        unit = b.unit
+        limit = spell(unit, b.limit, short=True)
+        used = f"{spell(unit, b.used, short=True)} ({percent(b.percent_used)})"
+        remaining = f"{spell(unit, b.remaining, short=True)} ({percent(b.percent_remaining)})"
         resets = "-" if b.resets_at is None else b.resets_at.strftime("%Y-%m-%d %H:%M")
         if b.days_left is not None:
             resets += f" ({b.days_left} d left)"
         projected = "-"
         if b.projected is not None:
-            projected = usd(b.projected)
-            if b.limit is not None:
-                projected += " (over budget)" if b.projected > b.limit else " (within budget)"
+            projected = spell(unit, b.projected, short=True)
+            projected += " (over budget)" if b.projected > b.limit else " (within budget)"
         table.add_row(escape(b.name), b.period, limit, used, remaining, resets, projected)
     return table
 

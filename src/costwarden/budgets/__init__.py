@@ -58,8 +58,10 @@ def build_engine(
         counters = sql
         if settings.redis_url:
             from costwarden.ledger.redis_counters import RedisCounterStore
+            from costwarden.ledger.redis_fallback import FallbackCounterStore
 
-            counters = RedisCounterStore(settings.redis_url, ledger)
+            redis = RedisCounterStore(settings.redis_url, ledger)
+            counters = FallbackCounterStore(redis, sql)
     elif settings.budgets:
         memory = MemoryBudgetStore(ledger)
         counters = records = memory
@@ -83,6 +85,7 @@ def build_engine(
         clock=clock if clock is not None else SYSTEM_CLOCK,
         names=names,
     )
-    if hasattr(counters, "rebuild_counters"):
-        counters.rebuild_counters = engine.rebuild  # Redis lost its data: recount from the ledger
+    redis_store = getattr(counters, "redis", None)
+    if redis_store is not None:
+        redis_store.rebuild_counters = engine.rebuild  # Redis lost its data: recount from the ledger
     return engine

@@ -152,7 +152,7 @@ class BudgetEngine:
         self._config_ids = {b.id for b in self._config_budgets}
         self._policies: PolicySet | None = None
         self._fingerprints: dict[str, str] = {}
-        self._derived: set[tuple[str, str, str]] = set()
+        self._derived: set[tuple[str, str, str, int]] = set()
         self._version: str | None = None
         self._version_checked = 0.0
         self._next_reclaim = 0.0
@@ -518,12 +518,13 @@ class BudgetEngine:
         """Derive from the ledger the counters of each need's window not yet derived for its budget's
         current definition (once per budget, definition and window in this process; the store makes it
         once across processes)."""
+        generation = getattr(self.store, "generation", 0)  # a store that switched backends derives again
         for need in needs:
             window = need.window
             if window.key == LIVE:
                 continue
             policy = need.applied.policy
-            token = (self._fingerprints.get(policy.id, ""), policy.id, window.key)
+            token = (self._fingerprints.get(policy.id, ""), policy.id, window.key, generation)
             if token not in self._derived:
                 self._derive(policy, token[0], window.keys)
                 if len(self._derived) >= 10_000:
@@ -535,7 +536,8 @@ class BudgetEngine:
         events in it; `budget status` calls this before reading them."""
         self.policies  # noqa: B018 - compiles the fingerprints
         window = self.window(policy, now)
-        token = (self._fingerprints.get(policy.id, ""), policy.id, window.key)
+        generation = getattr(self.store, "generation", 0)
+        token = (self._fingerprints.get(policy.id, ""), policy.id, window.key, generation)
         if token not in self._derived:
             self._derive(policy, token[0], window.keys)
             self._derived.add(token)

@@ -116,6 +116,8 @@ class Settling:
     """The reservation was dropped in the append's transaction."""
     lost: bool = False
     """The counters were gone (a Redis that lost its data): the rebuild counts this settlement."""
+    unreachable: BaseException | None = None
+    """Redis could not be reached while counting: the append went on uncounted (see `redis_fallback`)."""
     counted: list[Counted] = field(default_factory=list)
 
 

@@ -342,6 +342,35 @@ class SqlBudgetStore(BudgetSql):
         except _Refused as refused:
             return refused.result
 
+    def hold(self, reservation: Reservation) -> None:
+        """Hold a reservation without deciding (one this process took on Redis, moved here while Redis is
+        unreachable); nothing when it is held already."""
+        self._retrying(lambda: self._hold(reservation))
+
+    def _hold(self, reservation: Reservation) -> None:
+        deltas: dict[str, tuple[Amounts, Amounts]] = {}
+        for hold in reservation.holds:
+            spent, reserved = deltas.get(hold.key, (ZERO, ZERO))
+            deltas[hold.key] = (spent, reserved + hold.amounts)
+        with self._cursor() as cursor:
+            cursor.execute(self._sql("SELECT 1 FROM budget_reservations WHERE id = ?"), (reservation.id,))
+            if cursor.fetchone() is not None:
+                return
+            self._apply(cursor, deltas, now_micros())
+            cursor.execute(
+                self._insert_reservation,
+                (
+                    reservation.id,
+                    reservation.kind,
+                    reservation.label,
+                    encode_holds(reservation.holds),
+                    int(reservation.deadline * 1_000_000),
+                    int((reservation.created or time.time()) * 1_000_000),
+                    reservation.pid,
+                    reservation.host,
+                ),
+            )
+
     def _take(self, cursor: Any, reservation_id: str, deltas: dict[str, tuple[Amounts, Amounts]]) -> bool:
         cursor.execute(self._delete_reservation, (reservation_id,))
         row = cursor.fetchone()

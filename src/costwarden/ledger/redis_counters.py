@@ -41,7 +41,10 @@ from costwarden.forking import after_fork_in_child
 from costwarden.ledger.base import AppendOutcome, Ledger
 from costwarden.ledger.codec import Row, decode_row
 
-__all__ = ["RedisCounterStore"]
+__all__ = ["RedisCounterStore", "RedisUnreachable"]
+
+_TIMEOUT = 2.0
+"""Seconds a Redis connection or reply may take before Redis counts as unreachable."""
 
 _FIELDS = ("sc", "st", "sr", "rc", "rt", "rr", "rn", "x")
 _DIMS = ("cost", "tokens", "requests", "concurrent")
@@ -72,7 +75,9 @@ end
 _RESERVE = (
     _LIB
     + """
-if redis.call('EXISTS', ARGV[1] .. 'epoch') == 0 then return {-1} end
+local epoch = redis.call('GET', ARGV[1] .. 'epoch')
+if not epoch then return {-1} end
+if epoch ~= ARGV[#ARGV] then return {-2, epoch} end
 local n = tonumber(ARGV[4])
 local pos = 5
 local out = {1}
@@ -155,6 +160,17 @@ return out
 
 _RELEASE = _LIB + "return take(ARGV[2])"
 
+# ARGV: prefix, id, record: hold again a reservation this process still has in flight (Redis lost it).
+_HOLD = (
+    _LIB
+    + """
+if redis.call('HEXISTS', ARGV[1] .. 'res', ARGV[2]) == 1 then return 0 end
+redis.call('HSET', ARGV[1] .. 'res', ARGV[2], ARGV[3])
+unhold(string.sub(ARGV[3], string.find(ARGV[3], '\\n', 1, true) + 1), 1)
+return 1
+"""
+)
+
 _RECLAIM = (
     _LIB
     + """
@@ -178,6 +194,11 @@ def _redis_module() -> Any:
     return redis
 
 
+def _record(r: Reservation) -> str:
+    """A reservation as the scripts store it: `deadline\tkind\tlabel\tpid\thost\tcreated\nholds`."""
+    return f"{r.deadline!r}\t{r.kind}\t{r.label}\t{r.pid}\t{r.host}\t{r.created}\n{encode_holds(r.holds)}"
+
+
 def _glob(text: str) -> str:
     """`text` matched literally in a SCAN pattern."""
     return "".join("\\" + c if c in "*?[]\\" else c for c in text)
@@ -194,13 +215,32 @@ def _state(values: Sequence[Any]) -> CounterState:
     return CounterState(Amounts(n[0], n[1], n[2]), Amounts(n[3], n[4], n[5], n[6]), values[7] is not None)
 
 
+class RedisUnreachable(Exception):
+    """Redis could not be reached (connection refused or lost, timeout) by a store that has a fallback."""
+
+
 class RedisCounterStore:
     """`CounterStore` on Redis; events still go to `ledger` (the truth the counters are rebuilt from)."""
 
     def __init__(self, url: str, ledger: Ledger, *, namespace: str | None = None, client: Any = None) -> None:
         redis = _redis_module()
         self.ledger = ledger
-        self.client = client if client is not None else redis.Redis.from_url(url)
+        self.client = (
+            client
+            if client is not None
+            else redis.Redis.from_url(url, socket_timeout=_TIMEOUT, socket_connect_timeout=_TIMEOUT)
+        )
+        self.unreachable: tuple[type[BaseException], ...] = (
+            redis.exceptions.ConnectionError,
+            redis.exceptions.TimeoutError,
+        )
+        self.fallback = False
+        """Set by `FallbackCounterStore`: an unreachable Redis raises `RedisUnreachable`, and a settlement
+        whose counting failed keeps its append (it is counted from the ledger by the fallback)."""
+        self.open: dict[str, tuple[str, Reservation]] = {}
+        """This process's reservations held in Redis (record text, reservation): held again if Redis
+        loses them, so calls in flight are never forgotten."""
+        self._epoch_seen = ""
         if namespace is None:
             namespace = hashlib.sha1(repr(ledger).encode()).hexdigest()[:10]
         self.prefix = f"cw:{{{namespace}}}:"
@@ -212,6 +252,7 @@ class RedisCounterStore:
         self._reserve = self.client.register_script(_RESERVE)
         self._settle = self.client.register_script(_SETTLE)
         self._release = self.client.register_script(_RELEASE)
+        self._hold = self.client.register_script(_HOLD)
         self._reclaim = self.client.register_script(_RECLAIM)
         self._local = threading.local()
         self._rebuild_lock = threading.Lock()
@@ -233,6 +274,8 @@ class RedisCounterStore:
         try:
             return self._evalsha(script, args)
         except Exception as exc:
+            if self.fallback and isinstance(exc, self.unreachable):
+                raise RedisUnreachable(str(exc)) from exc
             if type(exc).__module__.startswith("redis"):
                 raise LedgerError(f"Redis budget counters failed: {exc}") from exc
             raise
@@ -271,9 +314,7 @@ class RedisCounterStore:
 
     def reserve(self, reservation: Reservation, needs: Sequence[Need]) -> ReserveResult:
         r = reservation
-        record = (
-            f"{r.deadline!r}\t{r.kind}\t{r.label}\t{r.pid}\t{r.host}\t{r.created}\n{encode_holds(r.holds)}"
-        )
+        record = _record(r)
         args: list[Any] = [r.id, record, len(needs)]
         for need in needs:
             limits = need.applied.limits
@@ -283,10 +324,20 @@ class RedisCounterStore:
             args.extend(-1 if limits.of(d) is None else limits.of(d) for d in _DIMS)
             args.extend(need.amounts.as_tuple())
             args.extend(need.keys)
-        result = self._call(self._reserve, args)
-        if int(result[0]) == -1:
-            self._recover()
-            result = self._call(self._reserve, args)
+        result: Any = None
+        for _ in range(3):
+            result = self._call(self._reserve, [*args, self._epoch_seen])
+            code = int(result[0])
+            if code == -1:  # Redis lost the counters: rebuild them, hold this process's calls again
+                self._recover()
+            elif code == -2:  # another process rebuilt them: hold this process's calls again
+                self._hold_open(result[1].decode() if isinstance(result[1], bytes) else str(result[1]))
+            else:
+                break
+        if int(result[0]) < 0:
+            raise LedgerError("Redis budget counters were lost again while rebuilding them")
+        if int(result[0]) == 1:
+            self.open[r.id] = (record, r)
         short: list[Shortfall] = []
         over: list[Shortfall] = []
         for i in range(1, len(result), 6):
@@ -309,8 +360,13 @@ class RedisCounterStore:
     def _recover(self) -> None:
         """Redis lost the counters: rebuild them from the ledger once (other processes wait for it)."""
         with self._rebuild_lock:
-            if self.client.exists(self.prefix + "epoch"):
-                return
+            self._rebuild_once()
+        epoch = self.client.get(self.prefix + "epoch")
+        if epoch is not None:
+            self._hold_open(epoch.decode())
+
+    def _rebuild_once(self) -> None:
+        if not self.client.exists(self.prefix + "epoch"):
             lock = self.client.set(self.prefix + "rebuilding", "1", nx=True, ex=60)
             if not lock:
                 deadline = time.monotonic() + 60
@@ -324,6 +380,18 @@ class RedisCounterStore:
                     self.client.set(self.prefix + "epoch", str(SYSTEM_CLOCK()))
             finally:
                 self.client.delete(self.prefix + "rebuilding")
+
+    def _hold_open(self, epoch: str) -> None:
+        """Hold again in Redis every reservation this process has in flight (after Redis lost them)."""
+        for reservation_id, (record, _) in list(self.open.items()):
+            self._call(self._hold, [reservation_id, record])
+        self._epoch_seen = epoch
+
+    def hold(self, reservation: Reservation) -> None:
+        """Hold a reservation without deciding (one moved here from the SQL fallback)."""
+        record = _record(reservation)
+        self._call(self._hold, [reservation.id, record])
+        self.open[reservation.id] = (record, reservation)
 
     def settle(
         self, reservation_id: str | None, events: Sequence[UsageEvent], spends_for: SpendsFor
@@ -349,8 +417,12 @@ class RedisCounterStore:
                 if outcome is not AppendOutcome.UNCHANGED:
                     spends.extend(spends_for(event, previous if outcome is AppendOutcome.REPLACED else None))
             self._count(pending, spends)
-        if reservation_id is not None and not pending.taken:
-            self.release(reservation_id)
+        if pending.unreachable is not None:  # the events are in the ledger; the fallback counts them
+            raise RedisUnreachable(str(pending.unreachable)) from pending.unreachable
+        if reservation_id is not None:
+            self.open.pop(reservation_id, None)
+            if not pending.taken:
+                self.release(reservation_id)
         if pending.lost:
             self._recover()  # after the append committed: the rebuild reads this event from the ledger
         return pending.counted
@@ -381,9 +453,13 @@ class RedisCounterStore:
             event = pending.events.get(row[0]) or decode_row(row)
             previous = old.get(row[0])
             spends.extend(pending.spends_for(event, decode_row(previous) if previous is not None else None))
-        self._count(pending, spends)
+        try:
+            self._count(pending, spends)
+        except RedisUnreachable as exc:  # never roll the append back for Redis
+            pending.unreachable = exc
 
     def release(self, reservation_id: str) -> bool:
+        self.open.pop(reservation_id, None)
         return bool(int(self._call(self._release, [reservation_id])))
 
     def reclaim(self, now: float) -> int:

@@ -14,11 +14,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from costwarden.budgets.alerts import AlertHub
+from costwarden.budgets.derivation import LedgerCounts
 from costwarden.budgets.keys import LIVE, CounterKeys
 from costwarden.budgets.notices import Announcer
 from costwarden.budgets.store import (
@@ -30,10 +30,10 @@ from costwarden.budgets.store import (
     Spend,
 )
 from costwarden.clock import SYSTEM_CLOCK, Clock
-from costwarden.core.admission import Amounts, Need, Shortfall, combined, counter_key, find_shortfall
+from costwarden.core.admission import Amounts, Need, Shortfall, combined, find_shortfall
 from costwarden.core.calls import Admission, CallRequest, Decision
 from costwarden.core.money import to_units
-from costwarden.core.periods import PeriodKind, Window
+from costwarden.core.periods import Window
 from costwarden.core.policy import (
     Action,
     AdmissionConfig,
@@ -46,13 +46,10 @@ from costwarden.core.policy import (
     compile_policy,
 )
 from costwarden.core.routing import ProviderRegistry, Route
-from costwarden.core.usage import ATTRIBUTION_FIELDS, Attribution, UsageEvent, new_event_id
+from costwarden.core.usage import Attribution, UsageEvent, new_event_id
 from costwarden.errors import BudgetExceeded, QueueTimeout, RunTerminated
 from costwarden.forking import after_fork_in_child
-from costwarden.ledger.base import EventQuery, Ledger, Totals
-
-if TYPE_CHECKING:
-    from costwarden.ledger.rollup_store import RollupStore
+from costwarden.ledger.base import Ledger
 
 __all__ = ["BudgetEngine", "WorstCase", "RunSlot", "Verdict"]
 
@@ -93,11 +90,6 @@ def _latest(ledger: Ledger) -> AbstractContextManager[object]:
     report's pinned snapshot, and the retention horizon, rollups and events all of the same moment."""
     fresh = getattr(ledger, "fresh", None)
     return fresh() if callable(fresh) else nullcontext()
-
-
-def _names(policy: Policy) -> list[str]:
-    """The fields a policy is scoped or filtered by (what derivation groups the ledger's sums by)."""
-    return sorted({*policy.per, *(name for name, _ in policy.match)})
 
 
 def _rank(shortfall: Shortfall) -> int:
@@ -144,6 +136,7 @@ class BudgetEngine:
         self.hub = hub if hub is not None else AlertHub(records)
         self.announce = Announcer(self)
         self.keys = CounterKeys(self.tz)
+        self.counting = LedgerCounts(self.keys)
         self.clock: Clock = clock
         self._worst_case = worst_case
         self.names = names
@@ -549,102 +542,9 @@ class BudgetEngine:
 
         def compute(missing: Sequence[str]) -> Mapping[str, Amounts]:
             with _latest(ledger):  # never a report's pinned snapshot: count every commit
-                return self._count(ledger, policy, missing)
+                return self.counting.count(ledger, policy, missing)
 
         self.store.derive(policy.id, fingerprint, periods, compute)
-
-    def _count(self, ledger: Ledger, policy: Policy, periods: Sequence[str]) -> dict[str, Amounts]:
-        """What the ledger adds up to on each counter of `policy` in the period instances `periods` (every
-        scope value): the events it keeps, plus the rollups of the history retention folded away."""
-        period = policy.period
-        spans = {p: self.keys.span(period, p) for p in periods}
-        starts = [s for s, _ in spans.values()]
-        ends = [e for _, e in spans.values()]
-        start = None if any(s is None for s in starts) else min(s for s in starts if s is not None)
-        end = None if any(e is None for e in ends) else max(e for e in ends if e is not None)
-        out: dict[str, Amounts] = {}
-        single = PolicySet([policy])
-        store = None
-        if hasattr(ledger, "engine"):
-            from costwarden.ledger.rollup_store import rollups_of
-
-            store = rollups_of(ledger)
-        horizon = store.coverage().events_before if store is not None else None
-        if store is not None and horizon is not None and (start is None or start < horizon):
-            if len(spans) == 1:  # rolling windows (many buckets) are shorter than any retention
-                folded_end = horizon if end is None or end > horizon else end
-                self._count_folded(store, single, policy, periods[0], start, folded_end, out)
-            start = horizon
-        if end is not None and start is not None and start >= end:
-            return out
-        if len(spans) == 1:  # one period instance: the ledger sums its events per scope value
-            self._count_totals(
-                ledger.totals(EventQuery(start=start, end=end), _names(policy)), single, periods[0], out
-            )
-            return out
-        rolling = period.kind is PeriodKind.ROLLING
-        for event in ledger.events(EventQuery(start=start, end=end)):
-            at = event.occurred_at
-            if rolling:
-                bucket: str | None = period.bucket_key(at, self.tz)
-                if bucket not in spans:
-                    continue
-            else:
-                bucket = next(
-                    (p for p, (s, e) in spans.items() if (s is None or s <= at) and (e is None or at < e)),
-                    None,
-                )
-                if bucket is None:
-                    continue
-            usage = event.usage
-            amounts = Amounts(to_units(event.cost_total), usage.total_tokens, usage.requests)
-            self._add(single, event.attribution, event.provider, event.model, bucket, amounts, out)
-        return out
-
-    def _count_folded(
-        self,
-        store: RollupStore,
-        single: PolicySet,
-        policy: Policy,
-        bucket: str,
-        start: datetime | None,
-        end: datetime,
-        out: dict[str, Amounts],
-    ) -> None:
-        """Add the rollup rows wholly inside `[start, end)` (history retention folded) to `bucket`."""
-        self._count_totals(store.totals(start, end, {}, _names(policy), self.tz), single, bucket, out)
-
-    def _count_totals(
-        self, rows: Sequence[Totals], single: PolicySet, bucket: str, out: dict[str, Amounts]
-    ) -> None:
-        """Add sums grouped by a policy's fields (`_names`) to the counters of `bucket`."""
-        policy = single.policies[0]
-        names = _names(policy)
-        for row in rows:
-            values = dict(zip(names, row.key, strict=True))
-            fields: dict[str, Any] = {n: v for n, v in values.items() if n in ATTRIBUTION_FIELDS and v}
-            tags = {n[4:]: v for n, v in values.items() if n.startswith("tag:") and v}
-            attribution = Attribution(**fields, tags=tags)
-            amounts = Amounts(to_units(row.cost), row.total_tokens, row.requests)
-            provider, model = values.get("provider") or "", values.get("model") or ""
-            self._add(single, attribution, provider, model, bucket, amounts, out)
-
-    @staticmethod
-    def _add(
-        single: PolicySet,
-        attribution: Attribution,
-        provider: str,
-        model: str,
-        bucket: str,
-        amounts: Amounts,
-        out: dict[str, Amounts],
-    ) -> None:
-        for item in single.applicable(attribution, provider, model):
-            limits = item.limits
-            if limits.cost is None and limits.tokens is None and limits.requests is None:
-                continue
-            key = counter_key(item.policy.id, item.scope_key, bucket)
-            out[key] = out.get(key, Amounts()) + amounts
 
     # -- maintenance -------------------------------------------------------------------------------------
 
@@ -662,7 +562,7 @@ class BudgetEngine:
             with _latest(ledger):
                 for policy, window in windows:
                     if window.key != LIVE:
-                        spent.update(self._count(ledger, policy, window.keys))
+                        spent.update(self.counting.count(ledger, policy, window.keys))
             return spent
 
         written = self.store.rebuild([p.id for p in policies.policies], compute)

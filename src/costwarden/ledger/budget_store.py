@@ -365,7 +365,7 @@ class SqlBudgetStore(BudgetSql):
                     reservation.label,
                     encode_holds(reservation.holds),
                     int(reservation.deadline * 1_000_000),
-                    int((reservation.created or time.time()) * 1_000_000),
+                    int((reservation.created or SYSTEM_CLOCK()) * 1_000_000),
                     reservation.pid,
                     reservation.host,
                 ),

@@ -382,9 +382,13 @@ class RedisCounterStore:
                 self.client.delete(self.prefix + "rebuilding")
 
     def _hold_open(self, epoch: str) -> None:
-        """Hold again in Redis every reservation this process has in flight (after Redis lost them)."""
-        for reservation_id, (record, _) in list(self.open.items()):
-            self._call(self._hold, [reservation_id, record])
+        """Hold again in Redis every reservation this process has in flight, once per new epoch (Redis
+        lost them). The first epoch a process sees needs nothing: it held nothing before it."""
+        if epoch == self._epoch_seen:
+            return
+        if self._epoch_seen:
+            for reservation_id, (record, _) in list(self.open.items()):
+                self._call(self._hold, [reservation_id, record])
         self._epoch_seen = epoch
 
     def hold(self, reservation: Reservation) -> None:
@@ -400,6 +404,8 @@ class RedisCounterStore:
         while the append's transaction is open (so a rebuild, which holds the ledger's write lock, never
         misses or double-counts it). Ledgers without write hooks are appended to first, then counted."""
         pending = Settling(reservation_id, {e.id: e for e in events}, spends_for)
+        if reservation_id is not None:  # no longer to be held again once its settlement has begun
+            self.open.pop(reservation_id, None)
         if self._hooked:
             self._local.pending = pending
             try:
@@ -419,10 +425,8 @@ class RedisCounterStore:
             self._count(pending, spends)
         if pending.unreachable is not None:  # the events are in the ledger; the fallback counts them
             raise RedisUnreachable(str(pending.unreachable)) from pending.unreachable
-        if reservation_id is not None:
-            self.open.pop(reservation_id, None)
-            if not pending.taken:
-                self.release(reservation_id)
+        if reservation_id is not None and not pending.taken:
+            self.release(reservation_id)
         if pending.lost:
             self._recover()  # after the append committed: the rebuild reads this event from the ledger
         return pending.counted

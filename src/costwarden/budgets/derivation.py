@@ -1,0 +1,126 @@
+"""Counters derived from the ledger: what its events (and, for history retention folded away, its
+rollups) add up to on each counter of one budget in some period instances, every scope value at once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from costwarden.budgets.keys import CounterKeys
+from costwarden.core.admission import Amounts, counter_key
+from costwarden.core.money import to_units
+from costwarden.core.periods import PeriodKind
+from costwarden.core.policy import Policy, PolicySet
+from costwarden.core.usage import ATTRIBUTION_FIELDS, Attribution
+from costwarden.ledger.base import EventQuery, Ledger, Totals
+
+if TYPE_CHECKING:
+    from costwarden.ledger.rollup_store import RollupStore
+
+__all__ = ["LedgerCounts"]
+
+
+def _names(policy: Policy) -> list[str]:
+    """The fields a policy is scoped or filtered by (what derivation groups the ledger's sums by)."""
+    return sorted({*policy.per, *(name for name, _ in policy.match)})
+
+
+class LedgerCounts:
+    """Sums the ledger per counter of a budget, periods taken as `keys` takes them."""
+
+    def __init__(self, keys: CounterKeys) -> None:
+        self.keys = keys
+
+    def count(self, ledger: Ledger, policy: Policy, periods: Sequence[str]) -> dict[str, Amounts]:
+        """What the ledger adds up to on each counter of `policy` in the period instances `periods` (every
+        scope value): the events it keeps, plus the rollups of the history retention folded away."""
+        period = policy.period
+        spans = {p: self.keys.span(period, p) for p in periods}
+        starts = [s for s, _ in spans.values()]
+        ends = [e for _, e in spans.values()]
+        start = None if any(s is None for s in starts) else min(s for s in starts if s is not None)
+        end = None if any(e is None for e in ends) else max(e for e in ends if e is not None)
+        out: dict[str, Amounts] = {}
+        single = PolicySet([policy])
+        store = None
+        if hasattr(ledger, "engine"):
+            from costwarden.ledger.rollup_store import rollups_of
+
+            store = rollups_of(ledger)
+        horizon = store.coverage().events_before if store is not None else None
+        if store is not None and horizon is not None and (start is None or start < horizon):
+            if len(spans) == 1:  # rolling windows (many buckets) are shorter than any retention
+                folded_end = horizon if end is None or end > horizon else end
+                self._count_folded(store, single, policy, periods[0], start, folded_end, out)
+            start = horizon
+        if end is not None and start is not None and start >= end:
+            return out
+        if len(spans) == 1:  # one period instance: the ledger sums its events per scope value
+            self._count_totals(
+                ledger.totals(EventQuery(start=start, end=end), _names(policy)), single, periods[0], out
+            )
+            return out
+        rolling = period.kind is PeriodKind.ROLLING
+        for event in ledger.events(EventQuery(start=start, end=end)):
+            at = event.occurred_at
+            if rolling:
+                bucket: str | None = period.bucket_key(at, self.keys.tz)
+                if bucket not in spans:
+                    continue
+            else:
+                bucket = next(
+                    (p for p, (s, e) in spans.items() if (s is None or s <= at) and (e is None or at < e)),
+                    None,
+                )
+                if bucket is None:
+                    continue
+            usage = event.usage
+            amounts = Amounts(to_units(event.cost_total), usage.total_tokens, usage.requests)
+            self._add(single, event.attribution, event.provider, event.model, bucket, amounts, out)
+        return out
+
+    def _count_folded(
+        self,
+        store: RollupStore,
+        single: PolicySet,
+        policy: Policy,
+        bucket: str,
+        start: datetime | None,
+        end: datetime,
+        out: dict[str, Amounts],
+    ) -> None:
+        """Add the rollup rows wholly inside `[start, end)` (history retention folded) to `bucket`."""
+        self._count_totals(store.totals(start, end, {}, _names(policy), self.keys.tz), single, bucket, out)
+
+    def _count_totals(
+        self, rows: Sequence[Totals], single: PolicySet, bucket: str, out: dict[str, Amounts]
+    ) -> None:
+        """Add sums grouped by a policy's fields (`_names`) to the counters of `bucket`."""
+        policy = single.policies[0]
+        names = _names(policy)
+        for row in rows:
+            values = dict(zip(names, row.key, strict=True))
+            fields: dict[str, Any] = {n: v for n, v in values.items() if n in ATTRIBUTION_FIELDS and v}
+            tags = {n[4:]: v for n, v in values.items() if n.startswith("tag:") and v}
+            attribution = Attribution(**fields, tags=tags)
+            amounts = Amounts(to_units(row.cost), row.total_tokens, row.requests)
+            provider, model = values.get("provider") or "", values.get("model") or ""
+            self._add(single, attribution, provider, model, bucket, amounts, out)
+
+    @staticmethod
+    def _add(
+        single: PolicySet,
+        attribution: Attribution,
+        provider: str,
+        model: str,
+        bucket: str,
+        amounts: Amounts,
+        out: dict[str, Amounts],
+    ) -> None:
+        for item in single.applicable(attribution, provider, model):
+            limits = item.limits
+            if limits.cost is None and limits.tokens is None and limits.requests is None:
+                continue
+            key = counter_key(item.policy.id, item.scope_key, bucket)
+            out[key] = out.get(key, Amounts()) + amounts

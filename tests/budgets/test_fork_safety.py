@@ -49,7 +49,9 @@ def _worker(warden: Warden, config: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("budget_backend", SHARED)
 def test_forked_workers_use_their_warden_while_the_parent_writes(make_warden: MakeWarden) -> None:
-    budgets = [{"id": "big", "period": "month", "cost_usd": "1000"}]
+    # The parent's writer runs until the last child is done, so on a slow machine it makes many calls:
+    # the limit stays far above what it can spend, so no call is refused (a refusal is not under test).
+    budgets = [{"id": "big", "period": "month", "cost_usd": "1000000"}]
     parent = make_warden(pricing=PRICING, budgets=budgets)
     parent.record(provider="cloud", model="big", input_tokens=100, output_tokens=50)
     config: dict[str, Any] = {"database": parent.settings.database, "pricing": PRICING, "budgets": budgets}

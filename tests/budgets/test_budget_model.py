@@ -619,4 +619,4 @@ def _run(world: World, **flags: bool) -> None:
 @pytest.mark.parametrize("world", BACKENDS, indirect=True)
 def test_budgets_equal_the_ledger(world: World) -> None:
     known = os.environ.get("BUDGET_MODEL_KNOWN_BUGS", "") == "1"  # see test_model_findings.py
-    _run(world, redis_flush=known, late_past_cut=known, revert_definitions=known)
+    _run(world, redis_flush=known, late_past_cut=known, revert_definitions=True)

@@ -110,11 +110,6 @@ def test_status_after_redis_lost_its_data(warden: Warden) -> None:
     assert _status(warden) == (ONE, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a budget given back a definition it had before keeps the counter derived then: the spend while "
-    "the other definition was in force is missing (issue 8.1)",
-)
 def test_a_budget_given_back_an_earlier_definition_counts_the_spend_in_between(warden: Warden) -> None:
     records = _engine(warden).records
     assert records is not None

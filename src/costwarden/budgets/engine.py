@@ -174,7 +174,10 @@ class BudgetEngine:
             if self._policies is None or version != self._version:
                 self._version = version
                 self._policies = PolicySet(self._compile(), self.names)
-                self._fingerprints = {p.id: self._fingerprint(p) for p in self._policies.policies}
+                fingerprints = {p.id: self._fingerprint(p) for p in self._policies.policies}
+                if fingerprints != self._fingerprints:
+                    self._derived.clear()  # a definition changed: ask the store what is derived under it
+                self._fingerprints = fingerprints
         return self._policies
 
     def _fingerprint(self, policy: Policy) -> str:

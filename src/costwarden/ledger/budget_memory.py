@@ -154,6 +154,8 @@ class MemoryBudgetStore:
                 self._counters.setdefault(key, _Counter()).spent = amounts
             for period in missing:
                 self._derived[(budget_id, period)] = fingerprint
+            for stale in [k for k, v in self._derived.items() if k[0] == budget_id and v != fingerprint]:
+                del self._derived[stale]  # derived under another definition: derive again when it returns
             return len(missing)
 
     def rebuild(self, budget_ids: Sequence[str], compute: Callable[[], Mapping[str, Amounts]]) -> int:

@@ -542,6 +542,12 @@ class SqlBudgetStore(BudgetSql):
             )
             for period in missing:
                 cursor.execute(upsert, (budget_id, period, fingerprint, now))
+            # Periods derived under another definition counted by other rules meanwhile: derive them again
+            # when that definition returns.
+            cursor.execute(
+                self._sql("DELETE FROM budget_derivations WHERE budget_id = ? AND fingerprint <> ?"),
+                (budget_id, fingerprint),
+            )
             return len(missing)
 
     def rebuild(self, budget_ids: Sequence[str], compute: Callable[[], Mapping[str, Amounts]]) -> int:

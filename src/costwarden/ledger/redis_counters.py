@@ -546,6 +546,11 @@ class RedisCounterStore:
                     mapping={"sc": amounts.cost, "st": amounts.tokens, "sr": amounts.requests},
                 )
             pipe.hset(self.prefix + "derived", mapping={f"{budget_id}|{p}": fingerprint for p in missing})
+            # Periods derived under another definition: derive them again when it returns.
+            derived = self.client.hscan_iter(self.prefix + "derived", match=f"{_glob(budget_id)}|*")
+            stale = [field for field, value in derived if value.decode() != fingerprint]
+            if stale:
+                pipe.hdel(self.prefix + "derived", *stale)
             pipe.execute()
         return len(missing)
 

@@ -90,11 +90,6 @@ def test_an_event_older_than_the_retention_cut_counts_after_maintain(warden: War
     assert _spent(warden) == 2 * ONE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="after Redis lost its data, budget status shows $0 spent until an admission or settlement "
-    "rebuilds the counters, and the rebuild forgets reservations in flight (issues 9.1, 9.2)",
-)
 def test_status_after_redis_lost_its_data(warden: Warden) -> None:
     if not warden.settings.redis_url:
         pytest.skip("Redis counters only")

@@ -471,15 +471,22 @@ class RedisCounterStore:
 
     def states(self, keys: Sequence[str]) -> dict[str, CounterState]:
         pipe = self.client.pipeline(transaction=False)
+        pipe.exists(self._epoch)
         for key in keys:
             pipe.hmget(self.prefix + "c:" + key, *_FIELDS)
+        found = pipe.execute()
+        if not found[0]:  # Redis lost the counters: answer from the rebuilt ones, calls in flight held again
+            self._recover()
+            return self.states(keys)
         out: dict[str, CounterState] = {}
-        for key, values in zip(keys, pipe.execute(), strict=True):
+        for key, values in zip(keys, found[1:], strict=True):
             if any(v is not None for v in values):
                 out[key] = _state(values)
         return out
 
     def counters(self, budget_id: str) -> dict[str, CounterState]:
+        if not self.client.exists(self._epoch):  # Redis lost the counters: list the rebuilt ones
+            self._recover()
         start = len(self.prefix) + 2
         keys = [
             k.decode()[start:]

@@ -619,4 +619,7 @@ def _run(world: World, **flags: bool) -> None:
 @pytest.mark.parametrize("world", BACKENDS, indirect=True)
 def test_budgets_equal_the_ledger(world: World) -> None:
     known = os.environ.get("BUDGET_MODEL_KNOWN_BUGS", "") == "1"  # see test_model_findings.py
+    # Redis losing its data stays out: a process that rebuilds does not know another process's calls in
+    # flight until that process next reaches Redis (the same process's calls are held again: see
+    # test_model_findings.py::test_status_after_redis_lost_its_data).
     _run(world, redis_flush=known, late_past_cut=known, revert_definitions=True)

@@ -327,16 +327,7 @@ class SqlBudgetStore(BudgetSql):
                     raise _Refused(ReserveResult(False, tuple(short), tuple(over)))
                 cursor.execute(
                     self._insert_reservation,
-                    (
-                        reservation.id,
-                        reservation.kind,
-                        reservation.label,
-                        encode_holds(reservation.holds),
-                        int(reservation.deadline * 1_000_000),
-                        int((reservation.created or SYSTEM_CLOCK()) * 1_000_000),
-                        reservation.pid,
-                        reservation.host,
-                    ),
+                    _reservation_row(reservation),
                 )
                 return ReserveResult(True, (), tuple(over))
         except _Refused as refused:
@@ -359,16 +350,7 @@ class SqlBudgetStore(BudgetSql):
             self._apply(cursor, deltas, now_micros())
             cursor.execute(
                 self._insert_reservation,
-                (
-                    reservation.id,
-                    reservation.kind,
-                    reservation.label,
-                    encode_holds(reservation.holds),
-                    int(reservation.deadline * 1_000_000),
-                    int((reservation.created or SYSTEM_CLOCK()) * 1_000_000),
-                    reservation.pid,
-                    reservation.host,
-                ),
+                _reservation_row(reservation),
             )
 
     def _take(self, cursor: Any, reservation_id: str, deltas: dict[str, tuple[Amounts, Amounts]]) -> bool:
@@ -581,3 +563,17 @@ class SqlBudgetStore(BudgetSql):
             )
             self._apply(cursor, {key: (amounts, ZERO) for key, amounts in spent.items()}, now)
         return len(spent)
+
+
+def _reservation_row(reservation: Reservation) -> tuple[object, ...]:
+    """The `budget_reservations` row of a reservation (times in microseconds)."""
+    return (
+        reservation.id,
+        reservation.kind,
+        reservation.label,
+        encode_holds(reservation.holds),
+        int(reservation.deadline * 1_000_000),
+        int((reservation.created or SYSTEM_CLOCK()) * 1_000_000),
+        reservation.pid,
+        reservation.host,
+    )

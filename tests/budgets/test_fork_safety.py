@@ -115,3 +115,44 @@ def test_the_fork_gate_is_open_when_the_ledger_is_idle(sqlite_url: str) -> None:
         assert len(list(warden.ledger.events())) == 3
         assert fork_gate().in_flight() == before
     assert fork_gate().in_flight() == before
+
+
+@pytest.mark.parametrize("budget_backend", [pytest.param("redis", marks=pytest.mark.redis)])
+def test_a_child_forked_while_a_thread_holds_the_redis_pool_goes_on(make_warden: MakeWarden) -> None:
+    """The Redis client's pool takes its lock to hand out connections: a fork at that instant must not
+    leave the child waiting on the copy of a lock held by a thread it does not have."""
+    budgets = [{"id": "big", "period": "month", "cost_usd": "1000000"}]
+    parent = make_warden(pricing=PRICING, budgets=budgets)
+    parent.record(provider="cloud", model="big", input_tokens=100, output_tokens=50)
+    engine = parent.budgets
+    assert isinstance(engine, BudgetEngine)
+    pool = engine.store.redis.client.connection_pool  # type: ignore[attr-defined]
+    config: dict[str, Any] = {
+        "database": parent.settings.database,
+        "pricing": PRICING,
+        "budgets": budgets,
+        "redis_url": parent.settings.redis_url,
+    }
+    holding, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with pool._lock:
+            holding.set()
+            done.wait()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait()
+    child = multiprocessing.get_context("fork").Process(target=_worker, args=(parent, config))
+    try:
+        child.start()
+        child.join(60)
+    finally:
+        done.set()
+        holder.join()
+        hung = child.is_alive()
+        if hung:
+            child.kill()
+            child.join()
+    assert not hung and child.exitcode == 0
+    assert parent.ledger.totals()[0].events == 1 + 4 * EACH

@@ -256,6 +256,7 @@ class RedisCounterStore:
         self._reclaim = self.client.register_script(_RECLAIM)
         self._local = threading.local()
         self._rebuild_lock = threading.Lock()
+        self._parents_pools: list[Any] = []
         after_fork_in_child(self)
         self.rebuild_counters: Callable[[], int] | None = None
         """Set by the engine: recompute the counters from the ledger (used when Redis lost them)."""
@@ -265,8 +266,17 @@ class RedisCounterStore:
             hook(self._written)
 
     def after_fork_in_child(self) -> None:
-        """A forked child takes new connections: the parent's sockets (maybe mid-reply) are its own."""
-        self.client.connection_pool.reset()
+        """A forked child takes a new connection pool: the parent's sockets (maybe mid-reply) are its own,
+        and so is the pool's lock, which another thread of the parent may have held at the fork (the
+        pool's own `reset()` takes that lock, and would wait for it forever). The parent's pool is kept
+        referenced, never closed or collected here: its connections belong to the parent."""
+        parents = self.client.connection_pool
+        self._parents_pools.append(parents)
+        self.client.connection_pool = type(parents)(
+            connection_class=parents.connection_class,
+            max_connections=parents.max_connections,
+            **parents.connection_kwargs,
+        )
         self._conns = threading.local()
         self._rebuild_lock = threading.Lock()
 

@@ -49,15 +49,54 @@ _TIMEOUT = 2.0
 _FIELDS = ("sc", "st", "sr", "rc", "rt", "rr", "rn", "x")
 _DIMS = ("cost", "tokens", "requests", "concurrent")
 
-# Shared Lua: read a counter's 7 amounts + terminated flag; apply a holds text ("key\tc\tt\tr\tn\n...").
+# Shared Lua. Amounts are decimal integer strings (cost in 10^-10 USD reaches 10^18): a Lua number is a
+# double, exact only to 2^53 and printed as `1e+14` from 10^14 on, so amounts are never Lua numbers.
+# `big` splits one into {high, low} limbs of 10^9 (each exact in a double), `add` and `cmp` work on limbs,
+# `text` writes one back. Holds text: "key\tc\tt\tr\tn\n..." (amounts as strings).
 _LIB = """
+local B = 1000000000
+local function norm(a)
+  local carry = math.floor(a[2] / B)
+  return {a[1] + carry, a[2] - carry * B}
+end
+local function big(s)
+  if not s then return {0, 0} end
+  local neg = string.sub(s, 1, 1) == '-'
+  if neg then s = string.sub(s, 2) end
+  local n = #s
+  local hi, lo = 0, tonumber(s)
+  if n > 9 then hi = tonumber(string.sub(s, 1, n - 9)); lo = tonumber(string.sub(s, n - 8)) end
+  if neg then return norm({-hi, -lo}) end
+  return {hi, lo}
+end
+local function add(a, b) return norm({a[1] + b[1], a[2] + b[2]}) end
+local function cmp(a, b)
+  if a[1] ~= b[1] then if a[1] < b[1] then return -1 else return 1 end end
+  if a[2] ~= b[2] then if a[2] < b[2] then return -1 else return 1 end end
+  return 0
+end
+local function text(a)
+  local hi, lo = a[1], a[2]
+  if hi == 0 then return string.format('%d', lo) end
+  if hi > 0 then return string.format('%d%09d', hi, lo) end
+  if lo == 0 then return string.format('%d%09d', hi, 0) end
+  if hi == -1 then return string.format('-%d', B - lo) end
+  return string.format('-%d%09d', -(hi + 1), B - lo)
+end
+local function negate(s)
+  if string.sub(s, 1, 1) == '-' then return string.sub(s, 2) end
+  return '-' .. s
+end
 local function unhold(holds, sign)
   for line in string.gmatch(holds, '[^\\n]+') do
     local k, c, t, r, n = string.match(line, '^(.*)\\t(%-?%d+)\\t(%-?%d+)\\t(%-?%d+)\\t(%-?%d+)$')
     local key = ARGV[1] .. 'c:' .. k
-    local amounts = {rc = tonumber(c), rt = tonumber(t), rr = tonumber(r), rn = tonumber(n)}
+    local amounts = {rc = c, rt = t, rr = r, rn = n}
     for field, x in pairs(amounts) do
-      if x ~= 0 then redis.call('HINCRBY', key, field, sign * x) end
+      if x ~= '0' and x ~= '-0' then
+        if sign < 0 then x = negate(x) end
+        redis.call('HINCRBY', key, field, x)
+      end
     end
   end
 end
@@ -87,22 +126,25 @@ for i = 1, n do
   local nk = tonumber(ARGV[pos + 1]); local enforce = ARGV[pos + 2] == '1'
   local lim = {}
   local req = {}
+  local raw = {}
   for d = 1, 4 do
-    lim[d] = tonumber(ARGV[pos + 2 + d])
-    req[d] = tonumber(ARGV[pos + 6 + d])
+    if ARGV[pos + 2 + d] == '-1' then lim[d] = false else lim[d] = big(ARGV[pos + 2 + d]) end
+    raw[d] = ARGV[pos + 6 + d]
+    req[d] = big(raw[d])
   end
-  holds[i] = {ARGV[1] .. 'c:' .. ARGV[pos], req}
+  holds[i] = {ARGV[1] .. 'c:' .. ARGV[pos], raw}
   pos = pos + 11
-  local s = {0, 0, 0, 0, 0, 0, 0}
+  local s = {{0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}}
   local term = 0
   local oldest = 0
   for j = 1, nk do
     local v = redis.call('HMGET', ARGV[1] .. 'c:' .. ARGV[pos], 'sc', 'st', 'sr', 'rc', 'rt', 'rr', 'rn', 'x')
     local any = false
     for d = 1, 7 do
-      local x = tonumber(v[d]) or 0
-      s[d] = s[d] + x
-      if x ~= 0 then any = true end
+      if v[d] and v[d] ~= '0' then
+        s[d] = add(s[d], big(v[d]))
+        any = true
+      end
     end
     if v[8] then term = 1 end
     if any and oldest == 0 then oldest = j end
@@ -111,19 +153,19 @@ for i = 1, n do
   local bad = 0
   if term == 1 then bad = 1 else
     for d = 1, 4 do
-      if bad == 0 and lim[d] >= 0 and req[d] > 0 then
-        local spent = 0
+      if bad == 0 and lim[d] and cmp(req[d], {0, 0}) > 0 then
+        local spent = {0, 0}
         if d <= 3 then spent = s[d] end
-        if spent + s[3 + d] + req[d] > lim[d] then bad = d end
+        if cmp(add(add(spent, s[3 + d]), req[d]), lim[d]) > 0 then bad = d end
       end
     end
   end
   if bad > 0 then
     if enforce then failed = true end
-    local spent = 0
+    local spent = {0, 0}
     if bad <= 3 then spent = s[bad] end
-    table.insert(out, i); table.insert(out, bad); table.insert(out, tostring(spent))
-    table.insert(out, tostring(s[3 + bad])); table.insert(out, term); table.insert(out, oldest)
+    table.insert(out, i); table.insert(out, bad); table.insert(out, text(spent))
+    table.insert(out, text(s[3 + bad])); table.insert(out, term); table.insert(out, oldest)
   end
 end
 if failed then out[1] = 0; return out end
@@ -131,7 +173,7 @@ redis.call('HSET', ARGV[1] .. 'res', ARGV[2], ARGV[3])
 local fields = {'rc', 'rt', 'rr', 'rn'}
 for _, hold in ipairs(holds) do
   for d = 1, 4 do
-    if hold[2][d] ~= 0 then redis.call('HINCRBY', hold[1], fields[d], hold[2][d]) end
+    if hold[2][d] ~= '0' then redis.call('HINCRBY', hold[1], fields[d], hold[2][d]) end
   end
 end
 return out
@@ -149,9 +191,11 @@ local out = {}
 local pos = 4
 for i = 1, tonumber(ARGV[3]) do
   local key = ARGV[1] .. 'c:' .. ARGV[pos]
-  table.insert(out, tostring(redis.call('HINCRBY', key, 'sc', ARGV[pos + 1])))
-  table.insert(out, tostring(redis.call('HINCRBY', key, 'st', ARGV[pos + 2])))
-  table.insert(out, tostring(redis.call('HINCRBY', key, 'sr', ARGV[pos + 3])))
+  redis.call('HINCRBY', key, 'sc', ARGV[pos + 1])
+  redis.call('HINCRBY', key, 'st', ARGV[pos + 2])
+  redis.call('HINCRBY', key, 'sr', ARGV[pos + 3])
+  local after = redis.call('HMGET', key, 'sc', 'st', 'sr')
+  table.insert(out, after[1]); table.insert(out, after[2]); table.insert(out, after[3])
   pos = pos + 4
 end
 return out

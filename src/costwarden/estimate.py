@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+from costwarden.forking import ForkSafeLock
 
 __all__ = [
     "IMAGE_TOKENS",
@@ -95,7 +96,7 @@ class Estimate:
 class TokenCounter:
     """Counts tokens of text with the best tokenizer installed; loads encodings lazily, once per process."""
 
-    _lock = threading.Lock()
+    _lock = ForkSafeLock()
     _loaded: dict[str, _Encode | None] = {}  # noqa: RUF012  (process-wide cache, guarded by _lock)
 
     def encoder(self, encoding: str) -> tuple[_Encode, str] | None:

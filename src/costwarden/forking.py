@@ -24,9 +24,10 @@ import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import TracebackType
 from typing import Final, Protocol
 
-__all__ = ["FORK_WAIT", "ForkAware", "ForkGate", "fork_gate", "after_fork_in_child"]
+__all__ = ["FORK_WAIT", "ForkAware", "ForkGate", "ForkSafeLock", "after_fork_in_child", "fork_gate"]
 
 FORK_WAIT: Final = 10.0
 """Seconds a fork waits for SQLite transactions in flight before it goes ahead regardless."""
@@ -173,3 +174,36 @@ def after_fork_in_child(obj: ForkAware) -> None:
     """Call `obj.after_fork_in_child()` in every forked child while `obj` lives (held weakly)."""
     _register()
     _objects.add(obj)
+
+
+class ForkSafeLock:
+    """A lock (reentrant when asked) that is free in a forked child even if a thread of the parent held it
+    at the fork: the child gets a new one while it is still single-threaded. Use it for any lock of an
+    object a forked worker may keep using (a ledger, a store, an alert hub)."""
+
+    __slots__ = ("__weakref__", "_lock", "_reentrant")
+
+    def __init__(self, *, reentrant: bool = False) -> None:
+        self._reentrant = reentrant
+        self._lock = self._new()
+        after_fork_in_child(self)
+
+    def _new(self) -> threading.Lock | threading.RLock:
+        return threading.RLock() if self._reentrant else threading.Lock()
+
+    def after_fork_in_child(self) -> None:
+        self._lock = self._new()
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        return self._lock.acquire(blocking, timeout)
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def __enter__(self) -> bool:
+        return self._lock.acquire()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._lock.release()

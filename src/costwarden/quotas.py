@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
@@ -24,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from costwarden.clock import Clock, clock_from_env, default_now
+from costwarden.forking import ForkSafeLock
 
 __all__ = [
     "QuotaWindow",
@@ -236,7 +236,7 @@ class MemoryQuotaStore:
 
     def __init__(self) -> None:
         self._rows: dict[str, QuotaSnapshot] = {}
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
 
     def save(self, snapshot: QuotaSnapshot) -> None:
         with self._lock:
@@ -303,7 +303,7 @@ class Quotas:
         self._latest: dict[str, QuotaSnapshot] = {}
         self._pending: dict[str, QuotaSnapshot] = {}
         self._persisted_at: dict[str, float] = {}
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
         weakref.finalize(self, _flush_pending, self.store, self._pending, self._lock)
 
     def observe(
@@ -356,7 +356,7 @@ class Quotas:
         _flush_pending(self.store, self._pending, self._lock)
 
 
-def _flush_pending(store: QuotaStore, pending: dict[str, QuotaSnapshot], lock: threading.Lock) -> None:
+def _flush_pending(store: QuotaStore, pending: dict[str, QuotaSnapshot], lock: ForkSafeLock) -> None:
     with lock:
         items = list(pending.values())
         pending.clear()

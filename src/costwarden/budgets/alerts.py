@@ -9,11 +9,11 @@ Webhook and email channels plug in here as further `Notifier`s.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterable
 from typing import Protocol, runtime_checkable
 
 from costwarden.budgets.store import AlertRecord, BudgetRecords
+from costwarden.forking import ForkSafeLock
 
 __all__ = ["Notifier", "LogNotifier", "CallbackNotifier", "AlertHub", "LOGGER_NAME"]
 
@@ -70,7 +70,7 @@ class AlertHub:
     def __init__(self, records: BudgetRecords | None = None, notifiers: Iterable[Notifier] = ()) -> None:
         self.records = records
         self._notifiers: list[Notifier] = list(notifiers)
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
 
     def add(self, notifier: Notifier | Callable[[AlertRecord], object]) -> Callable[[], None]:
         """Register a notifier (or a plain callback); returns a function that unregisters it."""

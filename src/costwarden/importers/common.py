@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
@@ -26,6 +25,7 @@ from typing import Any, Protocol
 from costwarden.core.money import from_units, to_units
 from costwarden.core.usage import UsageEvent
 from costwarden.errors import ValidationError
+from costwarden.forking import ForkSafeLock
 from costwarden.importers.stats import ImportStats, MalformedLine
 from costwarden.importers.values import Malformed, check_storable
 from costwarden.ledger.capture_store import (
@@ -77,7 +77,7 @@ class MemoryOffsetStore:
 
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], FileOffset] = {}
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
 
     def get(self, source: str, path: str) -> FileOffset | None:
         return self._rows.get((source, path))

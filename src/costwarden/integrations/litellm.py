@@ -26,7 +26,6 @@ extra (`pip install 'costwarden[litellm]'`); this module also loads without it (
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -43,6 +42,7 @@ from costwarden.core.usage import (
     UsageEvent,
     new_event_id,
 )
+from costwarden.forking import ForkSafeLock
 from costwarden.integrations.options import PREFIX, parse_fallbacks
 from costwarden.integrations.usage import count, field
 from costwarden.warden import Warden
@@ -156,7 +156,7 @@ class CostwardenLogger(_Base):  # type: ignore[misc, unused-ignore]
         self.warden = warden
         self.provider = provider
         self._admissions: dict[str, tuple[float, Admission]] = {}
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
 
     # -- LiteLLM hooks -----------------------------------------------------------------------------------
 

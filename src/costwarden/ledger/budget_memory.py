@@ -6,7 +6,6 @@ The shipped test double (and the store used with a `MemoryLedger`): thread-safe,
 from __future__ import annotations
 
 import itertools
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -21,6 +20,7 @@ from costwarden.budgets.store import (
 )
 from costwarden.core.admission import ZERO, Amounts, CounterState, Need, Shortfall, combined, find_shortfall
 from costwarden.core.usage import UsageEvent
+from costwarden.forking import ForkSafeLock
 from costwarden.ledger.base import AppendOutcome, Ledger
 
 __all__ = ["MemoryBudgetStore"]
@@ -47,7 +47,7 @@ class MemoryBudgetStore:
 
     def __init__(self, ledger: Ledger | None = None) -> None:
         self.ledger = ledger
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
         self._counters: dict[str, _Counter] = {}
         self._reservations: dict[str, Reservation] = {}
         self._derived: dict[tuple[str, str], str] = {}

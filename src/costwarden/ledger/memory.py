@@ -8,12 +8,12 @@ Thread-safe; nothing is persisted.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from costwarden.core.money import from_units, to_units
 from costwarden.core.usage import CostSource, EventStatus, UsageEvent, event_key
+from costwarden.forking import ForkSafeLock
 from costwarden.ledger.base import (
     ALL_EVENTS,
     AppendOutcome,
@@ -115,7 +115,7 @@ class MemoryLedger:
     """The `Ledger` protocol in memory. `events` pre-loads it (as `append_many` would)."""
 
     def __init__(self, events: Iterable[UsageEvent] = ()) -> None:
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
         self._events: dict[str, tuple[UsageEvent, int]] = {}  # id -> (stored event, revision)
         self.append_many(events)
 

@@ -74,3 +74,20 @@ def test_admission_under_an_alias_reserves_on_the_canonical_budget(make_warden: 
     assert (event.given_provider, event.given_model) == ("claude", SONNET_DATED)
     assert sum(counters(warden, "anthropic").values()) == Decimal("0.45")
     assert to_units(event.cost_total) == 1_500_000_000
+
+
+def test_refusals_and_their_alerts_name_the_canonical_provider_and_model(make_warden: MakeWarden) -> None:
+    warden = make_warden(
+        clock=Clock(AT),
+        budgets=[{"id": "tight", "period": "month", "cost_usd": "0.1"}],
+    )
+    alerts: list[dict[str, object]] = []
+    engine = warden.budgets
+    assert isinstance(engine, BudgetEngine)
+    engine.hub.add(lambda alert: alerts.append(dict(alert.details)))
+    request = call(provider="claude", model=SONNET_DATED, input_tokens=100_000, max_tokens=0)
+    with pytest.raises(BudgetExceeded):
+        warden.admit(request)
+    (details,) = alerts
+    assert (details["provider"], details["model"]) == ("anthropic", "claude-sonnet-4-5")
+    assert (details["given_provider"], details["given_model"]) == ("claude", SONNET_DATED)

@@ -95,3 +95,31 @@ def test_the_python_query_takes_several_values() -> None:
     assert sorted(e.id for e in ledger.events(query)) == ["e0", "e2"]
     (total,) = ledger.totals(query)
     assert total.cost == 5
+
+
+@pytest.mark.parametrize(
+    ("where", "events"),
+    [
+        (["provider=claude"], 2),  # an alias of anthropic
+        (["provider=Anthropic"], 2),
+        (["model=claude-sonnet-4-5-20250929"], 2),  # a dated id finds its model
+        (["provider=claude", "model=claude-sonnet-4-5-20250929"], 2),
+        (["given_model=claude-sonnet-4-5-20250929"], 1),  # the raw id the caller gave
+        (["provider=claude", "provider=openai"], 6),
+    ],
+)
+def test_provider_and_model_filters_take_any_spelling(
+    capsys: pytest.CaptureFixture[str], sqlite_url: str, where: list[str], events: int
+) -> None:
+    with Warden(database=sqlite_url) as warden:
+        warden.record_many(_events())
+        warden.record(
+            provider="claude", model="claude-sonnet-4-5-20250929", input_tokens=1000, occurred_at=NOW
+        )
+        warden.record(provider="anthropic", model="claude-sonnet-4-5", input_tokens=1000, occurred_at=NOW)
+    args = [arg for item in where for arg in ("--where", item)]
+    for command in (["report", "--format", "json"], ["export", "--format", "json"]):
+        out = run_ok(capsys, "--db", sqlite_url, *command, "--from", "2026-11-01", *args)
+        data = json.loads(out)
+        found = data["totals"]["events"] if command[0] == "report" else len(data)
+        assert found == events, (command, where)

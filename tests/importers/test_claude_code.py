@@ -256,3 +256,10 @@ def test_long_message_ids_are_never_truncated_into_one_event(tmp_path: Path, led
     assert sorted(e.original_id for e in events) == [f"claude-code:{long}{n}" for n in range(5)]
     assert run(Warden(ledger=ledger), tmp_path).records == 0  # a re-import adds nothing
     assert len(list(ledger.events())) == 5
+
+
+def test_the_message_and_request_ids_are_kept(tmp_path: Path, ledger: Ledger) -> None:
+    session_file(tmp_path)
+    run(Warden(ledger=ledger), tmp_path)
+    ids = {(e.provider_response_id, e.provider_request_id) for e in ledger.events()}
+    assert ids == {("msg_01A", "req_01A"), ("msg_01B", "req_01B")}

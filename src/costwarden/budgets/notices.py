@@ -49,6 +49,8 @@ class Announcer:
         run: str | None = None,
         waited: float | None = None,
     ) -> str:
+        local_only = to is not None and to.local and self.engine.registry.kind(provider) != "local"
+        provider, model = self.canonical(provider, model)
         return refusal_notice(
             shortfall,
             tz=self.engine.tz,
@@ -57,10 +59,15 @@ class Announcer:
             provider=provider,
             model=model,
             to=(to.provider, to.model) if to is not None else None,
-            local_only=to is not None and to.local and self.engine.registry.kind(provider) != "local",
+            local_only=local_only,
             run=run,
             waited=waited,
         )
+
+    def canonical(self, provider: str, model: str) -> tuple[str, str]:
+        """The names budgets and reports use for a call (`claude` -> `anthropic`, a dated id -> its model)."""
+        names = self.engine.names
+        return names(provider, model) if names is not None else (provider, model)
 
     def details(self, shortfall: Shortfall) -> dict[str, Any]:
         need = shortfall.need
@@ -113,11 +120,10 @@ class Announcer:
             if len(self._warned) > 10_000:
                 self._warned.clear()
             self._warned.add(seen)
-        details: dict[str, Any] = {
-            "provider": request.provider,
-            "model": request.model,
-            "request_id": request.request_id,
-        }
+        provider, model = self.canonical(request.provider, request.model)
+        details: dict[str, Any] = {"provider": provider, "model": model, "request_id": request.request_id}
+        if (provider, model) != (request.provider, request.model):
+            details["given_provider"], details["given_model"] = request.provider, request.model
         details.update({k: v for k, v in attribution_fields(request.attribution).items() if v})
         details["unit"] = unit_of(shortfall.dimension, need.applied.policy.concurrency).value
         if to is not None:

@@ -138,7 +138,9 @@ def analyze(
         by_hour = by_day = by_model = True
     period = period_flags.resolve(state.settings.tz, default="last-30-days", at=state.clock.now())
     aggregator = aggregator_for(state)
-    query = EventQuery(start=period.start, end=period.end, where=parse_where(where))
+    query = EventQuery(
+        start=period.start, end=period.end, where=parse_where(where, state.warden.pricebook.canonical)
+    )
     whole = aggregator.total(query)
     hours = by_hour_of_day(aggregator.totals(query, ("hour",))) if by_hour else []
     days = by_weekday(aggregator.totals(query, ("day",))) if by_day else []

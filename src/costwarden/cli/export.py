@@ -54,7 +54,7 @@ def export(
     query = EventQuery(
         start=None if period.is_unbounded and period_flags.start is None else period.start,
         end=None if period.is_unbounded and period_flags.end is None else period.end,
-        where=parse_where(where),
+        where=parse_where(where, state.warden.pricebook.canonical),
     )
     events = state.warden.ledger.events(query)
     if output is None:

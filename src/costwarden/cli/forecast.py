@@ -145,7 +145,7 @@ def forecast(
     tz = state.settings.tz
     moment = state.clock.now()
     aggregator = aggregator_for(state)
-    filters = parse_where(where)
+    filters = parse_where(where, state.warden.pricebook.canonical)
     month = named_period("this-month", moment, tz)
     spent = aggregator.total(EventQuery(start=month.start, end=min(month.end, moment), where=filters)).cost
     r_start, r_end = rate_window(moment, window_days, first_seen(aggregator))

@@ -120,7 +120,7 @@ def report(
         check_keys(keys)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--by") from None
-    filters = parse_where(where)
+    filters = parse_where(where, state.warden.pricebook.canonical)
     aggregator = aggregator_for(state)
     budgets = (
         budget_lines_for(state, aggregator) if chosen in (Format.TABLE, Format.JSON) and not filters else []

@@ -10,7 +10,7 @@ import functools
 import inspect
 import json
 import sys
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -235,10 +235,13 @@ def period_options(*, skip: Collection[str] = ()) -> Callable[[Callable[..., Non
     return decorate
 
 
-def parse_where(items: Sequence[str] | None) -> dict[str, WhereValue]:
+def parse_where(
+    items: Sequence[str] | None, canonical: Callable[[str, str], tuple[str, str]] | None = None
+) -> dict[str, WhereValue]:
     """`--where project=api` items as a filter mapping (`FIELD=` selects events where FIELD is unset).
     Repeated on one field the values are ORed (`project=a --where project=b`: either project); different
-    fields are ANDed."""
+    fields are ANDed. With `canonical` (`PriceBook.canonical`), `provider` and `model` values are the
+    names events are stored under (`provider=claude` finds `anthropic`, a dated model id its model)."""
     from costwarden.ledger.base import FILTER_FIELDS
 
     out: dict[str, WhereValue] = {}
@@ -257,7 +260,28 @@ def parse_where(items: Sequence[str] | None) -> dict[str, WhereValue]:
             out[name] = before if (value or None) in before else (*before, value or None)
         else:
             out[name] = value or None
+    return canonical_where(out, canonical) if canonical is not None else out
+
+
+def canonical_where(
+    where: dict[str, WhereValue], canonical: Callable[[str, str], tuple[str, str]]
+) -> dict[str, WhereValue]:
+    """`provider` and `model` filter values in their canonical names; a model is resolved under each
+    provider of the filter (or none)."""
+    out = dict(where)
+    providers = [p for p in where_values(where.get("provider", ())) if p] if "provider" in where else []
+    if "provider" in where:
+        out["provider"] = _unique(canonical(p, "")[0] if p else p for p in where_values(where["provider"]))
+    if "model" in where:
+        out["model"] = _unique(
+            canonical(p, m)[1] if m else m for m in where_values(where["model"]) for p in providers or [""]
+        )
     return out
+
+
+def _unique(values: Iterable[str | None]) -> WhereValue:
+    kept = tuple(dict.fromkeys(values))
+    return kept[0] if len(kept) == 1 else kept
 
 
 def aggregator_for(state: CliState, *, use_rollups: bool = True, pin: bool = True) -> Aggregator:

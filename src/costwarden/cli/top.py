@@ -79,7 +79,9 @@ def top(
     keys = _KINDS[kind]
     period = period_flags.resolve(state.settings.tz, at=state.clock.now())
     aggregator = aggregator_for(state)
-    query = EventQuery(start=period.start, end=period.end, where=parse_where(where))
+    query = EventQuery(
+        start=period.start, end=period.end, where=parse_where(where, state.warden.pricebook.canonical)
+    )
     whole = aggregator.total(query)
     ranked = [row for row in aggregator.totals(query, keys) if any(v is not None for v in row.key)][:limit]
     projects_of: dict[str, str | None] = {}

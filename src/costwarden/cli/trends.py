@@ -54,7 +54,9 @@ def trends(
     chosen = choose_format(fmt, as_json, (Format.TABLE, Format.JSON, Format.CSV))
     period = period_flags.resolve(state.settings.tz, default="last-30-days", at=state.clock.now())
     aggregator = aggregator_for(state)
-    query = EventQuery(start=period.start, end=period.end, where=parse_where(where))
+    query = EventQuery(
+        start=period.start, end=period.end, where=parse_where(where, state.warden.pricebook.canonical)
+    )
     by = ("month",) if interval is Interval.MONTH else ("day",)  # old months may be kept only as months
     rows = series(aggregator.totals(query, by), period, interval.value)
     if chosen is Format.CSV:

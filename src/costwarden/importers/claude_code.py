@@ -11,7 +11,8 @@ Claude Code writes several lines per message while it streams, all with the same
 <request id>`, and a later snapshot replaces an earlier one (within a batch the last line wins; in the
 ledger the snapshot with more tokens wins), so the last snapshot is what counts, also when the same
 message appears in several files. Project = the last component of `cwd` (the full path is the `cwd` tag),
-session = `sessionId`, agent = `claude-code`; `costUSD` becomes the provider-reported cost.
+session = `sessionId`, agent = `claude-code`; `costUSD` becomes the provider-reported cost; `message.id`
+and `requestId` are kept as the event's `provider_response_id` and `provider_request_id`.
 """
 
 from __future__ import annotations
@@ -105,11 +106,13 @@ class ClaudeCodeParser:
             return []
         if not isinstance(model, str) or not model:
             raise Malformed("assistant message without a model")
-        message_id = message.get("id") or record.get("uuid")
+        response_id = message.get("id") if isinstance(message.get("id"), str) and message.get("id") else None
+        message_id = response_id or record.get("uuid")
         if not isinstance(message_id, str) or not message_id:
             raise Malformed("assistant message without an id")
-        request_id = record.get("requestId")
-        if isinstance(request_id, str) and request_id:
+        request_id = record.get("requestId") if isinstance(record.get("requestId"), str) else None
+        if request_id:
+            check_text(request_id, "requestId")
             event_id = f"{SOURCE}:{message_id}:{request_id}"
         else:
             event_id = f"{SOURCE}:{message_id}"
@@ -123,7 +126,8 @@ class ClaudeCodeParser:
         _check_usage(usage)
         cost = amount(record.get("costUSD"), "costUSD")
         tier = _tier(usage)
-        return [(event_id, lambda: _event(event_id, occurred_at, model, usage, tier, cost, record))]
+        ids = (response_id, request_id or None)
+        return [(event_id, lambda: _event(event_id, occurred_at, model, usage, tier, cost, record, ids))]
 
 
 def _event(
@@ -134,7 +138,9 @@ def _event(
     tier: str | None,
     cost: Decimal | None,
     record: dict[str, Any],
+    ids: tuple[str | None, str | None],
 ) -> UsageEvent:
+    """`ids`: the API's message id (`msg_...`) and request id (`req_...`) the provider reported."""
     cwd = record.get("cwd") if isinstance(record.get("cwd"), str) else None
     tags: dict[str, str] = {}
     if cwd:
@@ -161,6 +167,8 @@ def _event(
             source=EventSource.IMPORT,
             service_tier=tier,
             provider_cost=cost,
+            provider_response_id=ids[0],
+            provider_request_id=ids[1],
         )
     except ValidationError as exc:
         raise Malformed(str(exc)) from None

@@ -14,8 +14,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from costwarden.cli.entry import version_text, wants_version
 from costwarden.cli.state import CliState, state_of
+from costwarden.cli.version import version_text, wants_version
 from costwarden.errors import ConfigError, CostwardenError, ValidationError
 
 __all__ = [

@@ -29,9 +29,12 @@ def test_example_runs(block: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     ):
         if text.startswith("# costwarden.yaml"):
             (tmp_path / "costwarden.yaml").write_text(text, encoding="utf-8")
+    if block in API_BLOCKS:  # the reference shows what each call gives, as asserts
+        assert "assert " in block or "pytest.raises" in block, "an example without a single assert"
+    environ = dict(os.environ)
     namespace: dict[str, object] = {"__name__": "docs_example"}
     exec(compile(block, "example", "exec"), namespace)
-    assert not os.environ.get("COSTWARDEN_CONFIG")
+    assert dict(os.environ) == environ, "an example leaves the environment as it found it"
 
 
 def test_there_are_examples() -> None:

@@ -299,6 +299,53 @@ def test_run_concurrency_queues_new_runs(make_warden: MakeWarden) -> None:
         pass
 
 
+def test_async_runs_attribute_their_calls_and_queue_without_blocking_the_loop(
+    make_warden: MakeWarden,
+) -> None:
+    warden = make_warden(
+        pricing=PRICING,
+        budgets=[
+            {
+                "id": "agents",
+                "period": "total",
+                "max_concurrent": 1,
+                "concurrency": "runs",
+                "queue_timeout": "5s",
+            }
+        ],
+    )
+
+    async def main() -> tuple[list[str], dict[str, tuple[str | None, str | None]]]:
+        order: list[str] = []
+        seen: dict[str, tuple[str | None, str | None]] = {}
+
+        async def agent(name: str, hold: float) -> None:
+            async with warden.arun(agent=name, project="game") as attribution:
+                order.append(f"{name} in")
+                async with warden.aguard(call()) as admission:
+                    event = warden.settle(admission, USAGE)
+                seen[name] = (event.attribution.agent, event.attribution.run)
+                assert event.attribution.run == attribution.run is not None
+                await asyncio.sleep(hold)
+                order.append(f"{name} out")
+
+        async def ticker() -> None:
+            for _ in range(3):
+                await asyncio.sleep(0.05)
+                order.append("tick")
+
+        await asyncio.gather(agent("a", 0.3), agent("b", 0.0), ticker())
+        return order, seen
+
+    order, seen = asyncio.run(main())
+    assert order.index("a out") < order.index("b in")  # one run at a time: b waited for a's slot
+    assert order.index("tick") < order.index("a out")  # and the loop kept running while b waited
+    assert seen["a"][0] == "a" and seen["b"][0] == "b"
+    assert seen["a"][1] != seen["b"][1]  # each run got its own id
+    runs = {e.attribution.run for e in warden.ledger.events()}
+    assert runs == {seen["a"][1], seen["b"][1]}
+
+
 @pytest.fixture
 def routed(make_warden: MakeWarden) -> tuple[Warden, Clock]:
     clock = Clock(datetime(2026, 11, 15, 12, tzinfo=UTC))

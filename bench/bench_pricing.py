@@ -21,9 +21,9 @@ from typing import Any
 import genai_prices
 
 from costwarden.core.money import from_units, to_units
-from costwarden.core.price_catalog import price_context
-from costwarden.core.pricing import PriceBook
 from costwarden.core.usage import UsageEvent
+from costwarden.pricing.book import PriceBook
+from costwarden.pricing.catalog import price_context
 
 __all__ = ["MODELS", "make_events", "main"]
 

@@ -22,7 +22,7 @@ def test_configuration_example_loads(tmp_path: Path) -> None:
     assert settings.timezone == "Europe/Berlin"
     assert settings.estimation.default_max_tokens == 8192
     assert settings.retention.detailed_days == 30
-    from costwarden.core.tiers import TierBook
+    from costwarden.pricing.tiers import TierBook
 
     assert [t.id for t in TierBook(settings.tiers).all()][:2] == ["bargain", "low"]
 

@@ -15,9 +15,6 @@ if TYPE_CHECKING:
     from costwarden.context import current_attribution
     from costwarden.core.calls import Admission, CallRequest, Decision
     from costwarden.core.money import format_usd
-    from costwarden.core.price_rates import ModelRates
-    from costwarden.core.pricing import PriceBook, PricingConfig
-    from costwarden.core.tiers import CostTierDefinition, TierBook, TiersConfig
     from costwarden.core.usage import (
         Attribution,
         CostBreakdown,
@@ -40,6 +37,10 @@ if TYPE_CHECKING:
     )
     from costwarden.ledger.base import AppendOutcome, EventQuery, Ledger, Totals
     from costwarden.ledger.memory import MemoryLedger
+    from costwarden.pricing.book import PriceBook
+    from costwarden.pricing.config import PricingConfig
+    from costwarden.pricing.rates import ModelRates
+    from costwarden.pricing.tiers import CostTierDefinition, TierBook, TiersConfig
     from costwarden.warden import Warden
 
     __version__: str
@@ -52,12 +53,12 @@ _LAZY: dict[str, str] = {
     "CallRequest": "costwarden.core.calls",
     "Decision": "costwarden.core.calls",
     "format_usd": "costwarden.core.money",
-    "ModelRates": "costwarden.core.price_rates",
-    "PriceBook": "costwarden.core.pricing",
-    "PricingConfig": "costwarden.core.pricing",
-    "CostTierDefinition": "costwarden.core.tiers",
-    "TierBook": "costwarden.core.tiers",
-    "TiersConfig": "costwarden.core.tiers",
+    "ModelRates": "costwarden.pricing.rates",
+    "PriceBook": "costwarden.pricing.book",
+    "PricingConfig": "costwarden.pricing.config",
+    "CostTierDefinition": "costwarden.pricing.tiers",
+    "TierBook": "costwarden.pricing.tiers",
+    "TiersConfig": "costwarden.pricing.tiers",
     "Attribution": "costwarden.core.usage",
     "CostBreakdown": "costwarden.core.usage",
     "CostSource": "costwarden.core.usage",

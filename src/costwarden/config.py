@@ -25,11 +25,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from costwarden.core.limits import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, MAX_TOKENS
 from costwarden.core.policy import AdmissionConfig, AlertsConfig, BudgetConfig
-from costwarden.core.pricing import PricingConfig
 from costwarden.core.redact import mask_url
 from costwarden.core.routing import ProviderConfig
-from costwarden.core.tiers import TiersConfig
 from costwarden.errors import ConfigError
+from costwarden.pricing.config import PricingConfig
+from costwarden.pricing.tiers import TiersConfig
 
 __all__ = [
     "CONFIG_ENV",
@@ -293,13 +293,14 @@ def _fallback_problem(item: str, settings: Settings, catalog: list[Any]) -> str 
         return f"expected provider/model, got {item!r}"
     if provider in listed:
         return None
-    from costwarden.core.price_catalog import Catalog, normalize_provider
+    from costwarden.core.provider_names import normalize_provider
+    from costwarden.pricing.catalog import GenaiPricesCatalog
 
     name = normalize_provider(provider)
     if name in {p.provider for p in settings.pricing.local_providers}:
         return None
     if not catalog:
-        catalog.append(Catalog())
+        catalog.append(GenaiPricesCatalog())
     if catalog[0].is_provider(name):
         return None
     return (

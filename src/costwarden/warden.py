@@ -22,8 +22,6 @@ from costwarden.clock import Clock, clock_from_env
 from costwarden.config import Settings, load_settings, with_database
 from costwarden.context import attribution_scope, current_attribution
 from costwarden.core.calls import Admission, CallRequest
-from costwarden.core.pricing import PriceBook
-from costwarden.core.tiers import TierBook
 from costwarden.core.usage import (
     Attribution,
     CostBreakdown,
@@ -36,6 +34,8 @@ from costwarden.core.usage import (
 )
 from costwarden.forking import after_fork_in_child
 from costwarden.ledger.base import Ledger
+from costwarden.pricing.book import PriceBook
+from costwarden.pricing.tiers import TierBook
 
 if TYPE_CHECKING:
     from costwarden.budgets.store import AlertRecord

@@ -12,8 +12,8 @@ import pytest
 from report_helpers import run, run_json
 
 from costwarden import Warden
-from costwarden.core.pricing import PriceBook
 from costwarden.core.usage import Usage, UsageEvent
+from costwarden.pricing.book import PriceBook
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 T = NOW - timedelta(minutes=1)

@@ -12,7 +12,7 @@ from costwarden.cli.options import parse_when
 from costwarden.cli.render import money_str
 from costwarden.cli.state import state_of
 from costwarden.core.money import format_usd
-from costwarden.core.price_rates import ModelRates
+from costwarden.pricing.rates import ModelRates
 
 __all__ = ["register", "prices_app"]
 

@@ -33,11 +33,11 @@ from pydantic import (
     model_validator,
 )
 
+from costwarden.core.config_fields import Money
 from costwarden.core.limits import MAX_BUDGET_COUNT
 from costwarden.core.money import to_units
 from costwarden.core.periods import Period, PeriodKind, parse_duration
-from costwarden.core.price_catalog import normalize_provider
-from costwarden.core.price_config import Money
+from costwarden.core.provider_names import normalize_provider
 from costwarden.core.usage import ATTRIBUTION_FIELDS, Attribution
 
 __all__ = [

@@ -73,7 +73,7 @@ _TO = {"provider": "CAST(:provider_to AS TEXT)", "model": "CAST(:model_to AS TEX
 
 def _canonical(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str]]:
     """The pairs whose canonical names differ from the stored ones."""
-    from costwarden.core.pricing import PriceBook
+    from costwarden.pricing.book import PriceBook
 
     book = PriceBook()
     out: dict[tuple[str, str], tuple[str, str]] = {}

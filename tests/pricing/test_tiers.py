@@ -9,8 +9,9 @@ from typing import Any
 import pydantic
 import pytest
 
-from costwarden.core.pricing import PriceBook, PricingConfig
-from costwarden.core.tiers import (
+from costwarden.pricing.book import PriceBook
+from costwarden.pricing.config import PricingConfig
+from costwarden.pricing.tiers import (
     BUILTIN_TIERS,
     CostTierDefinition,
     TierBook,

@@ -1,156 +1,50 @@
-"""The price book: what a call cost, from the genai-prices catalog, overrides, custom and local models.
+"""The price book: what a call cost, from the price catalog, overrides, custom and local models.
 
     book = PriceBook(settings.pricing)
     cost = book.price(event)          # CostBreakdown(total, source, slices, price_ref)
+
+The catalog is genai-prices' bundled data unless another `Catalog` is given (`PriceBook(config, catalog)`).
 
 How a model is found: local providers first (zero token cost, optional hardware cost per hour), then
 custom models, then the catalog (provider aliases normalised; `provider/model` refs and LiteLLM names
 accepted; a provider the catalog does not know is matched by model name alone). Overrides replace
 catalog rates from their date on. Anything else is unpriced and counted at the fallback rates.
 
-Speed: rates are resolved once per (provider, model, service tier, price epoch) and kept as integers. An
-epoch is the span between the start dates of a model's dated prices (and override dates); models with
-time-of-day prices add the active flags of those windows to the epoch. The book is safe to share
+Speed: rates are resolved once per (provider, model, service tier, price epoch) and kept as integers (see
+`costwarden.pricing.epochs`). The book is safe to share
 between threads (its caches are plain dicts; a race only builds the same entry twice).
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections.abc import Callable, Hashable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from costwarden.clock import default_now
 from costwarden.core.money import from_units, to_units
-from costwarden.core.price_catalog import (
-    Catalog,
-    CatalogModel,
-    midnight,
-    normalize_provider,
-    price_context,
-    windows_active,
-)
-from costwarden.core.price_config import (
-    RATE_NAMES,
-    CustomModel,
-    DatedPrices,
-    FallbackRates,
-    LocalProvider,
-    ModelPriceOverride,
-    PriceRates,
-    PriceTier,
-    PricingConfig,
-    RateFields,
-)
-from costwarden.core.price_rates import SLICE_NAMES, ModelRates, RateCard, RateSource, RawPrice, build_rates
+from costwarden.core.provider_names import normalize_provider
 from costwarden.core.usage import CostBreakdown, CostSource, Usage, UsageEvent, ensure_utc
+from costwarden.pricing.catalog import Catalog, CatalogModel, GenaiPricesCatalog
+from costwarden.pricing.config import CustomModel, FallbackRates, LocalProvider, PricingConfig
+from costwarden.pricing.epochs import EpochCards, midnight
+from costwarden.pricing.overrides import ModelPriceOverride, active_override, apply_override, override_ref
+from costwarden.pricing.price_sets import PriceRates, raw_prices
+from costwarden.pricing.rates import ModelRates, RateCard, RateSource, build_rates
 
-__all__ = [
-    "PriceBook",
-    "ModelRates",
-    "PricingConfig",
-    "ModelPriceOverride",
-    "CustomModel",
-    "LocalProvider",
-    "PriceRates",
-    "PriceTier",
-    "DatedPrices",
-    "FallbackRates",
-    "RATE_NAMES",
-    "SLICE_NAMES",
-    "FALLBACK_REF",
-]
+__all__ = ["PriceBook", "FALLBACK_REF"]
 
 FALLBACK_REF = "fallback"
 _MAX_ENTRIES = 10_000
 _ZERO = Decimal(0)
-_Builder = Callable[[datetime, int], RateCard]
-
-
-class _Entry:
-    """Everything needed to price one (provider, model, service tier) at any time."""
-
-    __slots__ = ("breaks", "build", "cards", "known", "names", "single", "time_of_day")
-
-    def __init__(
-        self,
-        build: _Builder,
-        *,
-        known: bool,
-        names: tuple[str, str],
-        breaks: tuple[datetime, ...] = (),
-        time_of_day: tuple[tuple[int, int], ...] = (),
-    ) -> None:
-        self.build = build
-        self.known = known
-        self.names = names
-        """The canonical (provider, model) of the call: the catalog's ids, a custom or local model's
-        configured names, or for an unknown model the provider (normalised) and model as given."""
-        self.breaks = breaks
-        self.time_of_day = time_of_day
-        self.cards: dict[Hashable, RateCard] = {}
-        self.single: RateCard | None = None
-
-    def card_at(self, at: datetime) -> RateCard:
-        single = self.single
-        if single is not None:
-            return single
-        breaks = self.breaks
-        if not breaks and not self.time_of_day:
-            self.single = single = self.build(at, 0)
-            return single
-        epoch = bisect_right(breaks, at) if breaks else 0
-        key: Hashable = epoch
-        if self.time_of_day:
-            key = (epoch, windows_active(self.time_of_day, at))
-        card = self.cards.get(key)
-        if card is None:
-            card = self.cards[key] = self.build(at, epoch)
-        return card
-
-
-def _raw_from(rates: RateFields, tiers: list[PriceTier] | None) -> dict[str, RawPrice]:
-    """Raw rates of a configured price set: each rate's base and the tiers that give it."""
-    out: dict[str, RawPrice] = {}
-    for name in RATE_NAMES:
-        base: Decimal | None = getattr(rates, name)
-        steps = tuple(
-            (tier.above_input_tokens, price)
-            for tier in tiers or ()
-            if (price := getattr(tier, name)) is not None
-        )
-        if base is not None or steps:
-            out[name] = (base, steps)
-    return out
-
-
-def _apply_override(raw: dict[str, RawPrice], override: ModelPriceOverride) -> dict[str, RawPrice]:
-    out = dict(raw)
-    for name, value in override.given_rates().items():
-        out[name] = (value, ())
-    if override.tiers is not None:
-        flat = {name: (base, ()) for name, (base, _) in out.items()}
-        steps = _raw_from(RateFields(), override.tiers)
-        out = {
-            name: (flat.get(name, (None, ()))[0], steps.get(name, (None, ()))[1])
-            for name in flat.keys() | steps
-        }
-    return out
-
-
-def _override_ref(override: ModelPriceOverride) -> str:
-    since = f" from {override.effective_from}" if override.effective_from else ""
-    return f"override:{override.model}{since}"
 
 
 class PriceBook:
     """Prices usage events exactly. Build one per process from the `pricing:` settings and share it."""
 
-    def __init__(self, config: PricingConfig | None = None) -> None:
+    def __init__(self, config: PricingConfig | None = None, catalog: Catalog | None = None) -> None:
         self.config = config if config is not None else PricingConfig()
-        self.catalog = Catalog()
-        self._entries: dict[tuple[str, str, str | None], _Entry] = {}
+        self.catalog: Catalog = catalog if catalog is not None else GenaiPricesCatalog()
+        self._entries: dict[tuple[str, str, str | None], EpochCards] = {}
         self._aliases = {key.strip().lower(): value.strip() for key, value in self.config.aliases.items()}
         self._local = {normalize_provider(item.provider): item for item in self.config.local_providers}
         self._custom = {
@@ -269,7 +163,7 @@ class PriceBook:
             price_ref=FALLBACK_REF,
         )
 
-    def _entry(self, provider: str, model: str, service_tier: str | None) -> _Entry:
+    def _entry(self, provider: str, model: str, service_tier: str | None) -> EpochCards:
         key = (provider, model, service_tier)
         entry = self._entries.get(key)
         if entry is None:
@@ -278,7 +172,7 @@ class PriceBook:
             entry = self._entries[key] = self._resolve(provider, model, service_tier)
         return entry
 
-    def _resolve(self, provider: str, model: str, service_tier: str | None) -> _Entry:
+    def _resolve(self, provider: str, model: str, service_tier: str | None) -> EpochCards:
         given = normalize_provider(provider)
         name = model.strip()
         name = self._aliases.get(name.lower(), name)
@@ -318,32 +212,23 @@ class PriceBook:
             return self._catalog_entry(found, overrides, service_tier)
         return self._unknown_entry(given, name, [item for item in overrides if item.standalone])
 
-    @staticmethod
-    def _active_override(overrides: list[ModelPriceOverride], at: datetime) -> ModelPriceOverride | None:
-        day = at.astimezone(UTC).date()
-        active = [item for item in overrides if item.effective_from is None or item.effective_from <= day]
-        if not active:
-            return None
-        return max(active, key=lambda item: (item.effective_from or date.min, item.provider is not None))
-
     def _catalog_entry(
         self, found: CatalogModel, overrides: list[ModelPriceOverride], service_tier: str | None
-    ) -> _Entry:
-        context = price_context(service_tier) if found.own else None
+    ) -> EpochCards:
         version = self.catalog.version
 
         def build(at: datetime, _epoch: int) -> RateCard:
-            raw = found.raw_prices(at, context)
-            override = self._active_override(overrides, at)
+            raw = found.raw_prices(at, service_tier)
+            override = active_override(overrides, at)
             source: RateSource = "catalog"
-            tier_note = f" [{service_tier}]" if found.variant_applies(at, context) else ""
-            since = found.price_since(at, context if tier_note else None)
+            tier_note = f" [{service_tier}]" if found.tier_applies(at, service_tier) else ""
+            since = found.price_since(at, service_tier if tier_note else None)
             ref = (
                 f"{version}: {found.provider_id}/{found.model_id}{f' @ {since}' if since else ''}{tier_note}"
             )
             if override is not None:
-                raw, source, since = _apply_override(raw, override), "override", override.effective_from
-                ref = _override_ref(override)
+                raw, source, since = apply_override(raw, override), "override", override.effective_from
+                ref = override_ref(override)
             rates = build_rates(
                 raw,
                 provider=found.provider_id,
@@ -355,7 +240,7 @@ class PriceBook:
             return RateCard.of(rates)
 
         days = {*found.breaks, *(item.effective_from for item in overrides if item.effective_from)}
-        return _Entry(
+        return EpochCards(
             build,
             known=True,
             names=(found.provider_id, found.model_id),
@@ -363,25 +248,25 @@ class PriceBook:
             time_of_day=found.time_of_day,
         )
 
-    def _unknown_entry(self, provider: str, model: str, overrides: list[ModelPriceOverride]) -> _Entry:
+    def _unknown_entry(self, provider: str, model: str, overrides: list[ModelPriceOverride]) -> EpochCards:
         fallback = self._fallback
 
         def build(at: datetime, _epoch: int) -> RateCard:
-            override = self._active_override(overrides, at)
+            override = active_override(overrides, at)
             if override is None:
                 return fallback
             rates = build_rates(
-                _raw_from(override, override.tiers),
+                raw_prices(override, override.tiers),
                 provider=provider,
                 model=model,
                 source="override",
-                price_ref=_override_ref(override),
+                price_ref=override_ref(override),
                 effective_from=override.effective_from,
             )
             return RateCard.of(rates)
 
         days = sorted({item.effective_from for item in overrides if item.effective_from})
-        return _Entry(
+        return EpochCards(
             build,
             known=bool(overrides),
             names=(provider, model),
@@ -389,7 +274,7 @@ class PriceBook:
         )
 
     @staticmethod
-    def _custom_entry(custom: CustomModel, provider: str) -> _Entry:
+    def _custom_entry(custom: CustomModel, provider: str) -> EpochCards:
         sets: list[tuple[date | None, PriceRates]] = [
             (None, custom),
             *((d.effective_from, d) for d in custom.prices_from),
@@ -398,7 +283,7 @@ class PriceBook:
         def build(_at: datetime, epoch: int) -> RateCard:
             since, prices = sets[epoch]
             rates = build_rates(
-                _raw_from(prices, prices.tiers),
+                raw_prices(prices, prices.tiers),
                 provider=custom.provider,
                 model=custom.model,
                 source="custom",
@@ -408,10 +293,10 @@ class PriceBook:
             return RateCard.of(rates)
 
         breaks = tuple(midnight(d.effective_from) for d in custom.prices_from)
-        return _Entry(build, known=True, names=(provider, custom.model.strip()), breaks=breaks)
+        return EpochCards(build, known=True, names=(provider, custom.model.strip()), breaks=breaks)
 
     @staticmethod
-    def _local_entry(local: LocalProvider, provider: str, model: str) -> _Entry:
+    def _local_entry(local: LocalProvider, provider: str, model: str) -> EpochCards:
         rates = build_rates(
             {},
             provider=local.provider,
@@ -421,4 +306,4 @@ class PriceBook:
             hardware_per_hour=local.cost_per_hour,
         )
         card = RateCard.of(rates)
-        return _Entry(lambda _at, _epoch: card, known=True, names=(provider, model.strip()))
+        return EpochCards(lambda _at, _epoch: card, known=True, names=(provider, model.strip()))

@@ -27,13 +27,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from costwarden.core.price_config import Money
-from costwarden.core.price_rates import ModelRates
+from costwarden.core.config_fields import Money, StrictSection
+from costwarden.pricing.rates import ModelRates
 
 if TYPE_CHECKING:
-    from costwarden.core.pricing import PriceBook
+    from costwarden.pricing.book import PriceBook
 
 __all__ = [
     "BUILTIN_TIERS",
@@ -52,15 +52,11 @@ _Color = Annotated[str, Field(pattern=r"^(#[0-9a-fA-F]{3}|#[0-9a-fA-F]{6}|[a-z][
 _Text = Annotated[str, Field(max_length=500)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
-
-
 def _usd(amount: Decimal) -> str:
     return f"${amount.normalize():f}"
 
 
-class CostTierDefinition(_Strict):
+class CostTierDefinition(StrictSection):
     """One tier: a band of blended prices (USD per million tokens), with how to show it."""
 
     id: TierId
@@ -135,7 +131,7 @@ BUILTIN_TIERS: tuple[CostTierDefinition, ...] = (
 )
 
 
-class TierChange(_Strict):
+class TierChange(StrictSection):
     """An entry of `tiers.definitions`: changes the fields given of a built-in tier, or adds a tier."""
 
     id: TierId
@@ -147,7 +143,7 @@ class TierChange(_Strict):
     icon: Annotated[str, Field(max_length=8)] | None = None
 
 
-class BlendWeights(_Strict):
+class BlendWeights(StrictSection):
     """Weights of the blended price: `(input * in_rate + output * out_rate) / (input + output)`."""
 
     input: int = Field(default=3, ge=0, le=1000)
@@ -160,7 +156,7 @@ class BlendWeights(_Strict):
         return self
 
 
-class TiersConfig(_Strict):
+class TiersConfig(StrictSection):
     """The `tiers:` section: remove built-ins, then change or add tiers; validated as a whole."""
 
     definitions: list[TierChange] = Field(default_factory=list)

@@ -7,8 +7,6 @@ input tokens $6 / $22.50 / $0.60 / $7.50 / $12.
 
 from __future__ import annotations
 
-import pickle
-import random
 import subprocess
 import sys
 import threading
@@ -17,20 +15,14 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-import pydantic
 import pytest
 
 from costwarden.core.money import from_units, to_units
-from costwarden.core.price_catalog import normalize_provider, price_context
-from costwarden.core.pricing import (
-    SLICE_NAMES,
-    CustomModel,
-    ModelPriceOverride,
-    PriceBook,
-    PricingConfig,
-)
 from costwarden.core.usage import CostBreakdown, CostSource, Usage, UsageEvent
 from costwarden.errors import ValidationError
+from costwarden.pricing import book as book_module
+from costwarden.pricing.book import PriceBook
+from costwarden.pricing.config import CustomModel, PricingConfig
 
 D = Decimal
 AT = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -384,129 +376,6 @@ def test_aliases() -> None:
     assert _cost(book, "claude", "sonnet", input_tokens=100_000).total == D("0.3")
 
 
-def test_normalize_and_context() -> None:
-    assert normalize_provider(" Gemini ") == "google"
-    assert normalize_provider("bedrock") == "aws"
-    assert price_context(None) is None
-    assert price_context("batch") == {"processing": "batch"}
-    assert price_context("Priority") == {"service_tier": "priority"}
-    assert price_context("route=mistral/eu, speed=fast") == {"route": "mistral/eu", "speed": "fast"}
-
-
-# -- exactness against genai-prices -----------------------------------------------------------------------
-
-
-def _genai_total(provider: str, model: str, usage: Usage, at: datetime, tier: str | None = None) -> Decimal:
-    import genai_prices
-
-    theirs = genai_prices.Usage(
-        input_tokens=usage.total_input_tokens,  # genai-prices: ALL input, cached included
-        cache_read_tokens=usage.cache_read_tokens,
-        cache_write_tokens=usage.cache_write_tokens + usage.cache_write_1h_tokens,
-        cache_write_1h_tokens=usage.cache_write_1h_tokens,
-        output_tokens=usage.output_tokens,
-        output_reasoning_tokens=usage.reasoning_tokens,
-        web_searches=usage.web_search_requests,
-    )
-    result = genai_prices.calc_price(
-        theirs, model, provider_id=provider, genai_request_timestamp=at, price_context=price_context(tier)
-    )
-    return result.total_price
-
-
-SMALL = Usage(
-    input_tokens=12_345,
-    cache_read_tokens=67_890,
-    cache_write_tokens=3_210,
-    cache_write_1h_tokens=1_234,
-    output_tokens=4_567,
-    reasoning_tokens=1_111,
-    web_search_requests=2,
-)
-LONG = Usage(input_tokens=250_001, cache_read_tokens=30_000, cache_write_tokens=7, output_tokens=99)
-
-
-@pytest.mark.parametrize(
-    "case",
-    [
-        ("anthropic", "claude-sonnet-4-5", SMALL, AT, None),
-        ("anthropic", "claude-sonnet-4-5", LONG, AT, None),
-        ("anthropic", "claude-sonnet-4-5", LONG, AT, "batch"),
-        ("anthropic", "claude-opus-4-1", SMALL, AT, None),
-        ("anthropic", "claude-haiku-4-5", SMALL, AT, None),
-        ("openai", "o3", SMALL, datetime(2025, 6, 9, tzinfo=UTC), None),
-        ("openai", "o3", SMALL, datetime(2025, 6, 10, tzinfo=UTC), None),
-        ("openai", "gpt-5", SMALL, AT, "flex"),
-        ("openai", "gpt-5", SMALL, AT, "priority"),
-        ("openai", "gpt-5", SMALL, AT, "batch"),
-        ("openai", "gpt-5.6-sol", LONG, AT, None),
-        ("google", "gemini-2.5-pro", LONG, AT, None),
-        ("deepseek", "deepseek-chat", SMALL, datetime(2026, 1, 1, 20, tzinfo=UTC), None),
-        ("perplexity", "sonar-deep-research", SMALL, AT, None),
-        ("aws", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", LONG, AT, None),
-    ],
-)
-def test_equals_genai_prices(book: PriceBook, case: tuple[str, str, Usage, datetime, str | None]) -> None:
-    provider, model, usage, at, tier = case
-    ours = book.price_usage(provider, model, usage, at, tier)
-    assert ours.total == from_units(to_units(_genai_total(provider, model, usage, at, tier)))
-
-
-def test_every_catalog_model_equals_genai_prices(book: PriceBook) -> None:
-    """Every model of the bundled catalog, at a few dates, short and long context: same total."""
-    checked = 0
-    days = [datetime(2024, 6, 1, tzinfo=UTC), datetime(2026, 1, 15, 18, tzinfo=UTC), AT]
-    for provider, model in book.catalog.models():
-        for at in days:
-            for usage in (SMALL, LONG):
-                try:
-                    theirs = _genai_total(provider, model, usage, at)
-                except (LookupError, ValueError):
-                    continue  # models genai-prices itself cannot price with text usage
-                rates = book.rates(provider, model, at)
-                if rates is None or rates.source != "catalog":
-                    continue  # a local default provider name, never a catalog id
-                ours = book.price_usage(provider, model, usage, at)
-                assert ours.total == from_units(to_units(theirs)), (provider, model, at, usage)
-                checked += 1
-    assert checked > 10_000
-
-
-def test_total_is_the_once_rounded_sum_of_exact_slices(book: PriceBook) -> None:
-    rng = random.Random(7)
-    models = [
-        ("anthropic", "claude-sonnet-4-5"),
-        ("openai", "gpt-5-mini"),
-        ("deepseek", "deepseek-chat"),
-        ("x", "y"),
-    ]
-    for _ in range(500):
-        output = rng.randrange(0, 50_000)
-        usage = Usage(
-            input_tokens=rng.randrange(0, 300_000),
-            cache_read_tokens=rng.randrange(0, 100_000),
-            cache_write_tokens=rng.randrange(0, 10_000),
-            cache_write_1h_tokens=rng.randrange(0, 10_000),
-            output_tokens=output,
-            reasoning_tokens=rng.randrange(0, output + 1),
-            web_search_requests=rng.randrange(0, 3),
-        )
-        provider, model = rng.choice(models)
-        at = AT - timedelta(minutes=rng.randrange(0, 60 * 24 * 900))
-        cost = book.price_usage(provider, model, usage, at)
-        exact = sum(cost.slices.values(), D(0))
-        assert cost.total == from_units(to_units(exact))
-        assert set(cost.slices) == set(SLICE_NAMES)
-
-
-def test_rounding_is_half_even_at_the_storage_unit() -> None:
-    # $0.00005 per MTok -> 1 token = 5e-11 USD = half a unit: rounds to even (0), 3 tokens = 1.5 units -> 2
-    book = _book(custom_models=[{"provider": "p", "model": "m", "input": "0.00005", "output": 0}])
-    assert _cost(book, "p", "m", input_tokens=1).total == 0
-    assert _cost(book, "p", "m", input_tokens=3).total == D("2E-10")
-    assert _cost(book, "p", "m", input_tokens=3).slices["input"] == D("1.5E-10")
-
-
 # -- the book ------------------------------------------------------------------------------------------------
 
 
@@ -546,14 +415,6 @@ def test_naive_time_is_refused(book: PriceBook) -> None:
         book.price_usage("openai", "gpt-5", Usage(), datetime(2026, 1, 1))
 
 
-def test_slices_behave_like_a_dict(book: PriceBook) -> None:
-    cost = _cost(book, "openai", "gpt-5", input_tokens=1_000)
-    assert cost.slices == {name: (D("0.00125") if name == "input" else D(0)) for name in SLICE_NAMES}
-    assert pickle.loads(pickle.dumps(cost)) == cost
-    assert "input" in cost.slices
-    assert len(cost.slices) == len(SLICE_NAMES)
-
-
 def test_thread_safe(book: PriceBook) -> None:
     models = [("openai", f"gpt-5{suffix}") for suffix in ("", "-mini", "-nano")] + [
         ("anthropic", "claude-opus-4-1")
@@ -578,90 +439,12 @@ def test_thread_safe(book: PriceBook) -> None:
 
 def test_import_is_light() -> None:
     code = (
-        "import sys, costwarden.core.pricing, costwarden.core.tiers; "
+        "import sys, costwarden.pricing.book, costwarden.pricing.tiers; "
         "heavy = {'genai_prices', 'sqlalchemy', 'httpx', 'requests', 'redis', 'psycopg'} & set(sys.modules); "
         "print(sorted(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
-
-
-# -- configuration -------------------------------------------------------------------------------------------
-
-
-def _error(config: dict[str, Any]) -> dict[str, Any]:
-    with pytest.raises(pydantic.ValidationError) as info:
-        PricingConfig.model_validate(config)
-    return dict(info.value.errors()[0])
-
-
-def test_floats_become_exact_decimals() -> None:
-    config = PricingConfig.model_validate({"overrides": [{"model": "m", "input": 0.1, "cache_read": 1e-05}]})
-    assert config.overrides[0].input == D("0.1")
-    assert config.overrides[0].cache_read == D("0.00001")
-
-
-def test_defaults() -> None:
-    config = PricingConfig()
-    assert (config.fallback.input, config.fallback.output, config.fallback_enabled) == (D(15), D(75), True)
-    assert [p.provider for p in config.local_providers] == ["ollama", "lmstudio", "llamacpp"]
-
-
-def test_negative_price_is_refused() -> None:
-    error = _error({"custom_models": [{"provider": "p", "model": "m", "input": -1, "output": 1}]})
-    assert error["loc"] == ("custom_models", 0, "input")
-    assert error["msg"] == "Value error, expected a non-negative amount, got -1"
-
-
-@pytest.mark.parametrize("bad", ["nan", "inf", True, "abc"])
-def test_non_amounts_are_refused(bad: object) -> None:
-    error = _error({"fallback": {"input": bad}})
-    assert error["loc"] == ("fallback", "input")
-
-
-def test_unknown_key_is_refused() -> None:
-    error = _error({"overrides": [{"model": "gpt-5", "inptu": 1}]})
-    assert (error["type"], error["loc"]) == ("extra_forbidden", ("overrides", 0, "inptu"))
-    assert _error({"fallbacks": {}})["type"] == "extra_forbidden"
-
-
-def test_override_needs_a_rate_and_a_proper_date() -> None:
-    assert _error({"overrides": [{"model": "gpt-5"}]})["msg"] == (
-        "Value error, override of 'gpt-5' sets no rate (give input, output, ...)"
-    )
-    bad_date = _error({"overrides": [{"model": "gpt-5", "input": 1, "effective_from": "June"}]})
-    assert bad_date["msg"] == "Value error, expected a date such as 2026-06-01, got 'June'"
-    moment = datetime(2026, 6, 1, tzinfo=UTC)
-    assert (
-        "date and time"
-        in _error({"overrides": [{"model": "m", "input": 1, "effective_from": moment}]})["msg"]
-    )
-    ok = ModelPriceOverride.model_validate({"model": "m", "input": 1, "effective_from": "2026-06-01"})
-    assert ok.effective_from == date(2026, 6, 1)
-
-
-def test_duplicates_are_refused() -> None:
-    twice = [{"model": "gpt-5", "input": 1}, {"model": "GPT-5", "input": 2}]
-    assert _error({"overrides": twice})["msg"] == "Value error, model 'GPT-5' is overridden twice"
-    custom = [{"provider": "p", "model": "m", "input": 1, "output": 1}] * 2
-    assert _error({"custom_models": custom})["msg"] == "Value error, custom model p/m is defined twice"
-    local = [{"provider": "ollama"}, {"provider": "Ollama"}]
-    assert _error({"local_providers": local})["msg"] == "Value error, local provider 'Ollama' is listed twice"
-
-
-def test_custom_model_needs_input_and_output_and_sane_tiers() -> None:
-    error = _error({"custom_models": [{"provider": "p", "model": "m", "input": 1}]})
-    assert (error["type"], error["loc"]) == ("missing", ("custom_models", 0, "output"))
-    tiers = [{"above_input_tokens": 10, "input": 2}, {"above_input_tokens": 10, "input": 3}]
-    error = _error(
-        {"custom_models": [{"provider": "p", "model": "m", "input": 1, "output": 1, "tiers": tiers}]}
-    )
-    assert error["msg"] == "Value error, two tiers start above 10 input tokens"
-    dated = [{"effective_from": "2026-01-01", "input": 1, "output": 1}] * 2
-    error = _error(
-        {"custom_models": [{"provider": "p", "model": "m", "input": 1, "output": 1, "prices_from": dated}]}
-    )
-    assert error["msg"] == "Value error, two price sets have the same effective_from date"
 
 
 def test_yaml_example_from_the_docs() -> None:
@@ -711,9 +494,7 @@ def test_docs_example_runs_as_documented(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_entry_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    from costwarden.core import pricing
-
-    monkeypatch.setattr(pricing, "_MAX_ENTRIES", 3)
+    monkeypatch.setattr(book_module, "_MAX_ENTRIES", 3)
     book = PriceBook()
     for index in range(10):
         assert _cost(book, "acme", f"model-{index}", input_tokens=1).source is CostSource.UNPRICED

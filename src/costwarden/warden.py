@@ -11,17 +11,18 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from costwarden.clock import Clock, clock_from_env
 from costwarden.config import Settings, load_settings, with_database
 from costwarden.context import attribution_scope, current_attribution
 from costwarden.core.calls import Admission, CallRequest
+from costwarden.core.controller import BudgetController, NullBudgets, RunSlot
 from costwarden.core.usage import (
     Attribution,
     CostBreakdown,
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from costwarden.estimate import TokenEstimator
     from costwarden.quotas import Quotas
 
-__all__ = ["Warden", "BudgetController"]
+__all__ = ["BudgetController", "Warden"]
 
 _EMPTY = Attribution()
 
@@ -70,30 +71,6 @@ def _with_cost(event: UsageEvent, cost: CostBreakdown, names: tuple[str, str] | 
     object.__setattr__(out, "given_provider", None if given_provider == provider else given_provider)
     object.__setattr__(out, "given_model", None if given_model == model else given_model)
     return out
-
-
-class BudgetController(Protocol):
-    """What the Warden asks of the budget engine. Without one, every call is allowed."""
-
-    def admit(self, request: CallRequest, worst_case: Decimal) -> Admission:
-        """Reserve `worst_case` against every applicable budget at once, or raise `BudgetExceeded`."""
-        ...
-
-    def settle(self, admission: Admission, event: UsageEvent) -> None:
-        """Append the priced event to the ledger and replace the reservation with its real cost (in one
-        transaction where the storage allows)."""
-        ...
-
-    def release(self, admission: Admission) -> None:
-        """Give the reservation back without spending."""
-        ...
-
-    def recorded(self, events: Sequence[UsageEvent]) -> None:
-        """Append events that had no admission (imports, `record`) to the ledger, count them and raise
-        alerts."""
-        ...
-
-    def close(self) -> None: ...
 
 
 class Warden:
@@ -127,7 +104,6 @@ class Warden:
         self.pricebook = pricebook if pricebook is not None else PriceBook(self.settings.pricing)
         self._tiers: TierBook | None = None
         self._budgets = budgets
-        self._budgets_built = budgets is not None
         self._pid = os.getpid()
         self._lazy = threading.RLock()  # threads racing to the first call open one ledger, one engine
         after_fork_in_child(self)
@@ -172,21 +148,24 @@ class Warden:
         return self._tiers
 
     @property
-    def budgets(self) -> BudgetController | None:
-        """The budget engine, built from `settings.budgets` on first use (None when no budgets apply)."""
-        if not self._budgets_built:
+    def budgets(self) -> BudgetController:
+        """The budget engine, built from `settings.budgets` on first use (`NullBudgets` when none apply:
+        every call is allowed and every event appended as it is)."""
+        budgets = self._budgets
+        if budgets is None:
             with self._lazy:
-                if not self._budgets_built:
+                if self._budgets is None:
                     self._budgets = self._build_budgets()
-                    self._budgets_built = True
-        return self._budgets
+                budgets = self._budgets
+        return budgets
 
-    def _build_budgets(self) -> BudgetController | None:
+    def _build_budgets(self) -> BudgetController:
         from costwarden.budgets import build_engine
 
-        return build_engine(
+        engine = build_engine(
             self.settings, self.ledger, self.worst_case, clock=self.clock, names=self.pricebook.canonical
         )
+        return engine if engine is not None else NullBudgets(self.ledger)
 
     def on_alert(self, callback: Callable[[AlertRecord], object]) -> Callable[[], None]:
         """Call `callback` with every new alert (threshold crossings, exhaustions); returns an unsubscribe
@@ -237,21 +216,14 @@ class Warden:
         Idempotent on the event id. Returns the event as stored, with its cost.
         """
         priced = self._prepare(event, fields)
-        budgets = self.budgets
-        if budgets is None:
-            self.ledger.append(priced)
-        else:
-            budgets.recorded([priced])
+        self.budgets.recorded([priced])
         return priced
 
     def record_many(self, events: Iterable[UsageEvent]) -> list[UsageEvent]:
         """Price and store many events in batches; returns them with their costs."""
         priced = [self.price(e) for e in events]
-        budgets = self.budgets
-        if budgets is None:
-            self.ledger.append_many(priced)
-        elif priced:
-            budgets.recorded(priced)
+        if priced:
+            self.budgets.recorded(priced)
         return priced
 
     # -- guarded calls -----------------------------------------------------------------------------------
@@ -289,22 +261,12 @@ class Warden:
         queued call waited too long). The admission says which provider/model to call, and why.
         """
         request = self._in_scope(request)
-        budgets = self.budgets
-        if budgets is None:
-            return Admission(request=request, provider=request.provider, model=request.model)
-        return budgets.admit(request, self.worst_case(request))
+        return self.budgets.admit(request, self.worst_case(request))
 
     async def aadmit(self, request: CallRequest) -> Admission:
         """`admit` for async code: a queued call waits without blocking the event loop."""
         request = self._in_scope(request)
-        budgets = self.budgets
-        if budgets is None:
-            return Admission(request=request, provider=request.provider, model=request.model)
-        aadmit = getattr(budgets, "aadmit", None)
-        if aadmit is None:
-            return budgets.admit(request, self.worst_case(request))
-        admission: Admission = await aadmit(request, self.worst_case(request))
-        return admission
+        return await self.budgets.aadmit(request, self.worst_case(request))
 
     def settle(
         self,
@@ -351,11 +313,7 @@ class Warden:
         priced = self.price(event)
         if estimated and priced.cost is not None and priced.cost.source == CostSource.COMPUTED:
             priced = _with_cost(priced, replace(priced.cost, source=CostSource.ESTIMATED))
-        budgets = self.budgets
-        if budgets is None:
-            self.ledger.append(priced)
-        else:
-            budgets.settle(admission, priced)
+        self.budgets.settle(admission, priced)
         admission.settled = True  # only once stored: a failed write leaves the reservation to release
         return priced
 
@@ -364,9 +322,7 @@ class Warden:
         if admission.settled:
             return
         admission.settled = True
-        budgets = self.budgets
-        if budgets is not None:
-            budgets.release(admission)
+        self.budgets.release(admission)
 
     def fail(
         self,
@@ -436,21 +392,19 @@ class Warden:
         `terminate_run` budget refuses the run's further calls with `RunTerminated`. Budgets with
         `concurrency: runs` hold a slot for the whole block (queueing up to their timeout).
         """
-        attribution = _with_run_id(
-            Attribution(
-                project=project,
-                agent=agent,
-                session=session,
-                run=run,
-                task=task,
-                task_type=task_type,
-                plan=plan,
-                user=user,
-                tags=tags or {},
-            )
+        attribution = _run_attribution(
+            project=project,
+            agent=agent,
+            session=session,
+            run=run,
+            task=task,
+            task_type=task_type,
+            plan=plan,
+            user=user,
+            tags=tags,
         )
         with attribution_scope(attribution) as merged:
-            slot = self._enter_run(merged)
+            slot = self.budgets.enter_run(merged)
             try:
                 yield merged
             finally:
@@ -471,39 +425,28 @@ class Warden:
         tags: dict[str, str] | None = None,
     ) -> AsyncIterator[Attribution]:
         """`run` for async code: waiting for a run slot does not block the event loop."""
-        attribution = _with_run_id(
-            Attribution(
-                project=project,
-                agent=agent,
-                session=session,
-                run=run,
-                task=task,
-                task_type=task_type,
-                plan=plan,
-                user=user,
-                tags=tags or {},
-            )
+        attribution = _run_attribution(
+            project=project,
+            agent=agent,
+            session=session,
+            run=run,
+            task=task,
+            task_type=task_type,
+            plan=plan,
+            user=user,
+            tags=tags,
         )
         with attribution_scope(attribution) as merged:
-            budgets = self.budgets
-            slot = None
-            aenter = getattr(budgets, "aenter_run", None)
-            if aenter is not None:
-                slot = await aenter(merged)
+            slot = await self.budgets.aenter_run(merged)
             try:
                 yield merged
             finally:
                 self._exit_run(slot, merged)
 
-    def _enter_run(self, attribution: Attribution) -> Any:
-        enter = getattr(self.budgets, "enter_run", None)
-        return enter(attribution) if enter is not None else None
-
-    def _exit_run(self, slot: Any, attribution: Attribution) -> None:
-        budgets: Any = self.budgets
-        if slot is not None and hasattr(budgets, "exit_run"):
-            budgets.exit_run(slot)
-        if attribution.run is not None and hasattr(budgets, "forget_run"):
+    def _exit_run(self, slot: RunSlot, attribution: Attribution) -> None:
+        budgets = self.budgets
+        budgets.exit_run(slot)
+        if attribution.run is not None:
             budgets.forget_run(attribution.run)
 
     # -- capture -----------------------------------------------------------------------------------------
@@ -534,8 +477,10 @@ class Warden:
         return TokenEstimator(self.settings.estimation.safety_margin)
 
 
-def _with_run_id(attribution: Attribution) -> Attribution:
-    """A run id is generated for a run block that names none (outside any other run)."""
+def _run_attribution(*, tags: dict[str, str] | None, **fields: str | None) -> Attribution:
+    """The attribution of a `run`/`arun` block; a run id is generated for a block that names none
+    (outside any other run)."""
+    attribution = Attribution(**fields, tags=tags or {})
     if attribution.run is None and current_attribution().run is None:
         return replace(attribution, run=f"run-{new_event_id()[3:]}")
     return attribution

@@ -105,9 +105,13 @@ def test_usage_from_an_older_litellm_that_left_cache_tokens_out_of_the_prompt() 
 
 def test_proxy_pre_call_hook_admits_and_the_success_hook_settles() -> None:
     from costwarden.core.calls import Admission, CallRequest, Decision
+    from costwarden.core.controller import NullBudgets
 
-    class Switch:
+    class Switch(NullBudgets):
+        """A controller that sends every call to a cheaper model (the rest as without budgets)."""
+
         def __init__(self) -> None:
+            super().__init__(ledger)
             self.admitted: list[CallRequest] = []
 
         def admit(self, request: CallRequest, worst_case: Decimal) -> Admission:
@@ -115,18 +119,6 @@ def test_proxy_pre_call_hook_admits_and_the_success_hook_settles() -> None:
             return Admission(
                 request=request, provider="openai", model="gpt-5-mini", decision=Decision.FALLBACK
             )
-
-        def settle(self, admission: Admission, event: Any) -> None:
-            ledger.append(event)
-
-        def release(self, admission: Admission) -> None:
-            pass
-
-        def recorded(self, events: Any) -> None:
-            ledger.append_many(events)
-
-        def close(self) -> None:
-            pass
 
     ledger = MemoryLedger()
     budgets = Switch()

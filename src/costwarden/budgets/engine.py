@@ -32,6 +32,7 @@ from costwarden.budgets.store import (
 from costwarden.clock import SYSTEM_CLOCK, Clock
 from costwarden.core.admission import Amounts, Need, Shortfall, combined, find_shortfall
 from costwarden.core.calls import Admission, CallRequest, Decision
+from costwarden.core.controller import RunSlot
 from costwarden.core.money import to_units
 from costwarden.core.periods import Window
 from costwarden.core.policy import (
@@ -75,14 +76,6 @@ class Verdict:
     enforce: bool
     shortfall: Shortfall | None
     notice: str | None
-
-
-@dataclass(slots=True)
-class RunSlot:
-    """A run's concurrency slot (None id: no `concurrency: runs` budget applied)."""
-
-    reservation_id: str | None
-    attribution: Attribution
 
 
 def _latest(ledger: Ledger) -> AbstractContextManager[object]:

@@ -2,48 +2,47 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
+import types
+
+import pytest
 
 import costwarden
 
 EXPECTED = {
-    "Admission",
-    "AppendOutcome",
-    "Attribution",
-    "BudgetExceeded",
+    # the facade
+    "Warden",
     "CallRequest",
-    "ConfigError",
+    "Admission",
+    "Decision",
+    "current_attribution",
+    # events
+    "UsageEvent",
+    "Usage",
+    "Attribution",
     "CostBreakdown",
     "CostSource",
-    "CostTierDefinition",
-    "CostwardenError",
-    "Decision",
-    "EventQuery",
     "EventSource",
     "EventStatus",
-    "Ledger",
-    "LedgerError",
-    "MemoryLedger",
-    "MissingExtraError",
-    "ModelRates",
-    "PriceBook",
-    "PricingConfig",
-    "PricingError",
+    # errors
+    "CostwardenError",
+    "BudgetExceeded",
     "QueueTimeout",
     "RunTerminated",
-    "Settings",
-    "TierBook",
-    "TiersConfig",
-    "Totals",
-    "Usage",
-    "UsageEvent",
+    "ConfigError",
     "ValidationError",
-    "Warden",
-    "__version__",
-    "current_attribution",
-    "format_usd",
+    "LedgerError",
+    "PricingError",
+    "MissingExtraError",
+    # configuration
+    "Settings",
     "load_settings",
+    "PricingConfig",
+    "TiersConfig",
+    "CostTierDefinition",
+    "__version__",
 }
 
 
@@ -51,6 +50,22 @@ def test_all_is_pinned() -> None:
     assert set(costwarden.__all__) == EXPECTED
     assert costwarden.__all__ == sorted(costwarden.__all__)
     assert len(costwarden.__all__) == len(EXPECTED)  # no name listed twice
+
+
+def test_the_namespace_is_exactly_all() -> None:
+    """What `dir(costwarden)` offers beyond module attributes is `__all__`, and every name resolves to
+    the object of the module it lives in (nothing else is reachable from the root)."""
+    public = {
+        name
+        for name in dir(costwarden)
+        if not name.startswith("_") and not isinstance(getattr(costwarden, name), types.ModuleType)
+    } - {"annotations", "TYPE_CHECKING", "Any"}  # the module's own imports
+    assert public == EXPECTED - {"__version__"}
+    for name in sorted(EXPECTED - {"__version__"}):
+        module = importlib.import_module(costwarden._LAZY[name])
+        assert getattr(costwarden, name) is getattr(module, name), name
+    with pytest.raises(AttributeError):
+        costwarden.PriceBook  # noqa: B018 - importable from costwarden.pricing.book, not the root
 
 
 def test_every_name_exists() -> None:

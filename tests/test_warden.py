@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from costwarden import CallRequest, EventStatus, MemoryLedger, Usage, UsageEvent, Warden
+from costwarden import CallRequest, EventStatus, Usage, UsageEvent, Warden
+from costwarden.ledger import MemoryLedger
 from costwarden.ledger.base import AppendOutcome
 
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from costwarden import Attribution, BudgetExceeded, CallRequest, MemoryLedger, Settings, Warden
+from costwarden import Attribution, BudgetExceeded, CallRequest, Settings, Warden
 from costwarden.cli import main
 from costwarden.config import CONFIG_ENV, DATABASE_ENV, user_config_dir
+from costwarden.ledger import MemoryLedger
 
 
 def _request() -> CallRequest:

@@ -4,6 +4,10 @@ money goes.
     from costwarden import Warden
     with Warden.from_config() as warden:
         warden.record(provider="openai", model="gpt-5", input_tokens=1000, output_tokens=200)
+
+The root holds the facade (`Warden`, its requests and admissions), the events, the errors and the
+configuration types; everything else is imported from its own module (`costwarden.ledger`,
+`costwarden.pricing`, `costwarden.budgets`, ...).
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ if TYPE_CHECKING:
     from costwarden.config import Settings, load_settings
     from costwarden.context import current_attribution
     from costwarden.core.calls import Admission, CallRequest, Decision
-    from costwarden.core.money import format_usd
     from costwarden.core.usage import (
         Attribution,
         CostBreakdown,
@@ -35,12 +38,8 @@ if TYPE_CHECKING:
         RunTerminated,
         ValidationError,
     )
-    from costwarden.ledger.base import AppendOutcome, EventQuery, Ledger, Totals
-    from costwarden.ledger.memory import MemoryLedger
-    from costwarden.pricing.book import PriceBook
     from costwarden.pricing.config import PricingConfig
-    from costwarden.pricing.rates import ModelRates
-    from costwarden.pricing.tiers import CostTierDefinition, TierBook, TiersConfig
+    from costwarden.pricing.tiers import CostTierDefinition, TiersConfig
     from costwarden.warden import Warden
 
     __version__: str
@@ -52,12 +51,8 @@ _LAZY: dict[str, str] = {
     "Admission": "costwarden.core.calls",
     "CallRequest": "costwarden.core.calls",
     "Decision": "costwarden.core.calls",
-    "format_usd": "costwarden.core.money",
-    "ModelRates": "costwarden.pricing.rates",
-    "PriceBook": "costwarden.pricing.book",
     "PricingConfig": "costwarden.pricing.config",
     "CostTierDefinition": "costwarden.pricing.tiers",
-    "TierBook": "costwarden.pricing.tiers",
     "TiersConfig": "costwarden.pricing.tiers",
     "Attribution": "costwarden.core.usage",
     "CostBreakdown": "costwarden.core.usage",
@@ -75,11 +70,6 @@ _LAZY: dict[str, str] = {
     "QueueTimeout": "costwarden.errors",
     "RunTerminated": "costwarden.errors",
     "ValidationError": "costwarden.errors",
-    "AppendOutcome": "costwarden.ledger.base",
-    "EventQuery": "costwarden.ledger.base",
-    "Ledger": "costwarden.ledger.base",
-    "Totals": "costwarden.ledger.base",
-    "MemoryLedger": "costwarden.ledger.memory",
     "Warden": "costwarden.warden",
 }
 """Each public name -> the module it lives in; loaded on first use (PEP 562), so `import costwarden`
@@ -106,7 +96,6 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "Admission",
-    "AppendOutcome",
     "Attribution",
     "BudgetExceeded",
     "CallRequest",
@@ -116,29 +105,21 @@ __all__ = [
     "CostTierDefinition",
     "CostwardenError",
     "Decision",
-    "EventQuery",
     "EventSource",
     "EventStatus",
-    "Ledger",
     "LedgerError",
-    "MemoryLedger",
     "MissingExtraError",
-    "ModelRates",
-    "PriceBook",
     "PricingConfig",
     "PricingError",
     "QueueTimeout",
     "RunTerminated",
     "Settings",
-    "TierBook",
     "TiersConfig",
-    "Totals",
     "Usage",
     "UsageEvent",
     "ValidationError",
     "Warden",
     "__version__",
     "current_attribution",
-    "format_usd",
     "load_settings",
 ]

@@ -11,9 +11,9 @@ from decimal import Decimal
 
 import pytest
 
-from costwarden import EventQuery, UsageEvent, Warden
+from costwarden import UsageEvent, Warden
 from costwarden.cli import main
-from costwarden.ledger import MemoryLedger
+from costwarden.ledger import EventQuery, MemoryLedger
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 EVENTS = [  # (project, agent, cost)

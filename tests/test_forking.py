@@ -16,7 +16,10 @@ from costwarden.ledger.budget_memory import MemoryBudgetStore
 from costwarden.ledger.memory import MemoryLedger
 from costwarden.quotas import MemoryQuotaStore, Quotas
 
-pytestmark = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork()")
+pytestmark = [
+    pytest.mark.forks_threads,
+    pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork()"),
+]
 
 
 def _fork_while_held(lock: Any, in_child: Callable[[], object]) -> int | None:

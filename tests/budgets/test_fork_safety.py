@@ -23,6 +23,7 @@ from costwarden.warden import Warden
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.forks_threads,
     pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork()"),
 ]
 SHARED = [

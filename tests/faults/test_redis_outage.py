@@ -238,3 +238,31 @@ def test_cli_record_and_status_during_an_outage(
     out = capsys.readouterr().out
     assert '"spent": "10.00"' in out
     assert main([*base, "report", "--json"]) == 0
+
+
+def test_an_outage_keeps_the_calls_in_flight_of_every_process(sqlite_url: str, own_redis: OwnRedis) -> None:
+    """Two processes on one ledger: what the first holds in Redis when it dies holds on the SQL counters the
+    second admits on, and again in Redis when it returns empty."""
+    clock = Clock(NOW)
+    first = make(sqlite_url, own_redis, clock, "0.50")
+    second = make(sqlite_url, own_redis, clock, "0.50")
+    for warden in (first, second):
+        engine_of(warden).store.retry = 0  # type: ignore[attr-defined]  # probe Redis at every call
+    in_flight = [first.admit(call()), first.admit(call())]  # $0.40 of $0.50 held in Redis
+    own_redis.kill()
+    assert status(second) == (Decimal(0), Decimal("0.40"))  # on SQL: the first's calls are held there
+    with pytest.raises(BudgetExceeded):
+        second.admit(call())
+    during = second.admit(call(input_tokens=10, max_tokens=10))  # $0.02 fits on SQL
+    own_redis.start()  # back, empty
+    assert status(second) == (Decimal(0), Decimal("0.42"))  # rebuilt: every call in flight held again
+    with pytest.raises(BudgetExceeded):
+        first.admit(call())
+    assert status(first) == (Decimal(0), Decimal("0.42"))
+    for admission in in_flight:
+        first.settle(admission, USAGE, occurred_at=clock.at)
+    second.release(during)
+    assert ledger_units(first) == to_units(Decimal("0.40"))
+    assert status(first) == status(second) == (Decimal("0.40"), Decimal(0))
+    first.close()
+    second.close()

@@ -60,7 +60,7 @@ def build_engine(
             from costwarden.ledger.redis_counters import RedisCounterStore
             from costwarden.ledger.redis_fallback import FallbackCounterStore
 
-            redis = RedisCounterStore(settings.redis_url, ledger)
+            redis = RedisCounterStore(settings.redis_url, ledger, journal=sql)
             counters = FallbackCounterStore(redis, sql)
     elif settings.budgets:
         memory = MemoryBudgetStore(ledger)

@@ -6,6 +6,8 @@ Tables (created by migration `m0002_budgets`; times are microseconds since the e
   cost, tokens and requests, in-flight calls (`reserved_concurrent`), and `terminated_at` for runs a
   `terminate_run` budget stopped.
 - `budget_reservations`: every hold not yet settled or released, with its deadline and owner (pid, host).
+  `counted` (migration `m0010_reservation_journal`): 1 when its holds are in `budget_counters`, 0 when it
+  is only recorded here (a reservation held in Redis: see `record`).
 - `budget_alerts`: the feed: threshold crossings (unique `dedupe` key: recorded once) and exhaustions.
 - `budget_definitions`, `budget_meta`: budgets set from the CLI and a version stamp that changes with them.
 - `budget_derivations` (migration `m0006_budget_derivations`): per budget and period instance, the
@@ -17,6 +19,13 @@ creates and locks the row), then decides on the amounts as they were before and 
 every write touches counters in key order, so concurrent transactions neither overshoot nor deadlock (a
 detected deadlock is retried). `settle` appends the event to `events` in the same transaction that moves
 the reservation to spent (the ledger's write hook).
+
+Reservation journal. While Redis counts (`ledger.redis_counters`), every reservation it holds is also a
+row here with `counted = 0` (`record`, written before Redis decides), dropped when it is settled (in the
+append's transaction: `drop_in`), released or reclaimed. A Redis that lost its data holds every row again;
+during a Redis outage `count_recorded` moves the rows onto the SQL counters (`counted = 1`). Dropping a
+row takes its holds off the SQL counters only when they are counted there, so a reservation is counted
+once on each set of counters, never twice on one.
 """
 
 from __future__ import annotations
@@ -101,6 +110,7 @@ budget_reservations = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("pid", Integer, nullable=False),
     Column("host", text_type(), nullable=False),
+    Column("counted", Integer, nullable=False),
     PrimaryKeyConstraint("id", name="pk_budget_reservations"),
     sqlite_with_rowid=False,
 )
@@ -174,11 +184,15 @@ _UPSERT = (
 )
 _UPSERT_RETURNING = _UPSERT + " RETURNING " + _COUNTER_COLUMNS.partition(", ")[2]
 _INSERT_RESERVATION = (
-    "INSERT INTO budget_reservations (id, kind, label, holds, deadline, created_at, pid, host)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO budget_reservations (id, kind, label, holds, deadline, created_at, pid, host, counted)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_DELETE_RESERVATION = "DELETE FROM budget_reservations WHERE id = ? RETURNING holds"
-_DELETE_EXPIRED = "DELETE FROM budget_reservations WHERE deadline < ? RETURNING holds"
+_DELETE_RESERVATION = "DELETE FROM budget_reservations WHERE id = ? RETURNING holds, counted"
+_DELETE_EXPIRED = "DELETE FROM budget_reservations WHERE deadline < ? RETURNING holds, counted"
+_SELECT_RESERVATIONS = (
+    "SELECT id, holds, deadline, pid, host, kind, label, created_at FROM budget_reservations"
+    " ORDER BY created_at"
+)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -232,6 +246,7 @@ class SqlBudgetStore(BudgetSql):
         self._upsert_returning = self._sql(_UPSERT_RETURNING)
         self._insert_reservation = self._sql(_INSERT_RESERVATION)
         self._delete_reservation = self._sql(_DELETE_RESERVATION)
+        self._expired = self._sql("SELECT 1 FROM budget_reservations WHERE deadline < ? LIMIT 1")
         self._spends_for: SpendsFor | None = None
         self._local = threading.local()
         self._hooked = False
@@ -333,34 +348,53 @@ class SqlBudgetStore(BudgetSql):
         except _Refused as refused:
             return refused.result
 
-    def hold(self, reservation: Reservation) -> None:
-        """Hold a reservation without deciding (one this process took on Redis, moved here while Redis is
-        unreachable); nothing when it is held already."""
-        self._retrying(lambda: self._hold(reservation))
+    def record(self, reservation: Reservation) -> None:
+        """Record a reservation held elsewhere (Redis) without counting it on the SQL counters."""
+        self._retrying(lambda: self._record(reservation))
 
-    def _hold(self, reservation: Reservation) -> None:
-        deltas: dict[str, tuple[Amounts, Amounts]] = {}
-        for hold in reservation.holds:
-            spent, reserved = deltas.get(hold.key, (ZERO, ZERO))
-            deltas[hold.key] = (spent, reserved + hold.amounts)
+    def _record(self, reservation: Reservation) -> None:
         with self._cursor() as cursor:
-            cursor.execute(self._sql("SELECT 1 FROM budget_reservations WHERE id = ?"), (reservation.id,))
-            if cursor.fetchone() is not None:
-                return
+            cursor.execute(self._insert_reservation, _reservation_row(reservation, counted=0))
+
+    def count_recorded(self) -> int:
+        """Hold on the SQL counters every reservation only recorded so far (Redis is unreachable: the SQL
+        counters decide); returns how many."""
+        return self._retrying(self._count_recorded)
+
+    def _count_recorded(self) -> int:
+        deltas: dict[str, tuple[Amounts, Amounts]] = {}
+        with self._cursor() as cursor:
+            cursor.execute("UPDATE budget_reservations SET counted = 1 WHERE counted = 0 RETURNING holds")
+            rows = cursor.fetchall()
+            for row in rows:
+                for hold in decode_holds(row[0]):
+                    spent, reserved = deltas.get(hold.key, (ZERO, ZERO))
+                    deltas[hold.key] = (spent, reserved + hold.amounts)
+            if deltas:
+                self._apply(cursor, deltas, now_micros())
+        return len(rows)
+
+    def recorded(self, conn: Any) -> list[Reservation]:
+        """Every reservation row, read on `conn` (a SQLAlchemy connection of the ledger, in the caller's
+        transaction)."""
+        return [_reservation(r) for r in conn.exec_driver_sql(_SELECT_RESERVATIONS).fetchall()]
+
+    def drop_in(self, cursor: Any, reservation_id: str) -> bool:
+        """Drop a reservation's row on `cursor` (in the caller's transaction), its holds off the SQL
+        counters if they were counted there; False when there was no row."""
+        deltas: dict[str, tuple[Amounts, Amounts]] = {}
+        found = self._take(cursor, reservation_id, deltas)
+        if deltas:
             self._apply(cursor, deltas, now_micros())
-            cursor.execute(
-                self._insert_reservation,
-                _reservation_row(reservation),
-            )
+        return found
 
     def _take(self, cursor: Any, reservation_id: str, deltas: dict[str, tuple[Amounts, Amounts]]) -> bool:
         cursor.execute(self._delete_reservation, (reservation_id,))
         row = cursor.fetchone()
         if row is None:
             return False
-        for hold in decode_holds(row[0]):
-            spent, reserved = deltas.get(hold.key, (ZERO, ZERO))
-            deltas[hold.key] = (spent, reserved - hold.amounts)
+        if row[1]:
+            _unhold(row[0], deltas)
         return True
 
     def settle(
@@ -417,25 +451,25 @@ class SqlBudgetStore(BudgetSql):
         return self._retrying(lambda: self._release(reservation_id))
 
     def _release(self, reservation_id: str) -> bool:
-        deltas: dict[str, tuple[Amounts, Amounts]] = {}
         with self._cursor() as cursor:
-            found = self._take(cursor, reservation_id, deltas)
-            if deltas:
-                self._apply(cursor, deltas, now_micros())
-        return found
+            return self.drop_in(cursor, reservation_id)
 
     def reclaim(self, now: float) -> int:
         return self._retrying(lambda: self._reclaim(now))
 
     def _reclaim(self, now: float) -> int:
+        deadline = int(now * 1_000_000)
+        with self._cursor(write=False) as cursor:  # most calls find none: no write transaction for them
+            cursor.execute(self._expired, (deadline,))
+            if cursor.fetchone() is None:
+                return 0
         deltas: dict[str, tuple[Amounts, Amounts]] = {}
         with self._cursor() as cursor:
-            cursor.execute(self._sql(_DELETE_EXPIRED), (int(now * 1_000_000),))
+            cursor.execute(self._sql(_DELETE_EXPIRED), (deadline,))
             rows = cursor.fetchall()
             for row in rows:
-                for hold in decode_holds(row[0]):
-                    spent, reserved = deltas.get(hold.key, (ZERO, ZERO))
-                    deltas[hold.key] = (spent, reserved - hold.amounts)
+                if row[1]:
+                    _unhold(row[0], deltas)
             if deltas:
                 self._apply(cursor, deltas, now_micros())
         return len(rows)
@@ -469,14 +503,8 @@ class SqlBudgetStore(BudgetSql):
 
     def reservations(self) -> list[Reservation]:
         with self._cursor(write=False) as cursor:
-            cursor.execute(
-                "SELECT id, holds, deadline, pid, host, kind, label, created_at FROM budget_reservations"
-                " ORDER BY created_at"
-            )
-            return [
-                Reservation(r[0], decode_holds(r[1]), r[2] / 1e6, int(r[3]), r[4], r[5], r[6], r[7] / 1e6)
-                for r in cursor.fetchall()
-            ]
+            cursor.execute(_SELECT_RESERVATIONS)
+            return [_reservation(r) for r in cursor.fetchall()]
 
     def _underived(self, cursor: Any, budget_id: str, fingerprint: str, periods: Sequence[str]) -> list[str]:
         marks = ", ".join(["?"] * len(periods))
@@ -565,8 +593,23 @@ class SqlBudgetStore(BudgetSql):
         return len(spent)
 
 
-def _reservation_row(reservation: Reservation) -> tuple[object, ...]:
-    """The `budget_reservations` row of a reservation (times in microseconds)."""
+def _unhold(holds: str, deltas: dict[str, tuple[Amounts, Amounts]]) -> None:
+    """Take a row's holds (`holds` text) off the reserved amounts in `deltas`."""
+    for hold in decode_holds(holds):
+        spent, reserved = deltas.get(hold.key, (ZERO, ZERO))
+        deltas[hold.key] = (spent, reserved - hold.amounts)
+
+
+def _reservation(row: Sequence[Any]) -> Reservation:
+    """A reservation from a `_SELECT_RESERVATIONS` row."""
+    return Reservation(
+        row[0], decode_holds(row[1]), row[2] / 1e6, int(row[3]), row[4], row[5], row[6], row[7] / 1e6
+    )
+
+
+def _reservation_row(reservation: Reservation, *, counted: int = 1) -> tuple[object, ...]:
+    """The `budget_reservations` row of a reservation (times in microseconds); `counted` 0: only recorded
+    (held in Redis)."""
     return (
         reservation.id,
         reservation.kind,
@@ -576,4 +619,5 @@ def _reservation_row(reservation: Reservation) -> tuple[object, ...]:
         int((reservation.created or SYSTEM_CLOCK()) * 1_000_000),
         reservation.pid,
         reservation.host,
+        counted,
     )

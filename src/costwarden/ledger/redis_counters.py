@@ -5,10 +5,20 @@ holds all of them or none; `settle`, `release` and `reclaim` move a reservation'
 one hash tag (`cw:{NAMESPACE}:...`) so a cluster keeps them in one slot.
 
 The ledger stays the truth. Events are appended to the SQL ledger first; the counters follow. A Redis that
-lost its data (restart without persistence, flush) is noticed by the missing epoch key: the next
-admission rebuilds the counters from the ledger before deciding, and settlements made meanwhile are not
-counted twice (they are in the ledger the rebuild reads). Counters are integers (cost in 10^-10 USD); the
-scripts compare them as doubles, exact up to 2^53 units (about $900,000 per counter).
+lost its data (restart without persistence, flush, failover) is noticed by the missing epoch key: the next
+admission (or status) rebuilds the counters from the ledger before deciding, and settlements made
+meanwhile are not counted twice (they are in the ledger the rebuild reads).
+
+Reservations are never only in Redis. On a SQL ledger each one is also a row of its reservation journal
+(`SqlBudgetStore.record`: `budget_reservations`, not counted on the SQL counters), written before the
+reserve script decides and dropped when Redis refuses, in the append's transaction when the call settles,
+and when it is released or reclaimed. A rebuild (after Redis lost its data, `budget rebuild`, the return
+from an outage) holds every row in Redis again, whichever process took it, and drops the Redis holds that
+have no row (settled or released meanwhile), while appends and journal writes are held off. A ledger
+without SQL (tests) has no journal: each process holds its own calls in flight again at its next contact.
+
+Counters are integers (cost in 10^-10 USD); the scripts compare them as doubles, exact up to 2^53 units
+(about $900,000 per counter).
 """
 
 from __future__ import annotations
@@ -21,6 +31,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
+
+from sqlalchemy import Connection
 
 from costwarden.budgets.store import (
     Counted,
@@ -39,7 +51,9 @@ from costwarden.core.usage import UsageEvent
 from costwarden.errors import LedgerError, MissingExtraError
 from costwarden.forking import after_fork_in_child
 from costwarden.ledger.base import AppendOutcome, Ledger
+from costwarden.ledger.budget_store import SqlBudgetStore
 from costwarden.ledger.codec import Row, decode_row
+from costwarden.ledger.sql import SqlLedger
 
 __all__ = ["RedisCounterStore", "RedisUnreachable"]
 
@@ -204,7 +218,7 @@ return out
 
 _RELEASE = _LIB + "return take(ARGV[2])"
 
-# ARGV: prefix, id, record: hold again a reservation this process still has in flight (Redis lost it).
+# ARGV: prefix, id, record: hold again a reservation still in flight (Redis lost it), unless it is held.
 _HOLD = (
     _LIB
     + """
@@ -266,9 +280,22 @@ class RedisUnreachable(Exception):
 class RedisCounterStore:
     """`CounterStore` on Redis; events still go to `ledger` (the truth the counters are rebuilt from)."""
 
-    def __init__(self, url: str, ledger: Ledger, *, namespace: str | None = None, client: Any = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        ledger: Ledger,
+        *,
+        namespace: str | None = None,
+        client: Any = None,
+        journal: SqlBudgetStore | None = None,
+    ) -> None:
         redis = _redis_module()
         self.ledger = ledger
+        if journal is None and isinstance(ledger, SqlLedger):
+            journal = SqlBudgetStore(ledger)
+        self.journal = journal
+        """Where every reservation held in Redis is also recorded (the ledger's `budget_reservations`);
+        None for a ledger without SQL."""
         self.client = (
             client
             if client is not None
@@ -282,8 +309,8 @@ class RedisCounterStore:
         """Set by `FallbackCounterStore`: an unreachable Redis raises `RedisUnreachable`, and a settlement
         whose counting failed keeps its append (it is counted from the ledger by the fallback)."""
         self.open: dict[str, tuple[str, Reservation]] = {}
-        """This process's reservations held in Redis (record text, reservation): held again if Redis
-        loses them, so calls in flight are never forgotten."""
+        """Without a journal: this process's reservations held in Redis (record text, reservation), held
+        again if Redis loses them."""
         self._epoch_seen = ""
         if namespace is None:
             namespace = hashlib.sha1(repr(ledger).encode()).hexdigest()[:10]
@@ -378,19 +405,19 @@ class RedisCounterStore:
             args.extend(-1 if limits.of(d) is None else limits.of(d) for d in _DIMS)
             args.extend(need.amounts.as_tuple())
             args.extend(need.keys)
-        result: Any = None
-        for _ in range(3):
-            result = self._call(self._reserve, [*args, self._epoch_seen])
-            code = int(result[0])
-            if code == -1:  # Redis lost the counters: rebuild them, hold this process's calls again
-                self._recover()
-            elif code == -2:  # another process rebuilt them: hold this process's calls again
-                self._hold_open(result[1].decode() if isinstance(result[1], bytes) else str(result[1]))
-            else:
-                break
-        if int(result[0]) < 0:
-            raise LedgerError("Redis budget counters were lost again while rebuilding them")
-        if int(result[0]) == 1:
+        journal = self.journal
+        if journal is not None:  # first: a rebuild from now on holds it (and it decides again below)
+            journal.record(r)
+        try:
+            result = self._decide(r.id, args)
+        except BaseException:
+            if journal is not None:
+                journal.release(r.id)
+            raise
+        if int(result[0]) != 1:
+            if journal is not None:
+                journal.release(r.id)
+        elif journal is None:
             self.open[r.id] = (record, r)
         short: list[Shortfall] = []
         over: list[Shortfall] = []
@@ -411,6 +438,23 @@ class RedisCounterStore:
             (short if need.enforce else over).append(shortfall)
         return ReserveResult(int(result[0]) == 1, tuple(short), tuple(over))
 
+    def _decide(self, reservation_id: str, args: Sequence[Any]) -> Any:
+        """Run the reserve script; when the counters were rebuilt first (by this process or another), catch
+        up and run it again."""
+        result: Any = None
+        for _ in range(3):
+            result = self._call(self._reserve, [*args, self._epoch_seen])
+            code = int(result[0])
+            if code >= 0:
+                return result
+            if code == -1:  # Redis lost the counters: rebuild them
+                self._recover()
+            else:  # another process rebuilt them
+                self._hold_open(result[1].decode() if isinstance(result[1], bytes) else str(result[1]))
+            if self.journal is not None:  # the rebuild may have held this one from its row: decide afresh
+                self._call(self._release, [reservation_id])
+        raise LedgerError("Redis budget counters were lost again while rebuilding them")
+
     def _recover(self) -> None:
         """Redis lost the counters: rebuild them from the ledger once (other processes wait for it)."""
         with self._rebuild_lock:
@@ -430,26 +474,21 @@ class RedisCounterStore:
             try:
                 if self.rebuild_counters is not None:
                     self.rebuild_counters()
-                else:
-                    self.client.set(self.prefix + "epoch", str(SYSTEM_CLOCK()))
+                else:  # no engine to count the ledger: calls in flight only
+                    self.rebuild((), dict)
             finally:
                 self.client.delete(self.prefix + "rebuilding")
 
     def _hold_open(self, epoch: str) -> None:
-        """Hold again in Redis every reservation this process has in flight, once per new epoch (Redis
-        lost them). The first epoch a process sees needs nothing: it held nothing before it."""
+        """Note a new epoch (the counters were rebuilt). Without a journal, hold again in Redis every
+        reservation this process has in flight (the first epoch a process sees needs nothing: it held
+        nothing before it); with one, the rebuild held them all."""
         if epoch == self._epoch_seen:
             return
-        if self._epoch_seen:
+        if self._epoch_seen and self.journal is None:
             for reservation_id, (record, _) in list(self.open.items()):
                 self._call(self._hold, [reservation_id, record])
         self._epoch_seen = epoch
-
-    def hold(self, reservation: Reservation) -> None:
-        """Hold a reservation without deciding (one moved here from the SQL fallback)."""
-        record = _record(reservation)
-        self._call(self._hold, [reservation.id, record])
-        self.open[reservation.id] = (record, reservation)
 
     def settle(
         self, reservation_id: str | None, events: Sequence[UsageEvent], spends_for: SpendsFor
@@ -500,11 +539,14 @@ class RedisCounterStore:
             after = Amounts(int(result[3 * i]), int(result[3 * i + 1]), int(result[3 * i + 2]))
             pending.counted.append(Counted(spend, after - spend.amounts))
 
-    def _written(self, _conn: Any, written: Sequence[Row], replaced: Sequence[Row]) -> None:
-        """The ledger's write hook, for appends made through `settle`."""
+    def _written(self, cursor: Any, written: Sequence[Row], replaced: Sequence[Row]) -> None:
+        """The ledger's write hook, for appends made through `settle`: the reservation's journal row goes
+        in the append's transaction, then Redis counts."""
         pending: Settling | None = getattr(self._local, "pending", None)
         if pending is None:
             return
+        if self.journal is not None and pending.reservation_id is not None:
+            self.journal.drop_in(cursor, pending.reservation_id)
         old = {row[0]: row for row in replaced}
         spends: list[Spend] = []
         for row in written:
@@ -517,11 +559,14 @@ class RedisCounterStore:
             pending.unreachable = exc
 
     def release(self, reservation_id: str) -> bool:
+        """Drop the journal row first: a rebuild in between never holds the call again."""
         self.open.pop(reservation_id, None)
-        return bool(int(self._call(self._release, [reservation_id])))
+        recorded = self.journal.release(reservation_id) if self.journal is not None else False
+        return bool(int(self._call(self._release, [reservation_id]))) or recorded
 
     def reclaim(self, now: float) -> int:
-        return int(self._call(self._reclaim, [repr(now)]))
+        recorded = self.journal.reclaim(now) if self.journal is not None else 0
+        return max(recorded, int(self._call(self._reclaim, [repr(now)])))
 
     def states(self, keys: Sequence[str]) -> dict[str, CounterState]:
         pipe = self.client.pipeline(transaction=False)
@@ -571,16 +616,19 @@ class RedisCounterStore:
         return sorted(out, key=lambda r: r.created)
 
     @contextmanager
-    def _appends_held(self) -> Iterator[None]:
-        """Hold off ledger appends (SQLite: the write lock; PostgreSQL: a SHARE lock on `events`)."""
+    def _appends_held(self, *, journal: bool = False) -> Iterator[Connection | None]:
+        """Hold off ledger appends (SQLite: the write lock; PostgreSQL: a SHARE lock on `events`, and with
+        `journal` on `budget_reservations` too); yields the connection holding them."""
         write = getattr(self.ledger, "write", None)
         if write is None:
-            yield
+            yield None
             return
         with write() as conn:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql("LOCK TABLE events IN SHARE MODE")
-            yield
+                if journal:
+                    conn.exec_driver_sql("LOCK TABLE budget_reservations IN SHARE MODE")
+            yield conn
 
     def _underived(self, budget_id: str, fingerprint: str, periods: Sequence[str]) -> list[str]:
         values = self.client.hmget(self.prefix + "derived", [f"{budget_id}|{p}" for p in periods])
@@ -616,9 +664,10 @@ class RedisCounterStore:
         return len(missing)
 
     def rebuild(self, budget_ids: Sequence[str], compute: Callable[[], Mapping[str, Amounts]]) -> int:
-        """Recompute spent amounts from the ledger while appends are held off; reservations stay. The
-        epoch key is written last, so admissions waiting on a lost Redis resume on complete counters."""
-        with self._appends_held():
+        """Recompute spent amounts from the ledger while appends are held off, and make the reservations
+        held equal the journal's (see the module docstring). The epoch key is written last, so admissions
+        waiting on a lost Redis resume on complete counters."""
+        with self._appends_held(journal=self.journal is not None) as conn:
             spent = compute()
             pipe = self.client.pipeline(transaction=True)
             for budget_id in budget_ids:
@@ -633,9 +682,22 @@ class RedisCounterStore:
             forgotten = [f for f in self.client.hkeys(self.prefix + "derived") if f.startswith(prefixes)]
             if forgotten:
                 pipe.hdel(self.prefix + "derived", *forgotten)
+            if self.journal is not None and conn is not None:
+                self._held_as_recorded(pipe, self.journal.recorded(conn))
             pipe.set(self.prefix + "epoch", str(SYSTEM_CLOCK()))
             pipe.execute()
         return len(spent)
+
+    def _held_as_recorded(self, pipe: Any, recorded: Sequence[Reservation]) -> None:
+        """Queue on `pipe` what makes the reservations held in Redis those of the journal: hold each row
+        not held (whichever process took it), drop each hold without a row (settled, released or
+        reclaimed while Redis could not be told). Journal writes are held off meanwhile."""
+        rows = {r.id.encode(): r for r in recorded}
+        for stale in set(self.client.hkeys(self.prefix + "res")) - rows.keys():
+            self._release(keys=[self._epoch], args=[self._prefix, stale], client=pipe)
+        for reservation in rows.values():
+            args = [self._prefix, reservation.id, _record(reservation)]
+            self._hold(keys=[self._epoch], args=args, client=pipe)
 
     def flush(self) -> None:
         """Forget every counter and reservation of this namespace (tests; a lost Redis looks like this)."""

@@ -7,17 +7,22 @@ append still commits and the store switches to the SQL counters (`SqlBudgetStore
 
 - the SQL counters are derived from the ledger again for this outage (derivation fingerprints carry an
   outage id), so they count every event, those appended while Redis was failing included;
-- this process's reservations held in Redis are held in SQL too (`SqlBudgetStore.hold`), so calls in
-  flight keep their room; admissions, settlements, releases, status and rebuilds use SQL meanwhile;
+- every reservation held in Redis, by any process, is a row of the reservation journal
+  (`budget_reservations`, see `redis_counters`); the rows only recorded there are held on the SQL
+  counters (`SqlBudgetStore.count_recorded`) when this process switches, and again before each of its
+  admissions (a process that has not yet noticed the outage may record more), so calls in flight keep
+  their room; admissions, settlements, releases, status and rebuilds use SQL meanwhile;
 - Redis is probed again at most every `retry` seconds. When it answers, its counters are rebuilt from the
-  ledger (they missed the outage), the reservations this process took or moved to SQL are held in Redis
-  again and released in SQL, and the Redis holds of calls settled or released meanwhile are dropped.
+  ledger (they missed the outage) and the reservations it holds are made those of the journal: every
+  call in flight is held again, whichever process admitted it and on which counters, and the holds of
+  calls settled or released meanwhile are dropped.
+
+A reservation is counted once on each set of counters: a journal row says whether its holds are on the
+SQL counters, and dropping it (settle, release, reclaim, on either path) takes them off only then.
 
 Admission on SQL during an outage is as sound as with SQL counters alone (one transaction per decision),
-so there is no fail-open or fail-closed policy to choose. What one process cannot know is what another
-process holds in Redis when it fails: a call another process admitted on Redis and settles later is
-counted when it settles, not held meanwhile (the same holds after a Redis restart for processes that have
-not yet admitted since; each holds its calls in flight again at its next admission).
+so there is no fail-open or fail-closed policy to choose. What it cannot prevent is a split: processes
+that still reach Redis while others cannot decide on two sets of counters until they all agree again.
 """
 
 from __future__ import annotations
@@ -55,8 +60,7 @@ class FallbackCounterStore:
         self._down = False
         self._retry_at = 0.0
         self._outage = ""
-        self._in_sql: set[str] = set()
-        self._orphans: set[str] = set()
+        self._recount = False
         self._lock = threading.RLock()
 
     @property
@@ -71,6 +75,7 @@ class FallbackCounterStore:
             if not self._down:
                 self._down = True
                 self._outage = uuid.uuid4().hex[:12]
+                self._recount = True
                 self.generation += 1
                 _log.warning(
                     "Redis budget counters unreachable (%s): admitting on the SQL counters until it returns",
@@ -106,31 +111,18 @@ class FallbackCounterStore:
         return not self._down
 
     def _back(self) -> None:
-        """Bring Redis in step: rebuild its counters (they missed the outage), hold again in Redis what
-        this process holds in SQL, drop the Redis holds of calls settled or released meanwhile."""
+        """Bring Redis in step: rebuild its counters (they missed the outage) and hold in it the calls in
+        flight the journal records, dropping the holds of calls settled or released meanwhile."""
         redis = self.redis
         redis.client.delete(redis.prefix + "epoch")
         redis._recover()
-        held = {r.id: r for r in self.sql.reservations()}
-        for reservation_id in list(self._in_sql):
-            reservation = held.get(reservation_id)
-            if reservation is not None:
-                redis.hold(reservation)
-                self.sql.release(reservation_id)
-            self._orphans.discard(reservation_id)
-            self._in_sql.discard(reservation_id)
-        for reservation_id in list(self._orphans):
-            redis.release(reservation_id)
-            self._orphans.discard(reservation_id)
 
-    def _move_open(self) -> None:
-        """Hold in SQL the reservations this process holds in Redis (once per outage)."""
-        with self._lock:
-            for reservation_id, (_, reservation) in list(self.redis.open.items()):
-                self.sql.hold(reservation)
-                self._in_sql.add(reservation_id)
-                self._orphans.add(reservation_id)
-                del self.redis.open[reservation_id]
+    def _counted_in_sql(self, *, admitting: bool = False) -> None:
+        """Hold on the SQL counters the reservations only recorded in the journal: once an outage begins,
+        and before every admission during it."""
+        if admitting or self._recount:
+            self._recount = False
+            self.sql.count_recorded()
 
     def _either(self, on_redis: Callable[[], _T], on_sql: Callable[[], _T]) -> _T:
         if self._up():
@@ -138,55 +130,37 @@ class FallbackCounterStore:
                 return on_redis()
             except self._errors as exc:
                 self._fail(exc)
-        self._move_open()
+        self._counted_in_sql()
         return on_sql()
 
     # -- CounterStore ------------------------------------------------------------------------------------
 
     def reserve(self, reservation: Reservation, needs: Sequence[Need]) -> ReserveResult:
         def on_sql() -> ReserveResult:
-            result = self.sql.reserve(reservation, needs)
-            if result.ok:
-                self._in_sql.add(reservation.id)
-            return result
+            self._counted_in_sql(admitting=True)
+            return self.sql.reserve(reservation, needs)
 
         return self._either(lambda: self.redis.reserve(reservation, needs), on_sql)
 
     def settle(
         self, reservation_id: str | None, events: Sequence[UsageEvent], spends_for: SpendsFor
     ) -> list[Counted]:
-        if self._up() and (reservation_id is None or reservation_id not in self._in_sql):
+        if self._up():
             try:
                 return self.redis.settle(reservation_id, events, spends_for)
             except self._errors as exc:
-                # the append committed (Redis counts inside it and never rolls it back): the SQL counters,
-                # derived for this outage, count it; the Redis hold is dropped when Redis returns
+                # the append committed with the journal row dropped (Redis counts inside it and never
+                # rolls it back): the SQL counters, derived for this outage, count it; a Redis hold left
+                # behind is dropped when Redis returns
                 self._fail(exc)
-                if reservation_id is not None:
-                    self.redis.open.pop(reservation_id, None)
-                    self._orphans.add(reservation_id)
                 return []
-        self._move_open()
-        held = None
-        if reservation_id is not None:
-            if reservation_id in self._in_sql:
-                held = reservation_id
-                self._in_sql.discard(reservation_id)
-            else:
-                self._orphans.add(reservation_id)
-        return self.sql.settle(held, events, spends_for)
+        self._counted_in_sql()
+        return self.sql.settle(reservation_id, events, spends_for)
 
     def release(self, reservation_id: str) -> bool:
-        if reservation_id in self._in_sql:
-            self._in_sql.discard(reservation_id)
-            return self.sql.release(reservation_id)
-
-        def on_sql() -> bool:
-            self._in_sql.discard(reservation_id)
-            self._orphans.add(reservation_id)
-            return self.sql.release(reservation_id)
-
-        return self._either(lambda: self.redis.release(reservation_id), on_sql)
+        return self._either(
+            lambda: self.redis.release(reservation_id), lambda: self.sql.release(reservation_id)
+        )
 
     def reclaim(self, now: float) -> int:
         return self._either(lambda: self.redis.reclaim(now), lambda: self.sql.reclaim(now))

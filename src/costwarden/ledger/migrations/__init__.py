@@ -21,6 +21,7 @@ from costwarden.ledger.migrations import (
     m0007_canonical_names,
     m0008_provider_ids,
     m0009_long_ids,
+    m0010_reservation_journal,
 )
 
 __all__ = ["MIGRATIONS"]
@@ -35,4 +36,5 @@ MIGRATIONS: Sequence[Migration] = (
     m0007_canonical_names,
     m0008_provider_ids,
     m0009_long_ids,
+    m0010_reservation_journal,
 )

@@ -3,10 +3,11 @@ PostgreSQL and Redis counters.
 
 The machine records and imports events (late ones too), admits, settles and releases calls, lets workers
 die mid-call (their reservations are reclaimed after the deadline), restarts the process, rebuilds the
-counters and moves the injected clock across hour, day and month ends. After every step, for every budget
-`budget status` shows: spent = the sum of the events in the budget's current period and scope (recomputed
-by budget_model.py from what was stored, with its own period arithmetic), reserved = the admissions still
-open; and no admission ever takes spent + reserved past a limit, nor is a call refused that fitted.
+counters, lets Redis lose its data (Redis counters) and moves the injected clock across hour, day and
+month ends. After every step, for every budget `budget status` shows: spent = the sum of the events in the
+budget's current period and scope (recomputed by budget_model.py from what was stored, with its own period
+arithmetic), reserved = the admissions still open; and no admission ever takes spent + reserved past a
+limit, nor is a call refused that fitted.
 
 Bounded in `make test`; the longer run is documented in docs/budgets.md (`HYPOTHESIS_PROFILE=long`).
 """

@@ -362,6 +362,10 @@ class SqlBudgetStore(BudgetSql):
         return self._retrying(self._count_recorded)
 
     def _count_recorded(self) -> int:
+        with self._cursor(write=False) as cursor:  # mostly none: no write transaction then
+            cursor.execute("SELECT 1 FROM budget_reservations WHERE counted = 0 LIMIT 1")
+            if cursor.fetchone() is None:
+                return 0
         deltas: dict[str, tuple[Amounts, Amounts]] = {}
         with self._cursor() as cursor:
             cursor.execute("UPDATE budget_reservations SET counted = 1 WHERE counted = 0 RETURNING holds")

@@ -61,6 +61,7 @@ from costwarden.budgets.store import (
 from costwarden.clock import SYSTEM_CLOCK
 from costwarden.core.admission import ZERO, Amounts, CounterState, Shortfall, combined, find_shortfall
 from costwarden.core.usage import UsageEvent
+from costwarden.forking import ForkSafeLock
 from costwarden.ledger.budget_records import BudgetSql
 from costwarden.ledger.codec import Row, decode_row, now_micros
 from costwarden.ledger.schema import id_type, metadata, text_type
@@ -250,7 +251,7 @@ class SqlBudgetStore(BudgetSql):
         self._spends_for: SpendsFor | None = None
         self._local = threading.local()
         self._hooked = False
-        self._hook_lock = threading.Lock()
+        self._hook_lock = ForkSafeLock()
 
     def _hook(self) -> None:
         """Count appends from the first settlement on (until then appends keep the ledger's lean path)."""

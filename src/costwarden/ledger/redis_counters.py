@@ -17,8 +17,9 @@ from an outage) holds every row in Redis again, whichever process took it, and d
 have no row (settled or released meanwhile), while appends and journal writes are held off. A ledger
 without SQL (tests) has no journal: each process holds its own calls in flight again at its next contact.
 
-Counters are integers (cost in 10^-10 USD); the scripts compare them as doubles, exact up to 2^53 units
-(about $900,000 per counter).
+Counters are integers (cost in 10^-10 USD, up to 10^18 for a $100M limit). The scripts never hold an
+amount as a Lua number (a double, exact only to 2^53 units, about $900,000): they add and compare decimal
+strings split into 10^9 limbs, so every amount is exact.
 """
 
 from __future__ import annotations

@@ -28,7 +28,6 @@ that still reach Redis while others cannot decide on two sets of counters until 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -37,6 +36,7 @@ from typing import TypeVar
 from costwarden.budgets.store import Counted, Derive, Reservation, ReserveResult, SpendsFor
 from costwarden.core.admission import Amounts, CounterState, Need
 from costwarden.core.usage import UsageEvent
+from costwarden.forking import ForkSafeLock
 from costwarden.ledger.budget_store import SqlBudgetStore
 from costwarden.ledger.redis_counters import RedisCounterStore, RedisUnreachable
 
@@ -61,7 +61,7 @@ class FallbackCounterStore:
         self._retry_at = 0.0
         self._outage = ""
         self._recount = False
-        self._lock = threading.RLock()
+        self._lock = ForkSafeLock(reentrant=True)
 
     @property
     def down(self) -> bool:

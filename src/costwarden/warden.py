@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import os
-import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
@@ -33,7 +32,7 @@ from costwarden.core.usage import (
     UsageEvent,
     new_event_id,
 )
-from costwarden.forking import after_fork_in_child
+from costwarden.forking import ForkSafeLock
 from costwarden.ledger.base import Ledger
 from costwarden.pricing.book import PriceBook
 from costwarden.pricing.tiers import TierBook
@@ -104,15 +103,9 @@ class Warden:
         self.pricebook = pricebook if pricebook is not None else PriceBook(self.settings.pricing)
         self._tiers: TierBook | None = None
         self._budgets = budgets
-        self._pid = os.getpid()
-        self._lazy = threading.RLock()  # threads racing to the first call open one ledger, one engine
-        after_fork_in_child(self)
-
-    def after_fork_in_child(self) -> None:
-        """A forked worker keeps using this Warden: the ledger and engine reset their own connections
-        (see `costwarden.forking`); the lock another thread may have held is replaced."""
-        self._pid = os.getpid()
-        self._lazy = threading.RLock()
+        # threads racing to the first call open one ledger, one engine; a forked worker keeps using this
+        # Warden (the ledger and engine reset their own connections, see `costwarden.forking`)
+        self._lazy = ForkSafeLock(reentrant=True)
 
     @classmethod
     def from_config(

@@ -28,12 +28,13 @@ from costwarden.core.usage import Attribution, EventSource, Usage, UsageEvent
 from costwarden.errors import ValidationError
 from costwarden.importers.common import Record, env_paths
 from costwarden.importers.values import Malformed, amount, check_text, load_object, timestamp, tokens
-from costwarden.integrations.usage import anthropic_usage
+from costwarden.integrations.providers import adapter_named
 from costwarden.warden import Warden
 
 __all__ = ["SOURCE", "ClaudeCodeParser", "default_paths"]
 
 SOURCE = "claude-code"
+_MESSAGES = adapter_named("anthropic").wires["messages"]  # Claude Code logs Anthropic usage blocks
 _SYNTHETIC = "<synthetic>"
 
 
@@ -76,7 +77,7 @@ def _check_usage(usage: dict[str, Any]) -> None:
 
 def _usage(usage: dict[str, Any]) -> Usage:
     try:
-        return anthropic_usage(usage)
+        return _MESSAGES.usage_block(usage)
     except ValidationError as exc:
         raise Malformed(str(exc)) from None
 

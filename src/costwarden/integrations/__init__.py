@@ -2,7 +2,8 @@
 
     client = warden.wrap(openai.OpenAI())          # same shape; every call admitted and recorded
 
-The SDKs are optional extras: nothing here imports them; `wrap_client` recognises a client by its class.
+The SDKs are optional extras: nothing here imports them; `wrap_client` asks the provider registry
+(`costwarden.integrations.providers`) which adapter recognises the client.
 """
 
 from __future__ import annotations
@@ -19,14 +20,6 @@ __all__ = ["wrap_client", "is_wrapped"]
 _C = TypeVar("_C")
 
 
-def _family(client: Any) -> str | None:
-    for cls in type(client).__mro__:
-        root = cls.__module__.split(".", 1)[0]
-        if root in ("openai", "anthropic"):
-            return root
-    return None
-
-
 def is_wrapped(client: Any) -> bool:
     """True for a client returned by `wrap_client`."""
     from costwarden.integrations.patching import WRAPPED_MARK
@@ -36,29 +29,25 @@ def is_wrapped(client: Any) -> bool:
 
 def wrap_client(warden: Warden, client: _C, **defaults: Any) -> _C:
     """A copy of `client` (OpenAI, AsyncOpenAI, Anthropic, AsyncAnthropic and their Azure/Bedrock/Vertex
-    variants) whose LLM calls are admitted, measured and recorded by `warden`.
+    variants, or a client of any registered provider adapter) whose LLM calls are admitted, measured and
+    recorded by `warden`.
 
     `defaults`: see `costwarden.integrations.options` (provider, attribution, tags, fallbacks, clients,
     allow_fallback, capabilities). The original client is left untouched.
     """
+    from costwarden.integrations.providers import adapter_for_client, adapters
+
     if is_wrapped(client):
         raise TypeError("this client is already wrapped; wrap the original client instead")
-    family = _family(client)
-    if family == "openai":
-        from costwarden.integrations import openai as sdk_openai
-        from costwarden.integrations.wrapper import Context
+    adapter = adapter_for_client(client)
+    if adapter is None:
+        known = " or ".join(a.name for a in reversed(adapters()))
+        raise TypeError(
+            f"cannot wrap {type(client).__module__}.{type(client).__qualname__}: expected a client of a "
+            f"registered provider ({known}; for LiteLLM use costwarden.integrations.litellm.CostwardenLogger)"
+        )
+    from costwarden.integrations.patching import patch_client
+    from costwarden.integrations.wrapper import Context
 
-        options = wrap_options(sdk_openai.default_provider(client), defaults)
-        ctx = Context(warden=warden, options=options, raw_value=sdk_openai.RAW_VALUE)
-        return sdk_openai.wrap_openai(client, ctx)  # type: ignore[no-any-return]
-    if family == "anthropic":
-        from costwarden.integrations import anthropic as sdk_anthropic
-        from costwarden.integrations.wrapper import Context
-
-        options = wrap_options(sdk_anthropic.default_provider(client), defaults)
-        ctx = Context(warden=warden, options=options, raw_value=sdk_anthropic.RAW_VALUE)
-        return sdk_anthropic.wrap_anthropic(client, ctx)  # type: ignore[no-any-return]
-    raise TypeError(
-        f"cannot wrap {type(client).__module__}.{type(client).__qualname__}: expected an openai or anthropic "
-        "client (for LiteLLM use costwarden.integrations.litellm.CostwardenLogger)"
-    )
+    options = wrap_options(adapter.default_provider(client), defaults)
+    return patch_client(client, Context(warden=warden, options=options, adapter=adapter))  # type: ignore[no-any-return]

@@ -1,5 +1,6 @@
-"""The three wire formats the wrappers speak: what bounds a request's output, where a response keeps
-its usage, ids and text, and which stream state reads its events."""
+"""A wire format (`Kind`): what bounds a request's output, where a response keeps its usage, ids and text,
+and which stream state reads its events. Each provider module (`costwarden.integrations.providers.*`)
+defines its own; this base holds what they share."""
 
 from __future__ import annotations
 
@@ -7,15 +8,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from costwarden.core.usage import Usage
-from costwarden.integrations.stream_state import (
-    AnthropicState,
-    OpenAIChatState,
-    OpenAIResponsesState,
-    StreamState,
-)
-from costwarden.integrations.usage import anthropic_usage, field, openai_chat_usage, openai_responses_usage
+from costwarden.integrations.stream_state import StreamState
+from costwarden.integrations.usage import field
 
-__all__ = ["Kind", "OPENAI_CHAT", "OPENAI_RESPONSES", "ANTHROPIC_MESSAGES", "given", "is_omitted"]
+__all__ = ["Kind", "given", "is_omitted", "positive_int"]
 
 
 def is_omitted(value: object) -> bool:
@@ -28,16 +24,19 @@ def given(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in kwargs.items() if not is_omitted(v)}
 
 
-def _positive_int(value: object) -> int | None:
+def positive_int(value: object) -> int | None:
+    """`value` when it is a non-negative int (not a bool), else None."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 class Kind:
-    """One wire format. Subclasses fill in the field names."""
+    """One wire format. Subclasses fill in the field names: `max_tokens`, `usage_block`, `new_state`, and
+    where their responses differ from the defaults."""
 
     name = "kind"
 
     def max_tokens(self, kwargs: Mapping[str, Any]) -> int | None:
+        """The most output tokens the request can produce (None: unbounded)."""
         raise NotImplementedError
 
     def capabilities(self, kwargs: Mapping[str, Any]) -> set[str]:
@@ -50,8 +49,14 @@ class Kind:
             caps.add("reasoning")
         return caps
 
-    def usage(self, response: Any) -> Usage | None:
+    def usage_block(self, usage: Any) -> Usage:
+        """A usage block of this format (SDK object or plain JSON) -> non-overlapping token slices."""
         raise NotImplementedError
+
+    def usage(self, response: Any) -> Usage | None:
+        """The usage a response reported (None: it reported none)."""
+        usage = field(response, "usage")
+        return self.usage_block(usage) if usage is not None else None
 
     def meta(self, response: Any) -> tuple[str | None, str | None, str | None]:
         """(response id, model, service tier) of a response."""
@@ -62,121 +67,18 @@ class Kind:
             tier if isinstance(tier, str) else None,
         )
 
+    def request_id(self, response: Any) -> str | None:
+        """The provider's request id kept on a parsed response (the SDKs keep the header in `_request_id`)."""
+        request_id = getattr(response, "_request_id", None)
+        return request_id if isinstance(request_id, str) and request_id else None
+
     def output_text(self, response: Any) -> str:
+        """The text a response produced (to estimate its output when it reports no usage)."""
         return ""
 
     def new_state(self) -> StreamState:
+        """A fresh state for one stream of this format."""
         raise NotImplementedError
 
     def prepare_stream(self, kwargs: dict[str, Any]) -> None:
         """Adjust the arguments of a streaming call before it is sent (nothing by default)."""
-
-
-class _OpenAIChat(Kind):
-    name = "openai.chat"
-
-    def max_tokens(self, kwargs: Mapping[str, Any]) -> int | None:
-        bound = _positive_int(kwargs.get("max_completion_tokens"))
-        if bound is None:
-            bound = _positive_int(kwargs.get("max_tokens"))
-        choices = _positive_int(kwargs.get("n")) or 1
-        return bound * choices if bound is not None else None
-
-    def capabilities(self, kwargs: Mapping[str, Any]) -> set[str]:
-        caps = super().capabilities(kwargs)
-        if kwargs.get("response_format"):
-            caps.add("json_mode")
-        return caps
-
-    def usage(self, response: Any) -> Usage | None:
-        usage = field(response, "usage")
-        return openai_chat_usage(usage) if usage is not None else None
-
-    def output_text(self, response: Any) -> str:
-        parts: list[str] = []
-        for choice in field(response, "choices") or ():
-            message = field(choice, "message")
-            for name in ("content", "refusal"):
-                value = field(message, name)
-                if isinstance(value, str):
-                    parts.append(value)
-            for call in field(message, "tool_calls") or ():
-                args = field(field(call, "function"), "arguments")
-                if isinstance(args, str):
-                    parts.append(args)
-        return "".join(parts)
-
-    def new_state(self) -> StreamState:
-        return OpenAIChatState()
-
-    def prepare_stream(self, kwargs: dict[str, Any]) -> None:
-        options = kwargs.get("stream_options")
-        if options is None or is_omitted(options):
-            kwargs["stream_options"] = {"include_usage": True}
-        elif isinstance(options, Mapping) and "include_usage" not in options:
-            kwargs["stream_options"] = {**options, "include_usage": True}
-
-
-class _OpenAIResponses(Kind):
-    name = "openai.responses"
-
-    def max_tokens(self, kwargs: Mapping[str, Any]) -> int | None:
-        return _positive_int(kwargs.get("max_output_tokens"))
-
-    def capabilities(self, kwargs: Mapping[str, Any]) -> set[str]:
-        caps = super().capabilities(kwargs)
-        text = kwargs.get("text")
-        if kwargs.get("text_format") or (isinstance(text, Mapping) and text.get("format")):
-            caps.add("json_mode")
-        return caps
-
-    def usage(self, response: Any) -> Usage | None:
-        usage = field(response, "usage")
-        return openai_responses_usage(usage) if usage is not None else None
-
-    def output_text(self, response: Any) -> str:
-        text = field(response, "output_text")
-        return text if isinstance(text, str) else ""
-
-    def new_state(self) -> StreamState:
-        return OpenAIResponsesState()
-
-
-class _AnthropicMessages(Kind):
-    name = "anthropic.messages"
-
-    def max_tokens(self, kwargs: Mapping[str, Any]) -> int | None:
-        return _positive_int(kwargs.get("max_tokens"))
-
-    def capabilities(self, kwargs: Mapping[str, Any]) -> set[str]:
-        caps = super().capabilities(kwargs)
-        config = kwargs.get("output_config")
-        if kwargs.get("output_format") or (isinstance(config, Mapping) and config.get("format")):
-            caps.add("json_mode")
-        return caps
-
-    def usage(self, response: Any) -> Usage | None:
-        usage = field(response, "usage")
-        return anthropic_usage(usage) if usage is not None else None
-
-    def meta(self, response: Any) -> tuple[str | None, str | None, str | None]:
-        rid, model, _ = super().meta(response)
-        tier = field(field(response, "usage"), "service_tier")
-        return rid, model, tier if isinstance(tier, str) else None
-
-    def output_text(self, response: Any) -> str:
-        parts: list[str] = []
-        for block in field(response, "content") or ():
-            for name in ("text", "thinking"):
-                value = field(block, name)
-                if isinstance(value, str):
-                    parts.append(value)
-        return "".join(parts)
-
-    def new_state(self) -> StreamState:
-        return AnthropicState()
-
-
-OPENAI_CHAT: Kind = _OpenAIChat()
-OPENAI_RESPONSES: Kind = _OpenAIResponses()
-ANTHROPIC_MESSAGES: Kind = _AnthropicMessages()

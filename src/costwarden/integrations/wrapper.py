@@ -4,7 +4,7 @@
 
 1. strips the `costwarden_*` keywords, estimates the input tokens and asks `warden.admit(...)`;
 2. honours a fallback decision (another model, or another provider's client given to `wrap`);
-3. sends the request through the SDK asking for the raw response (headers -> quotas);
+3. sends the request through the SDK asking for the raw response when its adapter can (headers -> quotas);
 4. settles with the usage the provider reported, or instruments the stream to settle when it ends;
 5. on an SDK error records the call as failed (reservation released) and re-raises.
 """
@@ -20,6 +20,7 @@ from typing import Any
 from costwarden.core.calls import Admission, CallRequest
 from costwarden.errors import CostwardenError
 from costwarden.estimate import TokenEstimator
+from costwarden.integrations.adapter import ProviderAdapter
 from costwarden.integrations.call import TrackedCall
 from costwarden.integrations.kinds import Kind, given
 from costwarden.integrations.options import CallOptions, WrapOptions, pop_call_options
@@ -27,9 +28,8 @@ from costwarden.integrations.streams import instrument_async_stream, instrument_
 from costwarden.quotas import Quotas
 from costwarden.warden import Warden
 
-__all__ = ["RAW_HEADER", "FallbackUnavailable", "Context", "Binding", "CallPlan", "resolve"]
+__all__ = ["FallbackUnavailable", "Context", "Binding", "CallPlan", "resolve"]
 
-RAW_HEADER = "X-Stainless-Raw-Response"
 _MATERIALIZE = ("messages", "input", "tools", "system")
 
 
@@ -51,8 +51,8 @@ class Context:
 
     warden: Warden
     options: WrapOptions
-    raw_value: str
-    """The raw-response header value of the SDK (`true` for openai, `raw` for anthropic)."""
+    adapter: ProviderAdapter
+    """The provider SDK the client belongs to (raw responses, parsing, endpoints)."""
 
     @property
     def quotas(self) -> Quotas:
@@ -140,11 +140,13 @@ class Binding:
             if is_stream:
                 self.kind.prepare_stream(kwargs)
             wants_raw: str | None = None
-            if raw:
+            raw_header = ctx.adapter.raw_header
+            if raw and raw_header is not None:
+                name, value = raw_header
                 headers = dict(kwargs.get("extra_headers") or {})
-                wants_raw = headers.get(RAW_HEADER)
+                wants_raw = headers.get(name)
                 if wants_raw is None:
-                    headers[RAW_HEADER] = ctx.raw_value
+                    headers[name] = value
                 kwargs["extra_headers"] = headers
         except BaseException:
             ctx.warden.release(admission)
@@ -189,8 +191,8 @@ class Binding:
         call = plan.call
         usage = self.kind.usage(parsed)
         rid, model, tier = self.kind.meta(parsed)
-        request_id = getattr(parsed, "_request_id", None)  # the SDKs keep the request id header here
-        if isinstance(request_id, str) and request_id and call.provider_request_id is None:
+        request_id = self.kind.request_id(parsed)
+        if request_id is not None and call.provider_request_id is None:
             call.provider_request_id = request_id
         if usage is not None:
             call.settle(usage, response_id=rid, model=model, service_tier=tier)
@@ -207,7 +209,7 @@ class Binding:
         plan.call.headers(getattr(raw, "headers", None), getattr(raw, "status_code", None))
         if plan.wants_raw == "stream":
             return _defer(self, plan, raw)
-        parsed = raw.parse()
+        parsed = self.ctx.adapter.parse(raw)
         if plan.stream:
             instrument_stream(parsed, plan.call, self.kind.new_state())
         else:
@@ -219,7 +221,7 @@ class Binding:
         plan.call.headers(getattr(raw, "headers", None), getattr(raw, "status_code", None))
         if plan.wants_raw == "stream":
             return _adefer(self, plan, raw)
-        parsed = raw.parse()
+        parsed = self.ctx.adapter.parse(raw)
         if inspect.isawaitable(parsed):
             parsed = await parsed
         if plan.stream:

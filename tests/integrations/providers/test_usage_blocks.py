@@ -1,14 +1,13 @@
-"""Usage blocks of every wire format -> non-overlapping token slices."""
+"""Usage blocks of every wire format -> non-overlapping token slices, read directly and through the
+registry's wire formats (as the importers and the gateway read them)."""
 
 from __future__ import annotations
 
 from costwarden.core.usage import Usage
-from costwarden.integrations.usage import (
-    anthropic_usage,
-    openai_chat_usage,
-    openai_responses_usage,
-    usage_from_any,
-)
+from costwarden.integrations.providers import adapter_named
+from costwarden.integrations.providers.anthropic import messages_usage as anthropic_usage
+from costwarden.integrations.providers.openai import chat_usage as openai_chat_usage
+from costwarden.integrations.providers.openai import responses_usage as openai_responses_usage
 
 
 def test_openai_chat_prompt_tokens_include_cached_tokens() -> None:
@@ -27,7 +26,7 @@ def test_openai_chat_prompt_tokens_include_cached_tokens() -> None:
         reasoning_tokens=100,
     )
     assert openai_chat_usage(usage) == expected
-    assert usage_from_any(usage) == expected
+    assert adapter_named("openai").wires["chat"].usage_block(usage) == expected
 
 
 def test_openai_chat_without_details_and_with_nulls() -> None:
@@ -45,7 +44,7 @@ def test_responses_usage() -> None:
     }
     expected = Usage(input_tokens=600, cache_read_tokens=400, output_tokens=50, reasoning_tokens=20)
     assert openai_responses_usage(usage) == expected
-    assert usage_from_any(usage) == expected
+    assert adapter_named("openai").wires["responses"].usage_block(usage) == expected
 
 
 def test_anthropic_usage_splits_cache_writes() -> None:
@@ -68,7 +67,7 @@ def test_anthropic_usage_splits_cache_writes() -> None:
         web_search_requests=2,
     )
     assert anthropic_usage(usage) == expected
-    assert usage_from_any(usage) == expected
+    assert adapter_named("anthropic").wires["messages"].usage_block(usage) == expected
 
 
 def test_anthropic_usage_without_split_counts_writes_as_5m() -> None:

@@ -448,8 +448,10 @@ class Warden:
         """Return a copy of the client whose calls are admitted, measured and recorded.
 
         Supports `openai.OpenAI`, `openai.AsyncOpenAI`, `anthropic.Anthropic` and `anthropic.AsyncAnthropic`
-        (and their Azure, Bedrock and Vertex variants). `defaults`: `provider`, attribution (`project`,
-        `agent`, ...), `tags`, `fallbacks`, `clients`, `allow_fallback`, `capabilities`; see docs/capture.md.
+        (and their Azure, Bedrock and Vertex variants), and the clients of any adapter registered in
+        `costwarden.integrations.providers` (docs/providers.md). `defaults`: `provider`, attribution
+        (`project`, `agent`, ...), `tags`, `fallbacks`, `clients`, `allow_fallback`, `capabilities`; see
+        docs/capture.md.
         """
         from costwarden.integrations import wrap_client
 

@@ -1,4 +1,5 @@
-"""The SDKs are optional: importing costwarden (and its capture modules) imports none of them."""
+"""The SDKs are optional: importing costwarden (its capture modules, the provider adapters) imports none of
+them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import sys
 def test_importing_costwarden_imports_no_sdk() -> None:
     code = (
         "import sys, costwarden, costwarden.integrations, "
-        "costwarden.importers, costwarden.testing, costwarden.quotas, costwarden.estimate\n"
+        "costwarden.importers, costwarden.testing, costwarden.quotas, costwarden.estimate, "
+        "costwarden.integrations.providers, costwarden.integrations.patching\n"
+        "assert [a.name for a in costwarden.integrations.providers.adapters()] == ['anthropic', 'openai']\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('openai', 'anthropic', 'litellm'))\n"
         "print(','.join(loaded))"
     )

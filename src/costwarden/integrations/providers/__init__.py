@@ -46,7 +46,8 @@ def _load_once() -> None:
 
 
 def register(adapter: ProviderAdapter, *, replace: bool = False) -> ProviderAdapter:
-    """Add `adapter` to the registry and return it. Its name must be new unless `replace=True`."""
+    """Add `adapter` to the registry and return it. Its name must be new unless `replace=True`: then it
+    takes the place of the adapter of that name, in its turn among the others."""
     if not isinstance(adapter, ProviderAdapter):
         raise TypeError(f"register(): expected a ProviderAdapter, got {type(adapter).__qualname__}")
     if not isinstance(adapter.name, str) or not adapter.name:
@@ -57,7 +58,6 @@ def register(adapter: ProviderAdapter, *, replace: bool = False) -> ProviderAdap
             raise ValueError(
                 f"a provider adapter named {adapter.name!r} is already registered (pass replace=True)"
             )
-        _adapters.pop(adapter.name, None)
         _adapters[adapter.name] = adapter
     return adapter
 

@@ -14,9 +14,9 @@ adapter can take over clients a built-in one also recognises.
 from __future__ import annotations
 
 import importlib
-import threading
 from typing import Any
 
+from costwarden.forking import ForkSafeLock
 from costwarden.integrations.adapter import ProviderAdapter
 
 __all__ = ["BUILT_IN", "register", "unregister", "adapter_named", "adapter_for_client", "adapters"]
@@ -24,7 +24,7 @@ __all__ = ["BUILT_IN", "register", "unregister", "adapter_named", "adapter_for_c
 BUILT_IN = ("openai", "anthropic")
 """The modules of this package holding a built-in adapter (`ADAPTER`)."""
 
-_lock = threading.Lock()
+_lock = ForkSafeLock()  # free in a forked child even if a parent thread was registering
 _adapters: dict[str, ProviderAdapter] = {}
 _loaded = False
 

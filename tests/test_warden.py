@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from costwarden import CallRequest, EventStatus, Usage, UsageEvent, Warden
@@ -49,3 +51,20 @@ def test_record_refuses_event_and_fields_together() -> None:
     event = UsageEvent.create(provider="openai", model="gpt-5")
     with pytest.raises(TypeError):
         warden.record(event, project="x")
+
+
+class Cancelled(BaseException):
+    """Named as trio's and anyio's cancellation exceptions are."""
+
+
+@pytest.mark.parametrize("exc", [asyncio.CancelledError(), Cancelled(), KeyboardInterrupt(), RuntimeError()])
+def test_a_guarded_block_ended_by_cancellation_is_recorded_as_cancelled(exc: BaseException) -> None:
+    """The guard and the SDK wrappers agree on what a cancellation is (`core.calls.is_cancellation`)."""
+    ledger = MemoryLedger()
+    warden = Warden(ledger=ledger)
+    request = CallRequest(provider="openai", model="gpt-4o", input_tokens=10, max_tokens=10)
+    with pytest.raises(type(exc)), warden.guard(request):
+        raise exc
+    (event,) = ledger.events()
+    expected = EventStatus.ERROR if isinstance(exc, RuntimeError) else EventStatus.CANCELLED
+    assert event.status == expected

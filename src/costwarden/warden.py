@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from costwarden.clock import Clock, clock_from_env
 from costwarden.config import Settings, load_settings, with_database
 from costwarden.context import attribution_scope, current_attribution
-from costwarden.core.calls import Admission, CallRequest
+from costwarden.core.calls import Admission, CallRequest, is_cancellation
 from costwarden.core.controller import BudgetController, NullBudgets, RunSlot
 from costwarden.core.usage import (
     Attribution,
@@ -355,11 +355,8 @@ class Warden:
             yield
         except BaseException as exc:
             if not admission.settled:
-                cancelled = (
-                    isinstance(exc, KeyboardInterrupt | GeneratorExit)
-                    or type(exc).__name__ == "CancelledError"
-                )
-                self.fail(admission, status=EventStatus.CANCELLED if cancelled else EventStatus.ERROR)
+                status = EventStatus.CANCELLED if is_cancellation(exc) else EventStatus.ERROR
+                self.fail(admission, status=status)
             raise
         else:
             if not admission.settled:

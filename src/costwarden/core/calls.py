@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from costwarden.core.usage import Attribution, check_count, new_event_id
 
-__all__ = ["CallRequest", "Decision", "Admission"]
+__all__ = ["Admission", "CallRequest", "Decision", "is_cancellation"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,3 +71,12 @@ class Admission:
     @property
     def elapsed_ms(self) -> int:
         return int((time.monotonic() - self.started) * 1000)
+
+
+def is_cancellation(exc: BaseException) -> bool:
+    """Whether `exc` ends a call as `cancelled` rather than failed: KeyboardInterrupt, GeneratorExit and the
+    cancellation of asyncio (`CancelledError`) or anyio/trio (`Cancelled`)."""
+    return isinstance(exc, KeyboardInterrupt | GeneratorExit) or type(exc).__name__ in (
+        "CancelledError",
+        "Cancelled",
+    )

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from costwarden.integrations.options import wrap_options
 
 if TYPE_CHECKING:
-    from costwarden.warden import Warden
+    from costwarden.core.recorder import Admitter
 
 __all__ = ["wrap_client", "is_wrapped"]
 
@@ -27,7 +27,7 @@ def is_wrapped(client: Any) -> bool:
     return WRAPPED_MARK in getattr(client, "__dict__", {})
 
 
-def wrap_client(warden: Warden, client: _C, **defaults: Any) -> _C:
+def wrap_client(warden: Admitter, client: _C, **defaults: Any) -> _C:
     """A copy of `client` (OpenAI, AsyncOpenAI, Anthropic, AsyncAnthropic and their Azure/Bedrock/Vertex
     variants, or a client of any registered provider adapter) whose LLM calls are admitted, measured and
     recorded by `warden`.

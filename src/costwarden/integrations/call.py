@@ -11,24 +11,16 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from costwarden.core.calls import Admission
+from costwarden.core.calls import Admission, is_cancellation
+from costwarden.core.recorder import Admitter
 from costwarden.core.usage import EventStatus, Usage, UsageEvent
 from costwarden.estimate import TokenEstimator
 from costwarden.integrations.stream_state import StreamState
 from costwarden.quotas import Quotas
-from costwarden.warden import Warden
 
-__all__ = ["TrackedCall", "is_cancellation", "request_id_of_error", "request_id_of_headers"]
+__all__ = ["TrackedCall", "request_id_of_error", "request_id_of_headers"]
 
 log = logging.getLogger("costwarden.capture")
-
-
-def is_cancellation(exc: BaseException) -> bool:
-    """KeyboardInterrupt, GeneratorExit and asyncio/anyio cancellation end a call as `cancelled`."""
-    return isinstance(exc, KeyboardInterrupt | GeneratorExit) or type(exc).__name__ in (
-        "CancelledError",
-        "Cancelled",
-    )
 
 
 def request_id_of_headers(headers: Any) -> str | None:
@@ -62,7 +54,7 @@ class TrackedCall:
 
     def __init__(
         self,
-        warden: Warden,
+        warden: Admitter,
         admission: Admission,
         *,
         quotas: Quotas,

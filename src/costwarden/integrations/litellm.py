@@ -33,6 +33,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from costwarden.core.calls import Admission, CallRequest
+from costwarden.core.recorder import Admitter
 from costwarden.core.usage import (
     ATTRIBUTION_FIELDS,
     Attribution,
@@ -45,7 +46,6 @@ from costwarden.core.usage import (
 from costwarden.forking import ForkSafeLock
 from costwarden.integrations.options import PREFIX, parse_fallbacks
 from costwarden.integrations.usage import count, field
-from costwarden.warden import Warden
 
 __all__ = ["CostwardenLogger", "litellm_usage", "PROVIDERS"]
 
@@ -151,7 +151,7 @@ def _cost(value: Any) -> str | None:
 class CostwardenLogger(_Base):  # type: ignore[misc, unused-ignore]
     """LiteLLM callback: records success and failure events; in the proxy also admits calls first."""
 
-    def __init__(self, warden: Warden, *, provider: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, warden: Admitter, *, provider: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.warden = warden
         self.provider = provider
@@ -203,8 +203,7 @@ class CostwardenLogger(_Base):  # type: ignore[misc, unused-ignore]
             capabilities=frozenset({"streaming"} if data.get("stream") else ()),
             request_id=f"litellm:{call_id}",
         )
-        aadmit = getattr(self.warden, "aadmit", None)
-        admission: Admission = await aadmit(request) if aadmit is not None else self.warden.admit(request)
+        admission = await self.warden.aadmit(request)
         self._remember(call_id, admission)
         if admission.switched:
             data["model"] = admission.model

@@ -16,7 +16,8 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any
 
-from costwarden.integrations.call import TrackedCall, is_cancellation
+from costwarden.core.calls import is_cancellation
+from costwarden.integrations.call import TrackedCall
 from costwarden.integrations.stream_state import StreamState
 
 __all__ = ["instrument_stream", "instrument_async_stream"]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from costwarden.core.calls import Admission, CallRequest
+from costwarden.core.recorder import Admitter
 from costwarden.errors import CostwardenError
 from costwarden.estimate import TokenEstimator
 from costwarden.integrations.adapter import ProviderAdapter
@@ -26,7 +27,6 @@ from costwarden.integrations.kinds import Kind, given
 from costwarden.integrations.options import CallOptions, WrapOptions, pop_call_options
 from costwarden.integrations.streams import instrument_async_stream, instrument_stream
 from costwarden.quotas import Quotas
-from costwarden.warden import Warden
 
 __all__ = ["FallbackUnavailable", "Context", "Binding", "CallPlan", "resolve"]
 
@@ -49,7 +49,7 @@ def resolve(client: Any, path: tuple[str, ...]) -> Any:
 class Context:
     """What every binding of one wrapped client shares."""
 
-    warden: Warden
+    warden: Admitter
     options: WrapOptions
     adapter: ProviderAdapter
     """The provider SDK the client belongs to (raw responses, parsing, endpoints)."""
@@ -166,8 +166,7 @@ class Binding:
     ) -> CallPlan:
         """`plan` for async clients: a queued admission waits without blocking the event loop."""
         request, extra = self.request(kwargs, stream=stream)
-        aadmit = getattr(self.ctx.warden, "aadmit", None)
-        admission = await aadmit(request) if aadmit is not None else self.ctx.warden.admit(request)
+        admission = await self.ctx.warden.aadmit(request)
         return self.admitted(kwargs, admission, extra, raw=raw)
 
     def _routable(self, provider: str) -> bool:

@@ -1,4 +1,4 @@
-"""`costwarden import claude-code|codex [PATH...]`: import coding agents' local logs.
+"""`costwarden import <agent> [PATH...]` and `costwarden import all`: import coding agents' local logs.
 
 Incremental and idempotent: each file is read from where the last import stopped, and event ids are
 stable, so running it again adds nothing. `--watch` keeps following new lines. Malformed lines are
@@ -25,28 +25,26 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from costwarden.cli.state import state_of
+from costwarden.cli.state import CliState, state_of
 from costwarden.core.money import format_usd
-from costwarden.importers.claude_code import ClaudeCodeParser
-from costwarden.importers.claude_code import default_paths as claude_paths
-from costwarden.importers.codex import CodexParser
-from costwarden.importers.codex import default_paths as codex_paths
+from costwarden.importers.agents import AGENTS, Agent, Pass, run_passes
 from costwarden.importers.common import (
     DEFAULT_MAX_LINE_BYTES,
     ImportStats,
     LineParser,
-    find_files,
-    import_files,
+    OffsetStore,
     offsets_for,
     pending_bytes,
 )
 from costwarden.reports.periods import utc_iso
+from costwarden.warden import Warden
 
-__all__ = ["register", "import_app", "run_import"]
+__all__ = ["register", "import_app", "run_import", "import_everything"]
 
 import_app = typer.Typer(
     name="import",
-    help="Import usage from coding agents' local logs (Claude Code, Codex).",
+    help="Import usage from coding agents' local logs (Claude Code, Codex, Gemini CLI, Qwen Code, OpenCode, "
+    "GitHub Copilot CLI, Amp).",
     no_args_is_help=True,
 )
 
@@ -106,10 +104,56 @@ def _summary(console: Console, stats: ImportStats, source: str) -> None:
             console.print(f"  {example}", markup=False)
 
 
+def _passes_total(passes: list[Pass], offsets: OffsetStore) -> int:
+    return sum(
+        pending_bytes(one.parser, one.files, offsets) for one in passes if isinstance(one.parser, LineParser)
+    )
+
+
+def _import_pass(
+    state: CliState,
+    warden: Warden,
+    agent: Agent,
+    roots: list[Path],
+    offsets: OffsetStore,
+    *,
+    progress: bool,
+    as_json: bool,
+    batch_size: int,
+    max_line_bytes: int,
+) -> ImportStats:
+    passes = agent.plan(roots)
+    todo = _passes_total(passes, offsets)
+    if not (progress and not as_json and todo >= _PROGRESS_MIN_BYTES and state.err.is_terminal):
+        return run_passes(
+            warden, passes, batch_size=batch_size, max_line_bytes=max_line_bytes, offsets=offsets
+        )
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=state.err, transient=True) as bar:
+        task = bar.add_task(f"importing {agent.name}", total=todo)
+
+        def advance(n: int) -> None:
+            bar.advance(task, n)
+
+        return run_passes(
+            warden,
+            passes,
+            batch_size=batch_size,
+            max_line_bytes=max_line_bytes,
+            offsets=offsets,
+            progress=advance,
+        )
+
+
 def run_import(
     ctx: typer.Context,
-    parser_factory: Callable[[], LineParser],
-    defaults: Callable[[], list[Path]],
+    agent: Agent,
     paths: list[Path] | None,
     *,
     watch: bool,
@@ -125,51 +169,26 @@ def run_import(
     if missing:
         raise typer.BadParameter(f"no such file or folder: {', '.join(missing)}", param_hint="PATHS")
     warden = state.warden
-    parser = parser_factory()
-    roots = list(paths) if paths else defaults()
+    roots = list(paths) if paths else agent.default_paths()
     offsets = offsets_for(warden.ledger)
     total = ImportStats()
     passes = 0
     try:
         while True:
-            files = find_files(roots)
-            todo = pending_bytes(parser, files, offsets)
-            show_bar = progress and not as_json and todo >= _PROGRESS_MIN_BYTES and state.err.is_terminal
-            if show_bar:
-                columns = (
-                    TextColumn("{task.description}"),
-                    BarColumn(),
-                    DownloadColumn(),
-                    TransferSpeedColumn(),
-                    TimeRemainingColumn(),
-                )
-                with Progress(*columns, console=state.err, transient=True) as bar:
-                    task = bar.add_task(f"importing {parser.source}", total=todo)
-
-                    def advance(n: int, bar: Progress = bar, task: Any = task) -> None:
-                        bar.advance(task, n)
-
-                    stats = import_files(
-                        warden,
-                        parser,
-                        files,
-                        batch_size=batch_size,
-                        max_line_bytes=max_line_bytes,
-                        offsets=offsets,
-                        progress=advance,
-                    )
-            else:
-                stats = import_files(
-                    warden,
-                    parser,
-                    files,
-                    batch_size=batch_size,
-                    max_line_bytes=max_line_bytes,
-                    offsets=offsets,
-                )
+            stats = _import_pass(
+                state,
+                warden,
+                agent,
+                roots,
+                offsets,
+                progress=progress,
+                as_json=as_json,
+                batch_size=batch_size,
+                max_line_bytes=max_line_bytes,
+            )
             passes += 1
             if watch and not as_json and (stats.inserted or stats.replaced or stats.malformed):
-                _summary(state.console, stats, parser.source)
+                _summary(state.console, stats, agent.name)
             total.merge(stats)
             total.files = stats.files
             if not watch or (cycles is not None and passes >= cycles):
@@ -178,17 +197,56 @@ def run_import(
     except KeyboardInterrupt:
         pass
     if as_json:
-        typer.echo(json.dumps(_stats_json(total, parser.source), indent=2))
+        typer.echo(json.dumps(_stats_json(total, agent.name), indent=2))
     elif not watch:
-        _summary(state.console, total, parser.source)
+        _summary(state.console, total, agent.name)
     else:
         state.console.print(f"stopped after {passes} passes", markup=False)
-        _summary(state.console, total, parser.source)
+        _summary(state.console, total, agent.name)
+
+
+def import_everything(
+    ctx: typer.Context, *, progress: bool, as_json: bool, batch_size: int, max_line_bytes: int
+) -> None:
+    """Every known agent from its default locations; one summary per agent (none found is no error)."""
+    state = state_of(ctx)
+    warden = state.warden
+    offsets = offsets_for(warden.ledger)
+    results: list[tuple[str, ImportStats]] = []
+    for agent in AGENTS:
+        roots = agent.default_paths()
+        stats = (
+            _import_pass(
+                state,
+                warden,
+                agent,
+                roots,
+                offsets,
+                progress=progress,
+                as_json=as_json,
+                batch_size=batch_size,
+                max_line_bytes=max_line_bytes,
+            )
+            if roots
+            else ImportStats()
+        )
+        results.append((agent.name, stats))
+        if not as_json:
+            _summary(state.console, stats, agent.name)
+    if as_json:
+        total = ImportStats()
+        for _, stats in results:
+            total.merge(stats)
+        document = {
+            "agents": [_stats_json(stats, name) for name, stats in results],
+            "total": _stats_json(total, "all"),
+        }
+        typer.echo(json.dumps(document, indent=2))
 
 
 _Paths = Annotated[
     list[Path] | None,
-    typer.Argument(help="Log files or folders (searched for *.jsonl). Default: the agent's own log folders."),
+    typer.Argument(help="Log files or folders. Default: the agent's own log folders."),
 ]
 _Watch = Annotated[bool, typer.Option("--watch", help="Keep following new lines until interrupted (Ctrl-C).")]
 _Interval = Annotated[
@@ -210,59 +268,51 @@ _MaxLine = Annotated[
 ]
 
 
-@import_app.command("claude-code")
-def claude_code(
+def _agent_command(agent: Agent) -> Callable[..., None]:
+    def command(
+        ctx: typer.Context,
+        paths: _Paths = None,
+        watch: _Watch = False,
+        interval: _Interval = 2.0,
+        cycles: _Cycles = None,
+        no_progress: _NoProgress = False,
+        as_json: _Json = False,
+        batch_size: _Batch = 2000,
+        max_line_bytes: _MaxLine = DEFAULT_MAX_LINE_BYTES,
+    ) -> None:
+        run_import(
+            ctx,
+            agent,
+            paths,
+            watch=watch,
+            interval=interval,
+            cycles=cycles,
+            progress=not no_progress,
+            as_json=as_json,
+            batch_size=batch_size,
+            max_line_bytes=max_line_bytes,
+        )
+
+    command.__doc__ = f"Import {agent.title} sessions ({agent.locations})."
+    command.__name__ = agent.name.replace("-", "_")
+    return command
+
+
+for _agent in AGENTS:
+    import_app.command(_agent.name)(_agent_command(_agent))
+
+
+@import_app.command("all")
+def import_all(
     ctx: typer.Context,
-    paths: _Paths = None,
-    watch: _Watch = False,
-    interval: _Interval = 2.0,
-    cycles: _Cycles = None,
     no_progress: _NoProgress = False,
     as_json: _Json = False,
     batch_size: _Batch = 2000,
     max_line_bytes: _MaxLine = DEFAULT_MAX_LINE_BYTES,
 ) -> None:
-    """Import Claude Code sessions ($CLAUDE_CONFIG_DIR, ~/.config/claude, ~/.claude: projects/**/*.jsonl)."""
-    run_import(
-        ctx,
-        ClaudeCodeParser,
-        claude_paths,
-        paths,
-        watch=watch,
-        interval=interval,
-        cycles=cycles,
-        progress=not no_progress,
-        as_json=as_json,
-        batch_size=batch_size,
-        max_line_bytes=max_line_bytes,
-    )
-
-
-@import_app.command("codex")
-def codex(
-    ctx: typer.Context,
-    paths: _Paths = None,
-    watch: _Watch = False,
-    interval: _Interval = 2.0,
-    cycles: _Cycles = None,
-    no_progress: _NoProgress = False,
-    as_json: _Json = False,
-    batch_size: _Batch = 2000,
-    max_line_bytes: _MaxLine = DEFAULT_MAX_LINE_BYTES,
-) -> None:
-    """Import Codex sessions ($CODEX_HOME, default ~/.codex: sessions/**/*.jsonl)."""
-    run_import(
-        ctx,
-        CodexParser,
-        codex_paths,
-        paths,
-        watch=watch,
-        interval=interval,
-        cycles=cycles,
-        progress=not no_progress,
-        as_json=as_json,
-        batch_size=batch_size,
-        max_line_bytes=max_line_bytes,
+    """Import every known agent's logs from its default locations (an agent without logs is skipped)."""
+    import_everything(
+        ctx, progress=not no_progress, as_json=as_json, batch_size=batch_size, max_line_bytes=max_line_bytes
     )
 
 

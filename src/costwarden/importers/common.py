@@ -20,7 +20,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from costwarden.core.money import from_units, to_units
 from costwarden.core.usage import UsageEvent
@@ -56,6 +56,9 @@ __all__ = [
     "import_files",
     "pending_bytes",
     "env_paths",
+    "LedgerTarget",
+    "built_events",
+    "LINE_ERRORS",
 ]
 
 _FINGERPRINT_BYTES = 1024
@@ -63,7 +66,7 @@ _READ_BLOCK = 1 << 20
 DEFAULT_MAX_LINE_BYTES = 32 << 20
 """Longest log line read (32 MiB, the largest request the providers accept); longer ones are skipped."""
 # Errors a line's content can provoke while it is parsed or its event built: the line is malformed.
-_LINE_ERRORS = (Malformed, ValidationError, ValueError, ArithmeticError, RecursionError)
+LINE_ERRORS = (Malformed, ValidationError, ValueError, ArithmeticError, RecursionError)
 
 
 class OffsetStore(Protocol):
@@ -105,6 +108,7 @@ Record = tuple[str, Callable[[], UsageEvent]]
 """An event id and a function building the event (built only for the last snapshot of each id)."""
 
 
+@runtime_checkable
 class LineParser(Protocol):
     """One log format: turns a complete line into usage records (or none)."""
 
@@ -198,7 +202,7 @@ def _resume(
     return known.position, dict(known.state or parser.new_state(path)), known
 
 
-def _built(
+def built_events(
     stats: ImportStats, path: Path, batch: dict[str, tuple[int, Callable[[], UsageEvent]]]
 ) -> list[UsageEvent]:
     """The batch's events, each checked to be storable; the others counted as malformed."""
@@ -206,12 +210,12 @@ def _built(
     for line, build in batch.values():
         try:
             events.append(check_storable(build()))
-        except _LINE_ERRORS as exc:
+        except LINE_ERRORS as exc:
             stats.skip(path, line, exc)
     return events
 
 
-class _Target:
+class LedgerTarget:
     """Where an import writes: the warden, what the ledger already holds, and the retention horizon."""
 
     def __init__(self, warden: Warden) -> None:
@@ -233,9 +237,12 @@ class _Target:
                 )
         return found
 
-    def record(self, stats: ImportStats, path: Path, lines: list[int], events: list[UsageEvent]) -> None:
+    def record(
+        self, stats: ImportStats, path: Path, lines: Sequence[int | None], events: list[UsageEvent]
+    ) -> None:
         """Record `events` (read from `lines` of `path`) and count what the ledger took. An event the ledger
-        refuses (a cost too large to store, say) is counted as malformed and the others are recorded."""
+        refuses (a cost too large to store, say) is counted as malformed and the others are recorded
+        (`lines`: None for records of whole-file formats)."""
         if self.horizon is not None:
             kept = [i for i, event in enumerate(events) if event.occurred_at >= self.horizon]
             stats.older_than_retention += len(events) - len(kept)
@@ -251,7 +258,7 @@ class _Target:
             for line, event in zip(lines, events, strict=True):
                 try:
                     encode_event(self.warden.price(event), 0)
-                except _LINE_ERRORS as exc:
+                except LINE_ERRORS as exc:
                     stats.skip(path, line, exc)
                 else:
                     kept_events.append(event)
@@ -280,7 +287,7 @@ def _retention_horizon(ledger: object) -> datetime | None:
 
 
 def _import_file(
-    target: _Target,
+    target: LedgerTarget,
     store: OffsetStore,
     parser: LineParser,
     path: Path,
@@ -304,7 +311,7 @@ def _import_file(
         nonlocal batch
         if batch:
             line_of = {event_id: line for event_id, (line, _) in batch.items()}
-            events = _built(stats, path, batch)
+            events = built_events(stats, path, batch)
             target.record(stats, path, [line_of[event.original_id] for event in events], events)
             batch = {}
         try:
@@ -335,7 +342,7 @@ def _import_file(
             elif line.strip():
                 try:
                     records = parser.parse(line, offset, state)
-                except _LINE_ERRORS as exc:
+                except LINE_ERRORS as exc:
                     stats.skip(path, lines, exc)
                     records = []
                 for event_id, build in records:
@@ -370,7 +377,7 @@ def import_files(
     `ImportStats`). Never stops at a bad line or an unreadable file: they are counted in `malformed` and
     listed in `malformed_at`. Events older than the retention horizon are refused and counted."""
     store = offsets if offsets is not None else offsets_for(warden.ledger)
-    target = _Target(warden)
+    target = LedgerTarget(warden)
     total = ImportStats()
     for path in files:
         try:

@@ -20,9 +20,19 @@ from hypothesis import strategies as st
 
 from costwarden.importers import ClaudeCodeParser, CodexParser, find_files, import_files
 from costwarden.importers.common import LineParser
+from costwarden.importers.copilot_cli import CopilotCliParser
+from costwarden.importers.gemini_cli import GeminiCliParser
+from costwarden.importers.qwen_code import QwenCodeParser
 from costwarden.ledger import Ledger, MemoryLedger
 from costwarden.ledger.sql import open_ledger
-from costwarden.testing.agent_logs import claude_assistant, codex_token_count, codex_usage
+from costwarden.testing.agent_logs import (
+    claude_assistant,
+    codex_token_count,
+    codex_usage,
+    copilot_chat_span,
+    gemini_message,
+    qwen_assistant,
+)
 from costwarden.warden import Warden
 
 MARK = 770_000  # good lines carry output tokens MARK + n
@@ -39,10 +49,29 @@ def codex_good(n: int) -> str:
     return codex_token_count(f"2026-11-20T10:{n // 60 % 60:02d}:{n % 60:02d}Z", last=turn, total=None)
 
 
+def gemini_good(n: int) -> str:
+    return gemini_message(f"g-{n}", "2026-11-20T10:00:00Z", prompt=1000, candidates=MARK + n)
+
+
+def qwen_good(n: int) -> str:
+    return qwen_assistant(
+        f"q-{n}", "s", "/home/dev/api", "2026-11-20T10:00:00Z", prompt=1000, candidates=MARK + n
+    )
+
+
+def copilot_good(n: int) -> str:
+    return copilot_chat_span(
+        f"t-{n}", f"s-{n}", end=(1_763_632_800, n), input_tokens=1000, output_tokens=MARK + n
+    )
+
+
 Importer = tuple[Callable[[], LineParser], Callable[[int], str]]
 IMPORTERS: dict[str, Importer] = {
     "claude-code": (ClaudeCodeParser, claude_good),
     "codex": (CodexParser, codex_good),
+    "gemini-cli": (GeminiCliParser, gemini_good),
+    "qwen-code": (QwenCodeParser, qwen_good),
+    "copilot-cli": (CopilotCliParser, copilot_good),
 }
 
 text = st.text(st.characters(exclude_categories=()), max_size=12)  # lone surrogates and NUL included

@@ -1,4 +1,6 @@
-"""Importers for coding agents' local logs: Claude Code and Codex (`costwarden import ...`)."""
+"""Importers for coding agents' local logs (`costwarden import ...`): Claude Code, Codex, Gemini CLI, Qwen
+Code, OpenCode, GitHub Copilot CLI and Amp. `costwarden.importers.agents` lists them with their default
+locations."""
 
 from costwarden.importers.claude_code import ClaudeCodeParser
 from costwarden.importers.codex import CodexParser

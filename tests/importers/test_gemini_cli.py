@@ -196,3 +196,12 @@ def test_default_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("GEMINI_CLI_HOME", str(tmp_path / "elsewhere"))
     (tmp_path / "elsewhere" / ".gemini" / "tmp").mkdir(parents=True)
     assert default_paths() == [tmp_path / "elsewhere" / ".gemini" / "tmp"]
+
+
+def test_a_chats_folder_or_file_given_by_name(tmp_path: Path) -> None:
+    path = session_file(tmp_path)
+    ledger = MemoryLedger()
+    assert run(Warden(ledger=ledger), chats(tmp_path)).inserted == 2
+    assert run(Warden(ledger=ledger), path).unchanged == 0  # the same file: already read to its end
+    (total,) = ledger.totals()
+    assert total.cost == EXPECTED

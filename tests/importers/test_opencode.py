@@ -184,3 +184,10 @@ def test_default_location(monkeypatch: pytest.MonkeyPatch) -> None:
     data = Path.home() / ".local" / "share" / "opencode"
     data.mkdir(parents=True)
     assert default_paths() == [data]
+
+
+def test_the_storage_folder_given_by_name(tmp_path: Path) -> None:
+    write_opencode_storage(tmp_path, *world())
+    ledger = MemoryLedger()
+    assert run(Warden(ledger=ledger), tmp_path / "storage").inserted == 3
+    assert ledger.totals()[0].cost == EXPECTED

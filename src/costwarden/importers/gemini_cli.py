@@ -73,7 +73,7 @@ def chat_files(roots: list[Path]) -> tuple[list[Path], list[Path]]:
         if root.is_file():
             found = [root]
         elif root.is_dir():
-            found = [p for p in root.rglob("*.json*") if p.is_file() and _in_chats(p.relative_to(root))]
+            found = [p for p in root.rglob("*.json*") if p.is_file() and _in_chats(p.resolve())]
         else:
             continue
         for path in found:

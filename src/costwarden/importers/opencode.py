@@ -81,8 +81,9 @@ def store_files(roots: list[Path]) -> tuple[list[Path], list[Path]]:
         for path in root.glob("opencode*.db"):
             if path.is_file():
                 databases.setdefault(str(path.resolve()), path)
-        for path in root.rglob("*.json"):
-            parts = path.relative_to(root).parts[:-1]
+        base = root / "storage" if (root / "storage").is_dir() else root  # not the snapshots' git trees
+        for path in base.rglob("*.json"):
+            parts = path.relative_to(base).parts[:-1]
             if path.is_file() and ("message" in parts or "part" in parts or root.name in ("message", "part")):
                 documents.setdefault(str(path.resolve()), path)
     return [databases[k] for k in sorted(databases)], [documents[k] for k in sorted(documents)]
@@ -230,6 +231,10 @@ class OpenCodeDatabaseParser:
             try:
                 steps = connection.execute(_STEPS_SQL, (since,)).fetchall()
                 messages = connection.execute(_MESSAGES_SQL, (since,)).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise OSError(f"the database is busy ({exc})") from None  # read it next time
+                raise Malformed(f"not an OpenCode database ({exc})") from None
             except sqlite3.Error as exc:
                 raise Malformed(f"not an OpenCode database ({exc})") from None
         finally:

@@ -1,6 +1,6 @@
 """Interleavings the model-based test (test_budget_model.py) found where a budget disagrees with the
-ledger, each as a short deterministic test. While one fails here, the model-based test leaves its step
-out (`BUDGET_MODEL_KNOWN_BUGS=1` puts them back)."""
+ledger, each as a short deterministic test. While one fails here (marked xfail), the model-based test
+leaves its step out; every one passes now, and every step is part of the model-based test."""
 
 from __future__ import annotations
 
@@ -71,11 +71,6 @@ def _record_old(warden: Warden) -> None:
     warden.record(provider="cloud", model="small", input_tokens=1000, occurred_at=NOW - timedelta(days=40))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="derivation and rebuilds read rollups before the retention cut and events only after it, so an "
-    "event stored before the cut after maintain ran is left out (it is also missing from reports, issue 9.9)",
-)
 def test_an_event_older_than_the_retention_cut_counts_after_maintain(warden: Warden) -> None:
     if warden.settings.redis_url:
         pytest.skip("the same derivation as SQLite; Redis is covered below")

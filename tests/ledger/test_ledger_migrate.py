@@ -265,3 +265,30 @@ def test_upgrade_gives_old_rows_and_folded_rollups_their_canonical_names(
             (("claude-sonnet-4-5",), Decimal(2)),
             (("claude-sonnet-4-5-20250929",), Decimal(5)),
         ]
+
+
+def test_upgrade_counts_the_events_stored_before_the_retention_cut(
+    db_url: str, make_event: Callable[..., UsageEvent]
+) -> None:
+    """Before m0010 the triggers left out an event dated before `events_before` (one recorded after
+    `maintain`): the upgrade adds those to their hourly rows, and from then on the triggers count them."""
+    before_m0010 = list(MIGRATIONS[: [m.NAME for m in MIGRATIONS].index("m0011_late_events")])
+    cut = T0 - DAY / 2
+    with open_ledger(db_url, migrations=before_m0010) as old:
+        old.append(make_event(id="kept", cost="1"))
+        with old.write() as conn:
+            conn.exec_driver_sql(f"INSERT INTO rollup_state (id, events_before) VALUES (1, {to_micros(cut)})")
+        old.append(make_event(id="late-1", cost="2", occurred_at=T0 - DAY))
+        old.append(make_event(id="late-2", cost="4", occurred_at=T0 - DAY, project="other"))
+        assert sum(r.cost for r in RollupStore(old.engine).totals(None, None, {}, [], ZoneInfo("UTC"))) == 1
+    with open_ledger(db_url) as ledger:
+        store = RollupStore(ledger.engine)
+        utc = ZoneInfo("UTC")
+        for group_by in ([], ["project"], ["session"]):  # both tables
+            assert sum(r.cost for r in store.totals(None, None, {}, group_by, utc)) == Decimal(7)
+        ledger.append(make_event(id="late-3", cost="8", occurred_at=T0 - 2 * DAY))
+        with ledger.write() as conn:
+            conn.exec_driver_sql("UPDATE events SET cost_units = cost_units * 2 WHERE id = 'late-1'")
+        assert sum(r.cost for r in store.totals(None, None, {}, ["session"], utc)) == Decimal(17)
+        assert sum(r.cost for r in store.totals(None, None, {}, [], utc)) == Decimal(17)
+        assert store.verify() == []

@@ -110,21 +110,54 @@ def test_retention_changes_no_total(sql_ledger: SqlLedger) -> None:
         aggregator.totals(EventQuery(start=horizon - timedelta(days=3)), ("hour",))
 
 
-def test_late_events_before_the_horizon_are_not_counted_twice(sql_ledger: SqlLedger) -> None:
+def test_a_late_event_before_the_horizon_counts_once(sql_ledger: SqlLedger) -> None:
+    """An event recorded after `maintain` with a time before its cut counts in every total at once, and
+    still once after the next `maintain` folds it (and deletes it). Re-imports of logs already summarized
+    are kept out by the importers, which refuse events before the horizon (tests/faults)."""
     history = make_history(count=400, days=200)
     sql_ledger.append_many(history)
     store = RollupStore(sql_ledger.engine)
-    aggregator = Aggregator(sql_ledger, ZoneInfo("UTC"), store)
+    utc = ZoneInfo("UTC")
+    aggregator = Aggregator(sql_ledger, utc, store)
     config = RetentionConfig(detailed_days=30, daily_days=90)
-    apply_retention(store, config, now=NOW, tz=ZoneInfo("UTC"))
+    apply_retention(store, config, now=NOW, tz=utc)
+    horizon = store.coverage().events_before
+    assert horizon is not None
     before = aggregator.total()
-    sql_ledger.append_many(history)  # re-import of logs whose old part was already summarized
-    old = UsageEvent.create(provider="openai", model="gpt-5", id="late", occurred_at=NOW - timedelta(days=60))
-    sql_ledger.append(priced(old, 12345))
-    assert aggregator.total() == before
+    at = NOW - timedelta(days=60, hours=3)  # a day folded into daily rows
+    late = priced(UsageEvent.create(provider="openai", model="gpt-5", id="late", occurred_at=at), 12345)
+    sql_ledger.append(late)
+    day = (local_midnight(at.date(), utc), local_midnight(at.date() + timedelta(days=1), utc))
+    month = (local_midnight(month_start(at.date()), utc), local_midnight(next_month_start(at.date()), utc))
+
+    def grew(start: datetime | None, end: datetime | None, group_by: tuple[str, ...] = ()) -> None:
+        query = EventQuery(start=start, end=end)
+        rows = {r.key: r for r in aggregator.totals(query, group_by)}
+        truth = {r.key: r for r in oracle([*history, late], group_by, utc, start, end)}
+        assert {k: (r.events, r.cost) for k, r in rows.items()} == {
+            k: (r.events, r.cost) for k, r in truth.items()
+        }, (start, end, group_by)
+
+    assert aggregator.total().events == before.events + 1
+    assert aggregator.total().cost == before.cost + late.cost_total
+    for start, end in ((None, None), day, month):
+        for group_by in ((), ("model",), ("session",)):
+            grew(start, end, group_by)
+    grew(*month, ("day",))
+    assert store.verify() == []  # `maintain --check` agrees
+    again = apply_retention(store, config, now=NOW, tz=utc)
+    assert again.hourly_folded >= 1  # the late hour went into its day
+    assert aggregator.total().events == before.events + 1
+    for group_by in ((), ("model",), ("day",)):
+        grew(*day, group_by)
     assert store.verify() == []
-    apply_retention(store, config, now=NOW, tz=ZoneInfo("UTC"))
-    assert aggregator.total() == before
+    assert store.rebuild() >= 0
+    assert aggregator.total().events == before.events + 1
+    # a day later the cut moves on: the late event is deleted, its sum lives on in its day
+    later = apply_retention(store, config, now=NOW + timedelta(days=1), tz=utc)
+    assert later.events_deleted >= 1 and sql_ledger.get("late") is None
+    grew(*day)
+    assert aggregator.total().events == before.events + 1
 
 
 def test_monthly_retention_forgets_old_months(sql_ledger: SqlLedger) -> None:

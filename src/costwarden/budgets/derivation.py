@@ -1,5 +1,10 @@
 """Counters derived from the ledger: what its events (and, for history retention folded away, its
-rollups) add up to on each counter of one budget in some period instances, every scope value at once."""
+rollups) add up to on each counter of one budget in some period instances, every scope value at once.
+
+Before the retention cut only the rollups are read. They hold every event there, also one recorded after
+`maintain` with a time before its cut: the rollup triggers add it to the hourly row of its hour at write
+time (migration `m0011_late_events`, which says why there rather than here). The events still stored
+before the cut are such late ones, already in the rollups: reading them too would count them twice."""
 
 from __future__ import annotations
 

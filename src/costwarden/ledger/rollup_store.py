@@ -17,6 +17,12 @@ its UTC hour in the transaction that writes it; a replaced snapshot is subtracte
 Retention (`costwarden.reports.retention`) folds old hourly rows into daily rows and old daily rows into
 monthly rows. Rows hold differences, so a row may briefly hold a negative part of a sum; sums over whole
 rows are exact.
+
+An event recorded after `maintain` with a time before its cut (`events_before`) counts too (migration
+`m0011_late_events`): its hourly row lies inside history already folded into days or months, so every sum
+over whole days or months adds it, and the next `maintain` folds it into its day or month. Below the cut an
+hourly row therefore holds late events (and, between two batches of a run, events already deleted): only
+the hours from the cut on are compared with the events (`verify`) or recomputed from them (`rebuild`).
 """
 
 from __future__ import annotations
@@ -74,6 +80,7 @@ __all__ = [
     "table_for",
 ]
 
+_NEVER: Final = -(2**63)
 _TOTALS_OF_SUM: Final[dict[str, str]] = {"cost_units": "cost", "unpriced_units": "unpriced_cost"}
 
 Dims = tuple[str, ...]
@@ -395,8 +402,9 @@ class RollupStore:
         return removed
 
     def rebuild(self) -> int:
-        """Recompute the hourly rows of both tables from the retained events (daily and monthly rows are
-        kept), e.g. after the triggers were bypassed. Returns the number of hourly `rollups` rows.
+        """Recompute the hourly rows of both tables from the retained events from the retention cut on
+        (daily and monthly rows, and hourly rows before the cut, are kept), e.g. after the triggers were
+        bypassed. Returns the number of hourly `rollups` rows.
 
         One write transaction: on SQLite it holds the write lock, on PostgreSQL it holds appends back (reads
         go on), so writers wait for the rebuild, never see it half done, and never make it fail."""
@@ -408,21 +416,24 @@ class RollupStore:
                 # appends wait until the rebuild commits: no trigger adds to an hour row between the delete
                 # and the insert below (which would collide, or count an event twice); reads go on
                 conn.exec_driver_sql("LOCK TABLE events IN SHARE MODE")
+            horizon = self._events_before(conn) or _NEVER
             for table in TABLES:
-                conn.execute(delete(table).where(table.c.level == "hour"))
+                conn.execute(delete(table).where(table.c.level == "hour", table.c.bucket_start >= horizon))
+            # the statements read the events from the cut on, as the triggers of m0004/m0005 counted them
             conn.exec_driver_sql(m0004_rollups.rebuild_statement(dialect))
             conn.exec_driver_sql(m0005_rollup_totals.rebuild_statement(dialect))
             count = conn.execute(select(func.count()).select_from(rollups).where(rollups.c.level == "hour"))
             return int(count.scalar() or 0)
 
     def verify(self) -> list[tuple[str, Totals, Totals]]:
-        """Hours whose hourly rows (in either table) differ from their retained events:
-        `(hour, rollups, events)`; a `rollup_totals` hour is labelled `2026-11-23T14 (rollup_totals)`."""
+        """Hours from the retention cut on whose hourly rows (in either table) differ from their events:
+        `(hour, rollups, events)`; a `rollup_totals` hour is labelled `2026-11-23T14 (rollup_totals)`.
+        Hours before the cut are not compared: their rows also hold the sums of deleted events."""
         from costwarden.ledger.schema import events, time_bucket
         from costwarden.reports.totals import empty_totals, totals_equal
 
         with read_transaction(self.engine) as conn:
-            horizon = self._events_before(conn) or -(2**63)
+            horizon = self._events_before(conn) or _NEVER
             bucket = time_bucket(HOUR_US).label("b")
             unpriced = events.c.cost_source == "unpriced"
             ev = (
@@ -448,7 +459,7 @@ class RollupStore:
                         table.c.bucket_start.label("b"),
                         *(func.sum(table.c[name]).label(name) for name in SUMS),
                     )
-                    .where(table.c.level == "hour")
+                    .where(table.c.level == "hour", table.c.bucket_start >= horizon)
                     .group_by(table.c.bucket_start)
                 )
                 .mappings()

@@ -13,6 +13,10 @@ whole months for the oldest data) gives the same totals before and after, to the
 would cut through a folded day or month is refused (`NotResolvable`) instead of being answered wrongly.
 Day and month rows keep the timezone of the first run; a timezone whose midnights are not whole UTC hours
 (e.g. Asia/Kolkata) folds in UTC instead.
+
+An event recorded after a run with a time before its cut is counted in an hourly row there by the rollup
+triggers (`m0011_late_events`); the next run folds that hour into its day (or month) and, once the cut
+moves on, deletes the event.
 """
 
 from __future__ import annotations

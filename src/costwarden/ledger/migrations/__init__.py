@@ -22,6 +22,7 @@ from costwarden.ledger.migrations import (
     m0008_provider_ids,
     m0009_long_ids,
     m0010_reservation_journal,
+    m0011_late_events,
 )
 
 __all__ = ["MIGRATIONS"]
@@ -37,4 +38,5 @@ MIGRATIONS: Sequence[Migration] = (
     m0008_provider_ids,
     m0009_long_ids,
     m0010_reservation_journal,
+    m0011_late_events,
 )

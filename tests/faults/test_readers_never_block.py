@@ -145,3 +145,56 @@ def test_an_up_to_date_database_opens_without_the_write_lock(tmp_path: Path) -> 
         with open_ledger(str(path)) as ledger:
             assert ledger.pending_migrations() == []
         assert not writer.released.is_set()
+
+
+def _derived_spent(capsys: pytest.CaptureFixture[str], path: Path, config: Path) -> list[str]:
+    """What `budget status` shows once an admission has derived (and stored) the budget's period."""
+    from costwarden.budgets import BudgetEngine
+    from costwarden.config import settings_from_mapping
+    from costwarden.warden import Warden
+
+    settings = settings_from_mapping({"budgets": [{"id": "daily", "period": "day", "cost_usd": "5"}]})
+    with Warden(settings, database=str(path)) as warden:
+        engine = warden.budgets
+        assert isinstance(engine, BudgetEngine)
+        (policy,) = engine.policies.policies
+        engine.derive(policy)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM budget_derivations").fetchone() == (1,)
+    assert main(["--db", str(path), "--config", str(config), "budget", "status", "--json"]) == 0
+    return [row["spent"] for row in json.loads(capsys.readouterr().out)]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["budget", "status", "--json"],
+        ["report", "--json"],
+        ["report", "--by", "project", "--json"],
+        ["budget", "check", "--provider", "openai", "--model", "gpt-5", "--input-tokens", "10"],
+    ],
+    ids=" ".join,
+)
+def test_a_period_never_derived_is_read_beside_a_long_writer(
+    capsys: pytest.CaptureFixture[str], db: tuple[Path, Path], command: list[str]
+) -> None:
+    """The first read that needs a budget's period (none derived it yet) counts it from the ledger
+    without writing, so it answers while a writer holds the lock; the next admission stores it."""
+    path, config = db
+    with LongWriter(path) as writer:
+        code = main(["--db", str(path), "--config", str(config), *command])
+        answered_while_held = not writer.released.is_set()
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert answered_while_held, f"`{' '.join(command)}` waited for the writer to let go of the lock"
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM budget_derivations").fetchone() == (0,)
+    if command[0] == "report":
+        (row,) = json.loads(out)["budgets"]
+        seen = [row["used"]]
+    elif command[1] == "status":
+        seen = [row["spent"] for row in json.loads(out)]
+    else:
+        assert "Admitted" in out
+        return
+    assert seen == _derived_spent(capsys, path, config)

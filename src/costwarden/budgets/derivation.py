@@ -8,12 +8,13 @@ before the cut are such late ones, already in the rollups: reading them too woul
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from costwarden.budgets.keys import CounterKeys
-from costwarden.core.admission import Amounts, counter_key
+from costwarden.core.admission import ZERO, Amounts, CounterState, counter_key
 from costwarden.core.money import to_units
 from costwarden.core.periods import PeriodKind
 from costwarden.core.policy import Policy, PolicySet
@@ -23,7 +24,7 @@ from costwarden.ledger.base import EventQuery, Ledger, Totals
 if TYPE_CHECKING:
     from costwarden.ledger.rollup_store import RollupStore
 
-__all__ = ["LedgerCounts"]
+__all__ = ["LedgerCounts", "as_derived"]
 
 
 def _names(policy: Policy) -> list[str]:
@@ -129,3 +130,24 @@ class LedgerCounts:
                 continue
             key = counter_key(item.policy.id, item.scope_key, bucket)
             out[key] = out.get(key, Amounts()) + amounts
+
+
+def as_derived(
+    states: Mapping[str, CounterState],
+    budget_id: str,
+    periods: Collection[str],
+    spent: Mapping[str, Amounts],
+) -> dict[str, CounterState]:
+    """`states` as they will read once the period instances `periods` of `budget_id` are derived with
+    `spent` (`LedgerCounts.count`), without writing anything: what `CounterStore.derive` would store (the
+    spent amounts of those periods replaced, reservations kept). Readers (`budget status`, `budget check`,
+    reports) answer from this when a period is not derived yet and leave the write to the next admission,
+    so a reader never waits for the write lock."""
+    prefix, wanted = f"{budget_id}|", set(periods)
+    out: dict[str, CounterState] = {}
+    for key, state in states.items():
+        mine = key.startswith(prefix) and key.rpartition("|")[2] in wanted
+        out[key] = replace(state, spent=ZERO) if mine else state
+    for key, amounts in spent.items():
+        out[key] = replace(out.get(key, CounterState()), spent=amounts)
+    return out

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from costwarden.budgets.alerts import AlertHub
-from costwarden.budgets.derivation import LedgerCounts
+from costwarden.budgets.derivation import LedgerCounts, as_derived
 from costwarden.budgets.keys import LIVE, CounterKeys
 from costwarden.budgets.notices import Announcer
 from costwarden.budgets.store import (
@@ -30,7 +30,7 @@ from costwarden.budgets.store import (
     Spend,
 )
 from costwarden.clock import SYSTEM_CLOCK, Clock
-from costwarden.core.admission import Amounts, Need, Shortfall, combined, find_shortfall
+from costwarden.core.admission import Amounts, CounterState, Need, Shortfall, combined, find_shortfall
 from costwarden.core.calls import Admission, CallRequest, Decision
 from costwarden.core.controller import RunSlot
 from costwarden.core.money import to_units
@@ -248,8 +248,10 @@ class BudgetEngine:
         now = self.clock()
         applied = self.policies.applicable(request.attribution, request.provider, request.model)
         needs = self.keys.needs(applied, self._amounts(request, worst_case), now)
-        self._derive_needs(needs)
         states = self.store.states([k for need in needs for k in need.keys])
+        for need in needs:  # only reads: a period not derived yet is counted here, not written
+            policy = need.applied.policy
+            states = self._as_derived(policy, self._underived(policy, need.window), states)
         out: list[Verdict] = []
         for need in needs:
             found = find_shortfall(need, combined(need.keys, states))
@@ -530,6 +532,39 @@ class BudgetEngine:
         if token not in self._derived:
             self._derive(policy, token[0], window.keys)
             self._derived.add(token)
+
+    def counters(self, policy: Policy, now: float | None = None) -> dict[str, CounterState]:
+        """Every counter of `policy` (all scopes and periods stored) as it stands, never writing: a current
+        window not derived yet under the budget's definition is counted from the ledger here and left to
+        the next admission to store (`as_derived`). What `budget status` and reports read."""
+        self.policies  # noqa: B018 - compiles the fingerprints
+        missing = self._underived(policy, self.window(policy, now))
+        return self._as_derived(policy, missing, self.store.counters(policy.id))
+
+    def _underived(self, policy: Policy, window: Window) -> list[str]:
+        """The periods of `window` not derived under `policy`'s definition yet (read-only)."""
+        if window.key == LIVE:
+            return []
+        generation = getattr(self.store, "generation", 0)
+        token = (self._fingerprints.get(policy.id, ""), policy.id, window.key, generation)
+        if token in self._derived:
+            return []
+        missing = self.store.underived(policy.id, token[0], window.keys)
+        if not missing:
+            if len(self._derived) >= 10_000:
+                self._derived.clear()
+            self._derived.add(token)
+        return missing
+
+    def _as_derived(
+        self, policy: Policy, missing: Sequence[str], states: Mapping[str, CounterState]
+    ) -> dict[str, CounterState]:
+        if not missing or self.ledger is None:
+            return dict(states)
+        ledger = self.ledger
+        with _latest(ledger):
+            spent = self.counting.count(ledger, policy, missing)
+        return as_derived(states, policy.id, missing, spent)
 
     def _derive(self, policy: Policy, fingerprint: str, periods: Sequence[str]) -> None:
         if self.ledger is None:

@@ -116,8 +116,7 @@ def _policy_status(engine: BudgetEngine, policy: Policy, at: datetime) -> list[B
     stamp = at.timestamp()
     out: list[BudgetStatus] = []
     window = engine.window(policy, stamp)
-    engine.derive(policy, stamp)
-    counters = engine.store.counters(policy.id)
+    counters = engine.counters(policy, stamp)  # never writes: a reader does not wait for writers
     scopes: dict[str, dict[str, tuple[Amounts, Amounts]]] = {}
     for key, state in counters.items():
         scope, _, period = key[len(policy.id) + 1 :].rpartition("|")

@@ -205,6 +205,11 @@ class CounterStore(Protocol):
         """Every reservation held now (expired ones included until reclaimed)."""
         ...
 
+    def underived(self, budget_id: str, fingerprint: str, periods: Sequence[str]) -> list[str]:
+        """The period instances of `periods` whose counters of `budget_id` are not derived under
+        `fingerprint` yet. Only reads: never waits for a writer."""
+        ...
+
     def derive(self, budget_id: str, fingerprint: str, periods: Sequence[str], compute: Derive) -> int:
         """Make the counters of `budget_id` in the period instances `periods` equal to the ledger: those
         not yet derived under `fingerprint` (the budget's definition) get their spent amounts replaced by

@@ -140,6 +140,10 @@ class MemoryBudgetStore:
         with self._lock:
             return list(self._reservations.values())
 
+    def underived(self, budget_id: str, fingerprint: str, periods: Sequence[str]) -> list[str]:
+        with self._lock:
+            return [p for p in periods if self._derived.get((budget_id, p)) != fingerprint]
+
     def derive(self, budget_id: str, fingerprint: str, periods: Sequence[str], compute: Derive) -> int:
         with self._lock:  # settlements append under this lock: none runs while the ledger is read
             missing = [p for p in periods if self._derived.get((budget_id, p)) != fingerprint]

@@ -523,12 +523,15 @@ class SqlBudgetStore(BudgetSql):
         done = {row[0] for row in cursor.fetchall()}
         return [p for p in periods if p not in done]
 
-    def derive(self, budget_id: str, fingerprint: str, periods: Sequence[str], compute: Derive) -> int:
+    def underived(self, budget_id: str, fingerprint: str, periods: Sequence[str]) -> list[str]:
         if not periods:
-            return 0
+            return []
         with self._cursor(write=False) as cursor:
-            if not self._underived(cursor, budget_id, fingerprint, periods):
-                return 0
+            return self._underived(cursor, budget_id, fingerprint, periods)
+
+    def derive(self, budget_id: str, fingerprint: str, periods: Sequence[str], compute: Derive) -> int:
+        if not self.underived(budget_id, fingerprint, periods):
+            return 0
         return self._retrying(lambda: self._derive(budget_id, fingerprint, periods, compute))
 
     def _derive(self, budget_id: str, fingerprint: str, periods: Sequence[str], compute: Derive) -> int:

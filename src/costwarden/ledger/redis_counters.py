@@ -631,6 +631,9 @@ class RedisCounterStore:
                     conn.exec_driver_sql("LOCK TABLE budget_reservations IN SHARE MODE")
             yield conn
 
+    def underived(self, budget_id: str, fingerprint: str, periods: Sequence[str]) -> list[str]:
+        return self._underived(budget_id, fingerprint, periods) if periods else []
+
     def _underived(self, budget_id: str, fingerprint: str, periods: Sequence[str]) -> list[str]:
         values = self.client.hmget(self.prefix + "derived", [f"{budget_id}|{p}" for p in periods])
         return [p for p, v in zip(periods, values, strict=True) if v is None or v.decode() != fingerprint]

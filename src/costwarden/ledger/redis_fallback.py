@@ -177,6 +177,12 @@ class FallbackCounterStore:
     def reservations(self) -> list[Reservation]:
         return self._either(self.redis.reservations, self.sql.reservations)
 
+    def underived(self, budget_id: str, fingerprint: str, periods: Sequence[str]) -> list[str]:
+        return self._either(
+            lambda: self.redis.underived(budget_id, fingerprint, periods),
+            lambda: self.sql.underived(budget_id, f"{fingerprint}@{self._outage}", periods),
+        )
+
     def derive(self, budget_id: str, fingerprint: str, periods: Sequence[str], compute: Derive) -> int:
         return self._either(
             lambda: self.redis.derive(budget_id, fingerprint, periods, compute),

@@ -10,8 +10,9 @@ from decimal import Decimal
 import pytest
 from report_helpers import BERLIN, NOW, Filled, expected_money, filled_db, oracle, run, run_json
 
-from costwarden.reports.formats import REPORT_SCHEMA, TOTALS_FIELDS, money, totals_json
+from costwarden.reports.formats import TOTALS_FIELDS, money, totals_json
 from costwarden.reports.periods import local_midnight
+from costwarden.views.report import REPORT_SCHEMA
 
 __all__ = ["filled_db"]
 

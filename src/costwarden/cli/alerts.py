@@ -4,69 +4,35 @@ timeouts, fallbacks), newest first."""
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from costwarden.budgets import AlertRecord, BudgetEngine
+from costwarden.cli.reporting import usage_errors
 from costwarden.cli.state import state_of
-from costwarden.core.units import unit_of
-from costwarden.errors import ConfigError
+from costwarden.views.alerts import ALERT_KINDS, AlertsQuery, alerts_view
 
 __all__ = ["register", "alerts"]
 
-_KINDS = ("threshold", "warn", "block", "terminate_run", "queue_timeout", "fallback")
 
-
-def _json(alert: AlertRecord) -> dict[str, Any]:
-    def when(at: Any) -> str | None:
-        return at.isoformat().replace("+00:00", "Z") if at is not None else None
-
-    return {
-        "id": alert.id,
-        "at": when(alert.at),
-        "kind": alert.kind,
-        "level": alert.level,
-        "budget_id": alert.budget_id,
-        "scope": alert.scope,
-        "period": alert.period_key,
-        "unit": alert.details.get("unit") or unit_of(alert.dimension).value,
-        "threshold": alert.threshold,
-        "resets_at": when(alert.resets_at),
-        "message": alert.message,
-        "details": dict(alert.details),
-    }
-
-
+@usage_errors
 def alerts(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", min=1, help="How many (newest first).")] = 50,
     kind: Annotated[
-        list[str] | None, typer.Option("--kind", help=f"Only these kinds: {', '.join(_KINDS)}.")
+        list[str] | None, typer.Option("--kind", help=f"Only these kinds: {', '.join(ALERT_KINDS)}.")
     ] = None,
     budget: Annotated[str | None, typer.Option("--budget", help="Only this budget id.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show the alert feed: thresholds crossed (once per budget, period and threshold) and exhaustions."""
     state = state_of(ctx)
-    for item in kind or []:
-        if item not in _KINDS:
-            raise typer.BadParameter(
-                f"unknown kind {item!r}; choose from {', '.join(_KINDS)}", param_hint="--kind"
-            )
-    engine = state.warden.budgets
-    if not isinstance(engine, BudgetEngine) or engine.records is None:
-        raise ConfigError("the alert feed needs a database ledger", key="database")
-    feed = engine.records.alerts(limit=limit, kinds=kind or None, budget_id=budget)
-    unknown = budget is not None and not feed and budget not in engine.policies.by_id
-    if unknown and not engine.records.alerts(limit=1, budget_id=budget):
-        raise typer.BadParameter(
-            f"no budget {budget!r} (see `costwarden budget list`) and no alert of one", param_hint="--budget"
-        )
+    result = alerts_view(state.warden, AlertsQuery(limit=limit, kinds=tuple(kind or ()), budget=budget))
     if as_json:
-        typer.echo(json.dumps([_json(a) for a in feed], indent=2))
+        typer.echo(json.dumps(result.to_json(), indent=2))
         return
+    feed = result.alerts
     if not feed:
         state.console.print("No alerts.")
         return

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Group, RenderableType
@@ -17,37 +17,20 @@ from costwarden.cli.reporting import (
     PeriodFlags,
     TableJson,
     WhereOpt,
-    aggregator_for,
     choose_format,
     echo_json,
     parse_where,
     period_options,
 )
 from costwarden.cli.state import state_of
-from costwarden.ledger.base import EventQuery, Totals
-from costwarden.reports.charts import bar, by_hour_of_day, by_weekday
-from costwarden.reports.formats import money, period_json, totals_json
+from costwarden.ledger.base import Totals
+from costwarden.reports.charts import bar
 from costwarden.reports.model import share
 from costwarden.reports.text import print_wide, tokens, usd
+from costwarden.views.analyze import AnalyzeQuery, model_mix
+from costwarden.views.analyze import analyze as view_analyze
 
-__all__ = ["register", "analyze", "model_mix"]
-
-
-def _ratio(part: int, whole: int) -> Decimal:
-    return Decimal(0) if not whole else (Decimal(part) * 100 / whole).quantize(Decimal("0.1"))
-
-
-def model_mix(row: Totals) -> dict[str, Any]:
-    """Per-model figures beyond the sums: average cost per call, cache-read share of input, output share."""
-    all_input = row.input_tokens + row.cache_read_tokens + row.cache_write_tokens + row.cache_write_1h_tokens
-    return {
-        "average_cost_per_call": money(
-            (row.cost / row.events).quantize(Decimal("1E-10")) if row.events else Decimal(0)
-        ),
-        "cache_read_percent": str(_ratio(row.cache_read_tokens, all_input)),
-        "output_percent": str(_ratio(row.output_tokens, row.total_tokens)),
-        "error_percent": str(_ratio(row.error_events, row.events)),
-    }
+__all__ = ["register", "analyze"]
 
 
 def _chart(title: str, label: str, rows: list[Totals], whole: Decimal, width: int) -> Table:
@@ -134,46 +117,31 @@ def analyze(
     """Usage patterns over a period (default: the last 30 days); without a flag, all three views."""
     state = state_of(ctx)
     chosen = choose_format(fmt, as_json, (Format.TABLE, Format.JSON))
-    if not (by_hour or by_day or by_model):
-        by_hour = by_day = by_model = True
-    period = period_flags.resolve(state.settings.tz, default="last-30-days", at=state.clock.now())
-    aggregator = aggregator_for(state)
-    query = EventQuery(
-        start=period.start, end=period.end, where=parse_where(where, state.warden.pricebook.canonical)
+    result = view_analyze(
+        state.warden,
+        AnalyzeQuery(
+            by_hour=by_hour, by_day=by_day, by_model=by_model, period=period_flags, where=parse_where(where)
+        ),
     )
-    whole = aggregator.total(query)
-    hours = by_hour_of_day(aggregator.totals(query, ("hour",))) if by_hour else []
-    days = by_weekday(aggregator.totals(query, ("day",))) if by_day else []
-    models = aggregator.totals(query, ("provider", "model")) if by_model else []
     if chosen is Format.JSON:
-        out: dict[str, Any] = {
-            "schema": "costwarden.analyze/1",
-            "period": period_json(period),
-            "totals": totals_json(whole),
-        }
-        if by_hour:
-            out["by_hour"] = [{"hour": r.key[0], **totals_json(r)} for r in hours]
-        if by_day:
-            out["by_day"] = [{"weekday": r.key[0], **totals_json(r)} for r in days]
-        if by_model:
-            out["by_model"] = [
-                {"provider": r.key[0], "model": r.key[1], **totals_json(r), **model_mix(r)} for r in models
-            ]
-        echo_json(out)
+        echo_json(result.to_json())
         return
+    period, whole = result.period, result.totals
     parts: list[RenderableType] = [Text(f"Usage patterns - {period.label} ({period.timezone})", style="bold")]
-    if by_hour:
+    if result.hours is not None:
+        hours = result.hours
         peak = max(hours, key=lambda r: r.cost)
         parts += [Text(""), _chart("By hour of day", "hour", hours, whole.cost, width)]
         if peak.cost:
             parts.append(Text(f"Peak hour: {peak.key[0]}:00 ({usd(peak.cost)})"))
-    if by_day:
+    if result.days is not None:
+        days = result.days
         peak = max(days, key=lambda r: r.cost)
         parts += [Text(""), _chart("By day of week", "day", days, whole.cost, width)]
         if peak.cost:
             parts.append(Text(f"Busiest day: {peak.key[0]} ({usd(peak.cost)})"))
-    if by_model:
-        parts += [Text(""), _models_table(models, whole.cost)]
+    if result.models is not None:
+        parts += [Text(""), _models_table(result.models, whole.cost)]
     print_wide(state.console, Group(*parts))
 
 

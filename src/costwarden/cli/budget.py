@@ -13,10 +13,8 @@ import typer
 from rich.table import Table
 
 from costwarden.budgets import BudgetEngine, SavedBudget
-from costwarden.budgets.status import BudgetStatus, budget_status
 from costwarden.cli.options import parse_when
 from costwarden.cli.render import money_str
-from costwarden.cli.reporting import aggregator_for
 from costwarden.cli.state import CliState, state_of
 from costwarden.core.admission import format_reset, human_amount
 from costwarden.core.calls import CallRequest
@@ -25,10 +23,8 @@ from costwarden.core.money import format_usd, from_units, parse_money
 from costwarden.core.policy import BudgetConfig, Policy, compile_policy
 from costwarden.core.units import spell
 from costwarden.core.usage import Attribution
-from costwarden.errors import ConfigError, CostwardenError
-from costwarden.reports.budget_view import row_projections
-from costwarden.reports.forecast import Projection
-from costwarden.reports.formats import unit_json
+from costwarden.errors import CostwardenError
+from costwarden.views.budget_status import budget_status_view, engine_of
 
 __all__ = ["register", "budget_app", "derived_id", "filters_label"]
 
@@ -39,10 +35,7 @@ _SCOPE_FLAGS = ("project", "agent", "session", "user", "provider", "model")
 
 
 def _engine(state: CliState) -> BudgetEngine:
-    engine = state.warden.budgets
-    if not isinstance(engine, BudgetEngine):
-        raise ConfigError("budgets need a database ledger", key="database")
-    return engine
+    return engine_of(state.warden)
 
 
 def _scope(values: dict[str, str | None], tags: list[str]) -> list[tuple[str, str]]:
@@ -310,29 +303,6 @@ def _print(state: CliState, table: Table) -> None:
     state.console.print(table)
 
 
-def _status_json(row: BudgetStatus, projection: Projection | None) -> dict[str, Any]:
-    unit = row.unit
-
-    def show(units: int) -> str | int:
-        return unit_json(unit, row.amount(units))
-
-    return {
-        "id": row.policy.id,
-        "scope": row.scope,
-        "period": row.policy.period.spelled,
-        "unit": unit.value,
-        "limit": show(row.limit),
-        "spent": show(row.spent),
-        "reserved": show(row.reserved),
-        "remaining": show(row.remaining),
-        "percent": str(row.percent),
-        "resets_at": row.resets_at.isoformat().replace("+00:00", "Z") if row.resets_at else None,
-        "projected": unit_json(unit, projection.projected) if projection is not None else None,
-        "state": row.state,
-        "action": row.policy.action.value,
-    }
-
-
 @budget_app.command("status")
 def status(
     ctx: typer.Context,
@@ -344,13 +314,11 @@ def status(
     """Limit, spent, reserved, remaining, percent, reset time and the projection to the period's end, each
     limit in its own unit (the projection is the recent rate's, as in `report`, `forecast` and `watch`)."""
     state = state_of(ctx)
-    engine = _engine(state)
-    now = parse_when(at, "--at", state.settings.tz) if at else engine.clock.now()
-    rows = budget_status(engine, now)
-    projections = row_projections(rows, aggregator_for(state), now)
+    result = budget_status_view(state.warden, parse_when(at, "--at", state.settings.tz) if at else None)
     if as_json:
-        typer.echo(json.dumps([_status_json(r, p) for r, p in zip(rows, projections, strict=True)], indent=2))
+        typer.echo(json.dumps(result.to_json(), indent=2))
         return
+    rows = result.rows
     if not rows:
         state.console.print("No budgets. Set one with: costwarden budget set --daily 10")
         return
@@ -370,7 +338,8 @@ def status(
         table.add_column(
             col, justify="right" if col in ("limit", "spent", "reserved", "remaining", "used") else "left"
         )
-    for row, projection in zip(rows, projections, strict=True):
+    for line in rows:
+        row, projection = line.status, line.projection
         style = {"exhausted": "bold red", "warning": "yellow"}.get(row.state)
         concurrency = row.policy.concurrency
         projected = ""
@@ -392,9 +361,9 @@ def status(
             style=style,
         )
     _print(state, table)
-    if engine.shadowed:
+    if result.shadowed:
         state.err.print(
-            f"Note: the config file overrides budget(s) set from the CLI: {', '.join(engine.shadowed)}",
+            f"Note: the config file overrides budget(s) set from the CLI: {', '.join(result.shadowed)}",
             markup=False,
         )
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Group, RenderableType
@@ -15,60 +14,19 @@ from costwarden.cli.reporting import (
     Format,
     TableJson,
     WhereOpt,
-    aggregator_for,
     choose_format,
     echo_json,
     parse_where,
+    usage_errors,
 )
 from costwarden.cli.state import state_of
 from costwarden.core.units import Unit, spell
-from costwarden.ledger.base import EventQuery
-from costwarden.reports.budget_view import BudgetState, budget_states, first_seen, policies_of
-from costwarden.reports.forecast import Outlook, Projection, days_between, project, rate_window
-from costwarden.reports.formats import money, period_json, unit_json
-from costwarden.reports.periods import local_midnight, named_period, next_month_start, utc_iso
+from costwarden.reports.forecast import Outlook, Projection
 from costwarden.reports.text import print_wide, usd
+from costwarden.views.forecast import BudgetProjection, ForecastQuery
+from costwarden.views.forecast import forecast as view_forecast
 
-__all__ = ["register", "forecast", "projection_json"]
-
-
-def projection_json(p: Projection, unit: Unit = Unit.USD) -> dict[str, Any]:
-    """A projection with its quantities in `unit` (money as decimal strings, counts as integers)."""
-
-    def q(value: Decimal) -> str | int:
-        return unit_json(unit, value)
-
-    return {
-        "unit": unit.value,
-        "spent": q(p.spent),
-        "rate_per_day": q(p.rate_per_day),
-        "window_days": str(p.window_days),
-        "days_left": str(p.days_left),
-        "resets_at": utc_iso(p.period_end) if p.period_end else None,
-        "projected": q(p.projected),
-        "limit": q(p.limit) if p.limit is not None else None,
-        "remaining": q(p.remaining) if p.remaining is not None else None,
-        "outlook": p.outlook.value,
-        "overshoot": q(p.overshoot),
-        "exhausted_at": utc_iso(p.exhausted_at) if p.exhausted_at else None,
-        "reduce_by_percent": str(p.reduce_by_percent),
-    }
-
-
-_Line = tuple[BudgetState, str, Projection]
-
-
-def _budget_projections(states: list[BudgetState]) -> list[_Line]:
-    """Each resetting budget's limits (USD, tokens, requests), each with its projection."""
-    out: list[_Line] = []
-    for s in states:
-        for dimension in ("cost", "tokens", "requests"):
-            if s.limits.of(dimension) is None:
-                continue
-            p = s.projection(dimension)
-            if p is not None:
-                out.append((s, dimension, p))
-    return out
+__all__ = ["register", "forecast"]
 
 
 def _outlook_text(p: Projection, unit: Unit) -> Text:
@@ -85,7 +43,7 @@ def _outlook_text(p: Projection, unit: Unit) -> Text:
     return Text("-")
 
 
-def _budget_table(lines: list[_Line]) -> Table:
+def _budget_table(lines: list[BudgetProjection]) -> Table:
     table = Table(
         title="Budgets",
         title_justify="left",
@@ -106,8 +64,8 @@ def _budget_table(lines: list[_Line]) -> Table:
         ("outlook", "left"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for s, dimension, p in lines:
-        unit = s.unit(dimension)
+    for line in lines:
+        s, p, unit = line.state, line.projection, line.unit
         table.add_row(
             escape(s.label),
             s.policy.period.label,
@@ -121,6 +79,7 @@ def _budget_table(lines: list[_Line]) -> Table:
     return table
 
 
+@usage_errors
 def forecast(
     ctx: typer.Context,
     window_days: Annotated[
@@ -142,62 +101,13 @@ def forecast(
     """
     state = state_of(ctx)
     chosen = choose_format(fmt, as_json, (Format.TABLE, Format.JSON))
-    tz = state.settings.tz
-    moment = state.clock.now()
-    aggregator = aggregator_for(state)
-    filters = parse_where(where, state.warden.pricebook.canonical)
-    month = named_period("this-month", moment, tz)
-    spent = aggregator.total(EventQuery(start=month.start, end=min(month.end, moment), where=filters)).cost
-    r_start, r_end = rate_window(moment, window_days, first_seen(aggregator))
-    recent = aggregator.total(EventQuery(start=r_start, end=r_end, where=filters)).cost
-    month_projection = project(
-        spent=spent, recent_cost=recent, window_start=r_start, now=moment, period_end=month.end
+    result = view_forecast(
+        state.warden, ForecastQuery(window_days=window_days, next_month=next_month, where=parse_where(where))
     )
-    states = (
-        []
-        if filters
-        else _budget_projections(
-            budget_states(
-                aggregator, policies_of(state.settings, state.warden), moment, tz, window_days=window_days
-            )
-        )
-    )
-    next_total: Decimal | None = None
-    next_days = Decimal(0)
-    if next_month:
-        following = next_month_start(month.start.astimezone(tz).date())
-        next_days = days_between(
-            local_midnight(following, tz), local_midnight(next_month_start(following), tz)
-        )
-        next_total = (month_projection.rate_per_day * next_days).quantize(Decimal("1E-10"))
     if chosen is Format.JSON:
-        out: dict[str, Any] = {
-            "schema": "costwarden.forecast/2",
-            "now": utc_iso(moment),
-            "window": {
-                "start": utc_iso(r_start),
-                "end": utc_iso(r_end),
-                "days": str(month_projection.window_days),
-            },
-            "month": {"period": period_json(month), **projection_json(month_projection)},
-            "budgets": [
-                {
-                    "id": s.policy.id,
-                    "name": s.label,
-                    "period": s.policy.period.label,
-                    **projection_json(p, s.unit(dimension)),
-                }
-                for s, dimension, p in states
-            ],
-        }
-        if next_total is not None:
-            out["next_month"] = {
-                "days": str(next_days.quantize(Decimal("0.01"))),
-                "projected": money(next_total),
-            }
-        echo_json(out)
+        echo_json(result.to_json())
         return
-    p = month_projection
+    p, month, states = result.projection, result.month, result.budgets
     lines = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2, 0, 0))
     lines.add_column(style="bold")
     lines.add_column(justify="right")
@@ -205,12 +115,12 @@ def forecast(
     lines.add_row(f"Rate (last {p.window_days} days):", f"{usd(p.rate_per_day)}/day")
     lines.add_row("Days left:", str(p.days_left))
     lines.add_row("Projected month total:", usd(p.projected))
-    if next_total is not None:
-        lines.add_row("Next month at this rate:", usd(next_total))
+    if result.next_month is not None:
+        lines.add_row("Next month at this rate:", usd(result.next_month.projected))
     parts: list[RenderableType] = [Text("Forecast", style="bold"), lines]
     if states:
         parts += [Text(""), _budget_table(states)]
-    elif not filters:
+    elif not result.filtered:
         parts += [Text(""), Text("No budgets with a resetting period are configured.")]
     print_wide(state.console, Group(*parts))
 

@@ -13,16 +13,14 @@ from costwarden.cli.reporting import (
     Format,
     PeriodFlags,
     TableJson,
-    aggregator_for,
     choose_format,
     echo_json,
     period_options,
 )
 from costwarden.cli.state import state_of
-from costwarden.ledger.insight_store import dismissals_of
-from costwarden.reports.formats import period_json
-from costwarden.reports.insights import Insight, find_insights, insight_json
+from costwarden.reports.insights import Insight
 from costwarden.reports.text import usd
+from costwarden.views.insights import InsightsQuery, change_dismissals, insights_view
 
 __all__ = ["register", "insights", "insight_renderable"]
 
@@ -65,52 +63,23 @@ def insights(
     """Where money could be saved (default: from the last 30 days), biggest saving first."""
     state = state_of(ctx)
     chosen = choose_format(fmt, as_json, (Format.TABLE, Format.JSON))
-    store = dismissals_of(state.warden.ledger)
-    moment = state.clock.now()
-    period = period_flags.resolve(state.settings.tz, default="last-30-days", at=moment)
-
-    def find() -> list[Insight]:
-        return find_insights(
-            aggregator_for(state),
-            state.warden.pricebook,
-            state.warden.tiers,
-            period,
-            now=moment,
-            dismissed=list(store.dismissed()),
-        )
-
-    found = find()
+    query = InsightsQuery(period=period_flags, show_all=show_all)
+    result = insights_view(state.warden, query)
     if dismiss or restore:
-        known = {i.id for i in found} | set(store.dismissed())
-        for flag, items in (("--dismiss", dismiss), ("--restore", restore)):
-            for item in items or []:
-                if item not in known:
-                    raise typer.BadParameter(
-                        f"no insight {item!r} in {period.label} (`costwarden insights --all` lists the ids)",
-                        param_hint=flag,
-                    )
-        for item in dismiss or []:
-            changed = store.dismiss(item, at=moment)
-            state.err.print(
-                f"Dismissed {item}." if changed else f"{item} was already dismissed.", markup=False
-            )
-        for item in restore or []:
-            changed = store.restore(item)
-            state.err.print(f"Restored {item}." if changed else f"{item} was not dismissed.", markup=False)
+        for change in change_dismissals(state.warden, result, dismiss or (), restore or ()):
+            item = change.insight_id
+            if change.dismissed:
+                said = f"Dismissed {item}." if change.changed else f"{item} was already dismissed."
+            else:
+                said = f"Restored {item}." if change.changed else f"{item} was not dismissed."
+            state.err.print(said, markup=False)
         if chosen is not Format.JSON and not show_all:
             return
-        found = find()
-    shown = [i for i in found if show_all or not i.dismissed]
+        result = insights_view(state.warden, query)
     if chosen is Format.JSON:
-        echo_json(
-            {
-                "schema": "costwarden.insights/1",
-                "period": period_json(period),
-                "insights": [insight_json(i) for i in shown],
-                "dismissed": sum(1 for i in found if i.dismissed),
-            }
-        )
+        echo_json(result.to_json())
         return
+    period, found, shown = result.period, result.found, result.shown
     console = state.console
     if not shown:
         console.print(
@@ -122,10 +91,10 @@ def insights(
     for insight in shown:
         console.print("")
         console.print(insight_renderable(insight))
-    total = sum((i.monthly_saving for i in shown if not i.dismissed), start=shown[0].monthly_saving * 0)
     console.print("")
     console.print(
-        f"Estimated total: {usd(total)}/month. Estimates assume the same token mix; verify before switching."
+        f"Estimated total: {usd(result.monthly_saving)}/month. Estimates assume the same token mix; "
+        "verify before switching."
     )
 
 

@@ -11,66 +11,41 @@ from costwarden.cli.reporting import (
     Format,
     PeriodFlags,
     WhereOpt,
-    aggregator_for,
     choose_format,
     echo_json,
     parse_where,
     period_options,
 )
 from costwarden.cli.state import CliState, state_of
-from costwarden.ledger.base import EventQuery
-from costwarden.reports.aggregate import Aggregator
-from costwarden.reports.formats import CSV_DEFAULT_GROUPING, report_csv, report_json
-from costwarden.reports.model import BudgetLine, build_report
-from costwarden.reports.periods import Period
 from costwarden.reports.text import print_wide, report_renderable, summary_text, usd
+from costwarden.views.report import ReportQuery, summary_report
+from costwarden.views.session import SessionQuery, SessionUnavailable, session_view
 
-__all__ = ["register", "report", "budget_lines_for"]
-
-
-def budget_lines_for(state: CliState, aggregator: Aggregator) -> list[BudgetLine]:
-    """The budgets' current state: the budget engine's (as `costwarden budget status` shows it) when budgets
-    are configured, else from the ledger; empty without budgets."""
-    from costwarden.reports.budget_view import budget_lines, budget_states, engine_lines, policies_of
-
-    moment = state.clock.now()
-    lines = engine_lines(state.warden.budgets, aggregator, moment)
-    if lines is not None:
-        return lines
-    policies = policies_of(state.settings, state.warden)
-    if not policies:
-        return []
-    return budget_lines(budget_states(aggregator, policies, moment, state.settings.tz), moment)
+__all__ = ["register", "report"]
 
 
-def _session(state: CliState, session: str, fmt: Format, period: Period | None) -> None:
-    from costwarden.reports.session import session_detail, session_json, session_renderable
+def _session(state: CliState, query: SessionQuery, fmt: Format) -> None:
+    from costwarden.reports.session import session_renderable
 
-    query = EventQuery(
-        start=period.start if period else None, end=period.end if period else None, where={"session": session}
-    )
-    events = list(state.warden.ledger.events(query))
-    if not events:
-        kept = aggregator_for(state).total(EventQuery(where={"session": session}))
-        if kept.events:
+    try:
+        result = session_view(state.warden, query)
+    except SessionUnavailable as gone:
+        if gone.summarized:
             state.err.print(
-                f"Session {session!r}: its events are older than the detailed retention; only totals "
-                f"are kept ({kept.events} calls, {usd(kept.cost)}; see `costwarden report --by session`).",
+                f"Session {query.session!r}: its events are older than the detailed retention; only totals "
+                f"are kept ({gone.kept.events} calls, {usd(gone.kept.cost)}; see `costwarden report --by "
+                "session`).",
                 markup=False,
             )
-        else:
-            state.err.print(f"No events for session {session!r}.", markup=False)
-            raise typer.Exit(2)  # an unknown id: a usage error
-        raise typer.Exit(1)
-    detail = session_detail(session, events)
+            raise typer.Exit(1) from None
+        state.err.print(f"No events for session {query.session!r}.", markup=False)
+        raise typer.Exit(2) from None  # an unknown id: a usage error
     if fmt is Format.JSON:
-        echo_json(session_json(detail))
+        echo_json(result.to_json())
     elif fmt is Format.CSV:
-        from costwarden.reports.formats import rows_csv
-
-        typer.echo(rows_csv([detail.totals], ()), nl=False)
+        typer.echo(result.to_csv(), nl=False)
     else:
-        print_wide(state.console, session_renderable(detail, state.settings.tz))
+        print_wide(state.console, session_renderable(result.detail, state.settings.tz))
 
 
 @period_options()
@@ -107,46 +82,33 @@ def report(
     """
     state = state_of(ctx)
     chosen = choose_format(fmt, as_json)
-    tz = state.settings.tz
     if session is not None:
-        period = period_flags.resolve(tz, at=state.clock.now()) if period_flags.given else None
-        _session(state, session, chosen, period)
+        _session(state, SessionQuery(session, period_flags), chosen)
         return
-    period = period_flags.resolve(tz, at=state.clock.now())
-    try:
-        keys = tuple(by or ())
-        from costwarden.reports.aggregate import check_keys
-
-        check_keys(keys)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--by") from None
-    filters = parse_where(where, state.warden.pricebook.canonical)
-    aggregator = aggregator_for(state)
-    budgets = (
-        budget_lines_for(state, aggregator) if chosen in (Format.TABLE, Format.JSON) and not filters else []
+    query = ReportQuery(
+        period=period_flags,
+        group_by=tuple(by or ()),
+        where=parse_where(where),
+        top=top,
+        budgets=chosen in (Format.TABLE, Format.JSON),
+        detailed=detailed and chosen is Format.TABLE,
+        breakdown=chosen is Format.CSV,
     )
-    result = build_report(
-        aggregator, period, group_by=keys, where=filters, top=top, budgets=budgets, now=state.clock.now()
-    )
+    result = summary_report(state.warden, query)
     if chosen is Format.JSON:
-        echo_json(report_json(result))
+        echo_json(result.to_json())
     elif chosen is Format.CSV:
-        extra = None
-        if not keys:
-            query = EventQuery(start=period.start, end=period.end, where=filters)
-            extra = aggregator.totals(query, CSV_DEFAULT_GROUPING)
-        typer.echo(report_csv(result, extra), nl=False)
+        typer.echo(result.to_csv(), nl=False)
     elif chosen is Format.SUMMARY:
-        typer.echo(summary_text(result))
+        typer.echo(summary_text(result.report))
     else:
         sections = []
-        if detailed and not keys:
-            query = EventQuery(start=period.start, end=period.end, where=filters)
+        if query.detailed and not result.report.group_by:
             sections = [
-                ("BY AGENT", ("agent",), aggregator.totals(query, ("agent",))),
-                ("BY PROVIDER", ("provider",), aggregator.totals(query, ("provider",))),
+                ("BY AGENT", ("agent",), result.by_agent),
+                ("BY PROVIDER", ("provider",), result.by_provider),
             ]
-        print_wide(state.console, report_renderable(result, detailed, sections))
+        print_wide(state.console, report_renderable(result.report, detailed, sections))
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,6 @@
-"""Shared parts of the reporting commands: period flags, filters, output formats and the aggregator.
+"""Shared parts of the reporting commands: period flags, filters and output formats. The questions
+themselves, and the parsing of periods and filters, are `costwarden.views`'; here they become options,
+and their errors usage errors.
 
 `COSTWARDEN_NOW` (an ISO-8601 datetime with offset) makes "now" fixed, so reports over `--today`,
 `--this-month` and forecasts are reproducible in scripts and tests.
@@ -10,21 +12,18 @@ import functools
 import inspect
 import json
 import sys
-from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Collection, Sequence
 from enum import StrEnum
-from typing import Annotated, Any
-from zoneinfo import ZoneInfo
+from typing import Annotated, Any, ParamSpec
 
 import typer
 
-from costwarden.cli.options import is_date, parse_when
-from costwarden.cli.state import CliState
-from costwarden.clock import NOW_ENV, clock_from_env
-from costwarden.ledger.base import WhereValue, where_values
-from costwarden.reports.aggregate import Aggregator
-from costwarden.reports.periods import Period, between, named_period
+from costwarden.cli.options import bad_parameter
+from costwarden.clock import NOW_ENV
+from costwarden.ledger.base import WhereValue
+from costwarden.views import filters
+from costwarden.views.errors import QueryError
+from costwarden.views.periods import NO_PERIOD, PeriodFlags
 
 __all__ = [
     "NOW_ENV",
@@ -42,13 +41,13 @@ __all__ = [
     "PeriodFlags",
     "NO_PERIOD",
     "period_options",
-    "now",
-    "resolve_period",
+    "usage_errors",
     "parse_where",
-    "aggregator_for",
     "echo_json",
     "choose_format",
 ]
+
+P = ParamSpec("P")
 
 
 class Format(StrEnum):
@@ -96,96 +95,19 @@ WhereOpt = Annotated[
 ]
 
 
-def now() -> datetime:
-    """The current time, or `$COSTWARDEN_NOW` when set (see `costwarden.clock`)."""
-    return clock_from_env().now()
+def usage_errors(fn: Callable[P, None]) -> Callable[P, None]:
+    """A command whose bad question (`QueryError` from `costwarden.views`: a malformed `--where`, two
+    periods, an unknown `--by`) is a usage error for the flag it names (exit 2)."""
 
+    @functools.wraps(fn)
+    def command(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            fn(*args, **kwargs)
+        except QueryError as exc:
+            raise bad_parameter(exc) from None
 
-def _end_of(value: str, tz: ZoneInfo) -> datetime:
-    parsed = parse_when(value, "--to", tz)
-    if is_date(value):
-        local = parsed.astimezone(tz).date() + timedelta(days=1)
-        return datetime(local.year, local.month, local.day, tzinfo=tz).astimezone(UTC)
-    return parsed
+    return command
 
-
-def resolve_period(
-    tz: ZoneInfo,
-    *,
-    today: bool = False,
-    yesterday: bool = False,
-    this_week: bool = False,
-    this_month: bool = False,
-    last_30_days: bool = False,
-    start: str | None = None,
-    end: str | None = None,
-    default: str = "this-month",
-    at: datetime | None = None,
-) -> Period:
-    """The one period the flags name (or `default`); two periods at once is a usage error."""
-    chosen = [
-        name
-        for name, flag in (
-            ("today", today),
-            ("yesterday", yesterday),
-            ("this-week", this_week),
-            ("this-month", this_month),
-            ("last-30-days", last_30_days),
-        )
-        if flag
-    ]
-    explicit = start is not None or end is not None
-    if len(chosen) + (1 if explicit else 0) > 1:
-        raise typer.BadParameter(
-            "choose one period: --today, --yesterday, --this-week, --this-month, --last-30-days "
-            "or --from/--to"
-        )
-    moment = at or now()
-    if explicit:
-        lo = parse_when(start, "--from", tz) if start is not None else None
-        hi = _end_of(end, tz) if end is not None else None
-        if lo is not None and hi is not None and hi <= lo:
-            raise typer.BadParameter("--to must be after --from", param_hint="--to")
-        return between(lo, hi, tz)
-    return named_period(chosen[0] if chosen else default, moment, tz)
-
-
-@dataclass(frozen=True, slots=True)
-class PeriodFlags:
-    """The period flags of one command line, as given (see `period_options`)."""
-
-    today: bool = False
-    yesterday: bool = False
-    this_week: bool = False
-    this_month: bool = False
-    last_30_days: bool = False
-    start: str | None = None
-    end: str | None = None
-
-    @property
-    def given(self) -> bool:
-        """Whether any period flag was given."""
-        return any((self.today, self.yesterday, self.this_week, self.this_month, self.last_30_days)) or (
-            self.start is not None or self.end is not None
-        )
-
-    def resolve(self, tz: ZoneInfo, default: str = "this-month", at: datetime | None = None) -> Period:
-        """The period these flags name, or `default` without any."""
-        return resolve_period(
-            tz,
-            today=self.today,
-            yesterday=self.yesterday,
-            this_week=self.this_week,
-            this_month=self.this_month,
-            last_30_days=self.last_30_days,
-            start=self.start,
-            end=self.end,
-            default=default,
-            at=at,
-        )
-
-
-NO_PERIOD = PeriodFlags()
 
 _PERIOD_PARAMS: tuple[tuple[str, Any, Any], ...] = (
     ("today", TodayOpt, False),
@@ -202,7 +124,8 @@ def period_options(*, skip: Collection[str] = ()) -> Callable[[Callable[..., Non
     """Give a command the period flags (`--today` ... `--from`/`--to`, less the `skip`ped field names).
 
     On the command line they take the place of the command's `period_flags: PeriodFlags = NO_PERIOD` parameter
-    (so `--help` lists them there); the command receives them as one `PeriodFlags`.
+    (so `--help` lists them there); the command receives them as one `PeriodFlags`. A `QueryError` of the
+    command is a usage error for the flag it names, as with `usage_errors`.
     """
     names = [name for name, _, _ in _PERIOD_PARAMS if name not in skip]
 
@@ -226,7 +149,10 @@ def period_options(*, skip: Collection[str] = ()) -> Callable[[Callable[..., Non
         @functools.wraps(fn)
         def command(*args: Any, **kwargs: Any) -> None:
             flags = PeriodFlags(**{name: kwargs.pop(name) for name in names if name in kwargs})
-            fn(*args, period_flags=flags, **kwargs)
+            try:
+                fn(*args, period_flags=flags, **kwargs)
+            except QueryError as exc:
+                raise bad_parameter(exc) from None
 
         command.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
         command.__annotations__ = {p.name: p.annotation for p in params} | {"return": None}
@@ -238,67 +164,12 @@ def period_options(*, skip: Collection[str] = ()) -> Callable[[Callable[..., Non
 def parse_where(
     items: Sequence[str] | None, canonical: Callable[[str, str], tuple[str, str]] | None = None
 ) -> dict[str, WhereValue]:
-    """`--where project=api` items as a filter mapping (`FIELD=` selects events where FIELD is unset).
-    Repeated on one field the values are ORed (`project=a --where project=b`: either project); different
-    fields are ANDed. With `canonical` (`PriceBook.canonical`), `provider` and `model` values are the
-    names events are stored under (`provider=claude` finds `anthropic`, a dated model id its model)."""
-    from costwarden.ledger.base import FILTER_FIELDS
-
-    out: dict[str, WhereValue] = {}
-    for item in items or []:
-        name, sep, value = item.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise typer.BadParameter(f"expected FIELD=VALUE, got {item!r}", param_hint="--where")
-        if name not in FILTER_FIELDS and not (name.startswith("tag:") and len(name) > 4):
-            raise typer.BadParameter(
-                f"cannot filter by {name!r}; choose one of {', '.join(FILTER_FIELDS)} or tag:NAME",
-                param_hint="--where",
-            )
-        if name in out:
-            before = where_values(out[name])
-            out[name] = before if (value or None) in before else (*before, value or None)
-        else:
-            out[name] = value or None
-    return canonical_where(out, canonical) if canonical is not None else out
-
-
-def canonical_where(
-    where: dict[str, WhereValue], canonical: Callable[[str, str], tuple[str, str]]
-) -> dict[str, WhereValue]:
-    """`provider` and `model` filter values in their canonical names; a model is resolved under each
-    provider of the filter (or none)."""
-    out = dict(where)
-    providers = [p for p in where_values(where.get("provider", ())) if p] if "provider" in where else []
-    if "provider" in where:
-        out["provider"] = _unique(canonical(p, "")[0] if p else p for p in where_values(where["provider"]))
-    if "model" in where:
-        out["model"] = _unique(
-            canonical(p, m)[1] if m else m for m in where_values(where["model"]) for p in providers or [""]
-        )
-    return out
-
-
-def _unique(values: Iterable[str | None]) -> WhereValue:
-    kept = tuple(dict.fromkeys(values))
-    return kept[0] if len(kept) == 1 else kept
-
-
-def aggregator_for(state: CliState, *, use_rollups: bool = True, pin: bool = True) -> Aggregator:
-    """An aggregator over the configured ledger, with its rollups when the ledger keeps them.
-
-    With `pin` (the default) every read of the rest of the command comes from one snapshot of the ledger
-    (`Aggregator.snapshot`), so its figures agree with each other while other processes append; a command
-    that refreshes (`watch`) passes False and takes a snapshot per refresh."""
-    from costwarden.ledger.rollup_store import rollups_of
-
-    ledger = state.warden.ledger
-    aggregator = Aggregator(
-        ledger=ledger, tz=state.settings.tz, rollups=rollups_of(ledger), use_rollups=use_rollups
-    )
-    if pin:
-        state.hold(aggregator.snapshot())
-    return aggregator
+    """`--where` items as a filter mapping (`costwarden.views.filters.parse_where`); a malformed item is a
+    usage error naming `--where`."""
+    try:
+        return filters.parse_where(items, canonical)
+    except QueryError as exc:
+        raise bad_parameter(exc) from None
 
 
 def echo_json(data: Any) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 
 import typer
@@ -33,7 +32,6 @@ class CliState:
     _clock: Clock | None = None
     _notes: logging.Handler | None = None
     _notes_level: int = logging.NOTSET
-    _held: ExitStack = field(default_factory=ExitStack)
     console: Console = field(default_factory=Console)
     err: Console = field(default_factory=lambda: Console(stderr=True))
 
@@ -76,12 +74,7 @@ class CliState:
         if logger.getEffectiveLevel() > logging.INFO:
             logger.setLevel(logging.INFO)
 
-    def hold(self, context: AbstractContextManager[object]) -> None:
-        """Enter `context` until the command ends (e.g. a read snapshot), before the Warden closes."""
-        self._held.enter_context(context)
-
     def close(self) -> None:
-        self._held.close()
         if self._notes is not None:
             logger = logging.getLogger(_LEDGER_NOTES)
             logger.removeHandler(self._notes)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -14,28 +14,17 @@ from costwarden.cli.reporting import (
     PeriodFlags,
     TableJsonCsv,
     WhereOpt,
-    aggregator_for,
     choose_format,
     echo_json,
     parse_where,
     period_options,
 )
 from costwarden.cli.state import state_of
-from costwarden.ledger.base import EventQuery
-from costwarden.reports.formats import period_json, rows_csv, totals_json
-from costwarden.reports.model import share
 from costwarden.reports.text import print_wide, tokens, usd
+from costwarden.views.top import TopQuery
+from costwarden.views.top import top as view_top
 
 __all__ = ["register", "top"]
-
-_KINDS = {
-    "sessions": ("session",),
-    "projects": ("project",),
-    "agents": ("agent",),
-    "models": ("provider", "model"),
-    "runs": ("run",),
-    "users": ("user",),
-}
 
 
 @period_options()
@@ -75,33 +64,22 @@ def top(
     ]
     if len(picked) > 1:
         raise typer.BadParameter("choose one of --sessions, --projects, --agents, --models, --runs, --users")
-    kind = picked[0] if picked else "sessions"
-    keys = _KINDS[kind]
-    period = period_flags.resolve(state.settings.tz, at=state.clock.now())
-    aggregator = aggregator_for(state)
-    query = EventQuery(
-        start=period.start, end=period.end, where=parse_where(where, state.warden.pricebook.canonical)
+    result = view_top(
+        state.warden,
+        TopQuery(
+            kind=picked[0] if picked else "sessions",
+            limit=limit,
+            period=period_flags,
+            where=parse_where(where),
+            projects=show_details or chosen is not Format.CSV,
+        ),
     )
-    whole = aggregator.total(query)
-    ranked = [row for row in aggregator.totals(query, keys) if any(v is not None for v in row.key)][:limit]
-    projects_of: dict[str, str | None] = {}
-    if kind in ("sessions", "runs", "agents") and (show_details or chosen is not Format.CSV):
-        for row in aggregator.totals(query, (keys[0], "project")):
-            if row.key[0] is not None and row.key[0] not in projects_of:
-                projects_of[row.key[0]] = row.key[1]  # rows come most expensive first
+    kind, period, ranked = result.kind, result.period, result.rows
     if chosen is Format.CSV:
-        typer.echo(rows_csv(ranked, keys), nl=False)
+        typer.echo(result.to_csv(), nl=False)
         return
     if chosen is Format.JSON:
-        items: list[dict[str, Any]] = []
-        for rank, row in enumerate(ranked, 1):
-            item: dict[str, Any] = {"rank": rank, "key": dict(zip(keys, row.key, strict=True))}
-            if projects_of:
-                item["project"] = projects_of.get(str(row.key[0]))
-            item.update(totals_json(row))
-            item["share_percent"] = str(share(row.cost, whole.cost))
-            items.append(item)
-        echo_json({"schema": "costwarden.top/1", "period": period_json(period), "by": kind, "rows": items})
+        echo_json(result.to_json())
         return
     table = Table(
         title=f"Top {kind} - {period.label}",
@@ -121,7 +99,7 @@ def top(
         ("calls", "right"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    if projects_of:
+    if result.projects:
         table.add_column("project")
     if show_details:
         for name in ("input", "cache read", "output", "failed", "unpriced"):
@@ -132,12 +110,12 @@ def top(
             f"{rank}.",
             name,
             usd(row.cost),
-            f"{share(row.cost, whole.cost)}%",
+            f"{result.share(row)}%",
             tokens(row.total_tokens),
             f"{row.events:,}",
         ]
-        if projects_of:
-            cells.append(projects_of.get(str(row.key[0])) or "-")
+        if result.projects:
+            cells.append(result.project_of(row) or "-")
         if show_details:
             cells += [
                 f"{row.input_tokens:,}",

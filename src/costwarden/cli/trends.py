@@ -14,17 +14,16 @@ from costwarden.cli.reporting import (
     PeriodFlags,
     TableJsonCsv,
     WhereOpt,
-    aggregator_for,
     choose_format,
     echo_json,
     parse_where,
     period_options,
 )
 from costwarden.cli.state import state_of
-from costwarden.ledger.base import EventQuery
-from costwarden.reports.charts import bar, series
-from costwarden.reports.formats import money, period_json, rows_csv, totals_json
+from costwarden.reports.charts import bar
 from costwarden.reports.text import print_wide, tokens, usd
+from costwarden.views.trends import TrendsQuery
+from costwarden.views.trends import trends as view_trends
 
 __all__ = ["register", "trends", "Interval"]
 
@@ -52,28 +51,16 @@ def trends(
     """Cost over time (default: the last 30 days, one bar per local day)."""
     state = state_of(ctx)
     chosen = choose_format(fmt, as_json, (Format.TABLE, Format.JSON, Format.CSV))
-    period = period_flags.resolve(state.settings.tz, default="last-30-days", at=state.clock.now())
-    aggregator = aggregator_for(state)
-    query = EventQuery(
-        start=period.start, end=period.end, where=parse_where(where, state.warden.pricebook.canonical)
+    result = view_trends(
+        state.warden, TrendsQuery(interval=interval.value, period=period_flags, where=parse_where(where))
     )
-    by = ("month",) if interval is Interval.MONTH else ("day",)  # old months may be kept only as months
-    rows = series(aggregator.totals(query, by), period, interval.value)
     if chosen is Format.CSV:
-        typer.echo(rows_csv(rows, (interval.value,)), nl=False)
+        typer.echo(result.to_csv(), nl=False)
         return
-    total = sum((r.cost for r in rows), start=aggregator.total(query).cost * 0)
     if chosen is Format.JSON:
-        echo_json(
-            {
-                "schema": "costwarden.trends/1",
-                "period": period_json(period),
-                "interval": interval.value,
-                "total_cost": money(total),
-                "rows": [{interval.value: r.key[0], **totals_json(r)} for r in rows],
-            }
-        )
+        echo_json(result.to_json())
         return
+    period, rows = result.period, result.rows
     if not rows:
         state.console.print(f"No spend in {period.label}.")
         return
@@ -96,8 +83,7 @@ def trends(
             str(row.key[0]), bar(row.cost, largest, width) or "·", usd(row.cost), tokens(row.total_tokens)
         )
     print_wide(state.console, table)
-    days = max(1, len(rows))
-    state.console.print(f"Total {usd(total)} · average {usd(total / days)} per {interval.value}")
+    state.console.print(f"Total {usd(result.total)} · average {usd(result.average)} per {interval.value}")
 
 
 def register(app: typer.Typer) -> None:

@@ -12,13 +12,11 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from costwarden.cli.reporting import aggregator_for, echo_json
+from costwarden.cli.reporting import echo_json, usage_errors
 from costwarden.cli.state import CliState, state_of
-from costwarden.reports.budget_view import live_counts, policies_of
-from costwarden.reports.formats import budget_json, totals_json
-from costwarden.reports.live import LiveStatus, live_status, statusline
-from costwarden.reports.periods import utc_iso
+from costwarden.reports.live import LiveStatus
 from costwarden.reports.text import budget_table, print_wide, tokens, usd
+from costwarden.views.live import LiveQuery, live_view
 
 __all__ = ["register", "watch", "status_renderable"]
 
@@ -46,20 +44,11 @@ def status_renderable(status: LiveStatus) -> RenderableType:
     return Group(*parts)
 
 
-def _status(state: CliState, session: str | None, run: str | None) -> LiveStatus:
-    aggregator = aggregator_for(state, pin=False)
-    with aggregator.snapshot():  # one snapshot per refresh
-        return live_status(
-            aggregator,
-            policies_of(state.settings, state.warden),
-            state.clock.now(),
-            state.settings.tz,
-            session=session,
-            run=run,
-            live=live_counts(state.warden.budgets),
-        )
+def _status(state: CliState, query: LiveQuery) -> LiveStatus:
+    return live_view(state.warden, query).status
 
 
+@usage_errors
 def watch(
     ctx: typer.Context,
     session: Annotated[str | None, typer.Option("--session", help="Watch one session.")] = None,
@@ -79,41 +68,28 @@ def watch(
     Without --session or --run it watches today's spend.
     """
     state = state_of(ctx)
-    if session is not None and run is not None:
-        raise typer.BadParameter("choose --session or --run, not both")
+    query = LiveQuery(session=session, run=run)
     if as_statusline:
-        typer.echo(statusline(_status(state, session, run)))
+        typer.echo(live_view(state.warden, query).statusline)
         return
     if as_json:
-        status = _status(state, session, run)
-        echo_json(
-            {
-                "schema": "costwarden.watch/2",
-                "at": utc_iso(status.at),
-                "scope": dict([status.scope]) if status.scope else {},
-                "totals": totals_json(status.totals),
-                "budgets": [budget_json(b) for b in status.budgets],
-                "statusline": statusline(status),
-            }
-        )
+        echo_json(live_view(state.warden, query).to_json())
         return
     console = state.console
     done = 0
     try:
         if console.is_terminal:
-            with Live(
-                status_renderable(_status(state, session, run)), console=console, auto_refresh=False
-            ) as live:
+            with Live(status_renderable(_status(state, query)), console=console, auto_refresh=False) as live:
                 done = 1
                 while count is None or done < count:
                     time.sleep(interval)
-                    live.update(status_renderable(_status(state, session, run)), refresh=True)
+                    live.update(status_renderable(_status(state, query)), refresh=True)
                     done += 1
         else:
             while count is None or done < count:
                 if done:
                     time.sleep(interval)
-                print_wide(console, status_renderable(_status(state, session, run)))
+                print_wide(console, status_renderable(_status(state, query)))
                 done += 1
     except KeyboardInterrupt:
         pass

@@ -18,7 +18,6 @@ from costwarden.reports.model import BudgetLine, Report, share
 from costwarden.reports.periods import Period, utc_iso
 
 __all__ = [
-    "REPORT_SCHEMA",
     "TOTALS_FIELDS",
     "money",
     "totals_json",
@@ -26,13 +25,11 @@ __all__ = [
     "group_json",
     "budget_json",
     "unit_json",
-    "report_json",
     "rows_csv",
     "report_csv",
     "CSV_DEFAULT_GROUPING",
 ]
 
-REPORT_SCHEMA = "costwarden.report/2"
 TOTALS_FIELDS: tuple[str, ...] = (
     "events",
     "requests",
@@ -113,29 +110,6 @@ def budget_json(line: BudgetLine) -> dict[str, Any]:
         "resets_at": None if line.resets_at is None else utc_iso(line.resets_at),
         "days_left": None if line.days_left is None else str(line.days_left),
         "projected": None if line.projected is None else unit_json(unit, line.projected),
-    }
-
-
-def report_json(report: Report) -> dict[str, Any]:
-    """The report as a JSON-ready dict; every key is always present (schema `costwarden.report/2`)."""
-    whole = report.totals.cost
-    return {
-        "schema": REPORT_SCHEMA,
-        "generated_at": utc_iso(report.generated_at),
-        "period": period_json(report.period),
-        "totals": totals_json(report.totals),
-        "sessions": report.sessions,
-        "runs": report.runs,
-        "average_per_session": money(report.average_per_session),
-        "group_by": list(report.group_by),
-        "groups": [group_json(r, report.group_by, whole) for r in report.groups],
-        "by_project": [group_json(r, ("project",), whole) for r in report.by_project],
-        "by_model": [group_json(r, ("provider", "model"), whole) for r in report.by_model],
-        "top_sessions": [
-            {"session": s.session, "project": s.project, **totals_json(s.totals)} for s in report.top_sessions
-        ],
-        "budgets": [budget_json(b) for b in report.budgets],
-        "answered_from": list(report.sources),
     }
 
 

@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.console import Group, RenderableType
@@ -19,11 +18,9 @@ from rich.text import Text
 from costwarden.core.money import format_usd
 from costwarden.core.usage import UsageEvent
 from costwarden.ledger.base import Totals
-from costwarden.reports.formats import money, totals_json
-from costwarden.reports.periods import utc_iso
 from costwarden.reports.totals import add_totals, empty_totals, event_totals
 
-__all__ = ["SLICES", "SessionCall", "SessionDetail", "session_detail", "session_json", "session_renderable"]
+__all__ = ["SLICES", "SessionCall", "SessionDetail", "session_detail", "session_renderable"]
 
 SLICES: tuple[tuple[str, str, str], ...] = (
     # (label, token field, cost slice)
@@ -149,40 +146,6 @@ def session_detail(session: str, events: Iterable[UsageEvent]) -> SessionDetail:
         slice_cost={k: v for k, v in slice_cost.items() if v},
         calls=sorted(calls, key=lambda c: (c.occurred_at, c.id)),
     )
-
-
-def session_json(detail: SessionDetail) -> dict[str, Any]:
-    """The detail as JSON (schema `costwarden.session/1`, money as decimal strings)."""
-    t = detail.totals
-    return {
-        "schema": "costwarden.session/1",
-        "session": detail.session,
-        "projects": detail.projects,
-        "agents": detail.agents,
-        "models": detail.models,
-        "started": utc_iso(detail.started) if detail.started else None,
-        "ended": utc_iso(detail.ended) if detail.ended else None,
-        "minutes": str(detail.minutes.quantize(Decimal("0.01"))),
-        "totals": totals_json(t),
-        "slice_cost": {name: money(amount) for name, amount in sorted(detail.slice_cost.items())},
-        "average_tokens_per_call": str(detail.per_call(t.total_tokens).quantize(Decimal(1))),
-        "average_cost_per_call": money(detail.per_call(t.cost).quantize(_UNIT, rounding=ROUND_HALF_EVEN)),
-        "tokens_per_minute": str(detail.tokens_per_minute),
-        "cost_per_minute": money(detail.cost_per_minute),
-        "calls": [
-            {
-                "id": call.id,
-                "occurred_at": utc_iso(call.occurred_at),
-                "provider": call.provider,
-                "model": call.model,
-                "status": call.status,
-                "cost": money(call.cost),
-                "provider_response_id": call.provider_response_id,
-                "provider_request_id": call.provider_request_id,
-            }
-            for call in detail.calls
-        ],
-    }
 
 
 def session_renderable(detail: SessionDetail, tz: ZoneInfo | None = None) -> RenderableType:

@@ -1,0 +1,78 @@
+"""The alert feed: thresholds crossed (once per budget, period and threshold) and exhaustions (blocks,
+terminated runs, queue timeouts, fallbacks), newest first. `alerts_view(warden, AlertsQuery(...))` answers
+`costwarden alerts`; its JSON is a list of alerts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from costwarden.budgets import AlertRecord, BudgetEngine
+from costwarden.core.units import unit_of
+from costwarden.errors import ConfigError
+from costwarden.views.errors import QueryError
+
+if TYPE_CHECKING:
+    from costwarden.warden import Warden
+
+__all__ = ["ALERT_KINDS", "AlertsQuery", "AlertsResult", "alerts_view", "alert_json"]
+
+ALERT_KINDS: tuple[str, ...] = ("threshold", "warn", "block", "terminate_run", "queue_timeout", "fallback")
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsQuery:
+    """At most `limit` alerts, newest first; only these `kinds` (of `ALERT_KINDS`; none: all) and only
+    this `budget` id."""
+
+    limit: int = 50
+    kinds: tuple[str, ...] = ()
+    budget: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsResult:
+    alerts: list[AlertRecord] = field(default_factory=list)
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [alert_json(a) for a in self.alerts]
+
+
+def alert_json(alert: AlertRecord) -> dict[str, Any]:
+    def when(at: datetime | None) -> str | None:
+        return at.isoformat().replace("+00:00", "Z") if at is not None else None
+
+    return {
+        "id": alert.id,
+        "at": when(alert.at),
+        "kind": alert.kind,
+        "level": alert.level,
+        "budget_id": alert.budget_id,
+        "scope": alert.scope,
+        "period": alert.period_key,
+        "unit": alert.details.get("unit") or unit_of(alert.dimension).value,
+        "threshold": alert.threshold,
+        "resets_at": when(alert.resets_at),
+        "message": alert.message,
+        "details": dict(alert.details),
+    }
+
+
+def alerts_view(warden: Warden, query: AlertsQuery) -> AlertsResult:
+    """The feed from the budget records; an unknown kind, or a budget id that names neither a budget nor
+    an alert, is a `QueryError` (`--kind`, `--budget`); without a database ledger a `ConfigError`."""
+    for item in query.kinds:
+        if item not in ALERT_KINDS:
+            raise QueryError(f"unknown kind {item!r}; choose from {', '.join(ALERT_KINDS)}", "--kind")
+    engine = warden.budgets
+    if not isinstance(engine, BudgetEngine) or engine.records is None:
+        raise ConfigError("the alert feed needs a database ledger", key="database")
+    budget = query.budget
+    feed = engine.records.alerts(limit=query.limit, kinds=list(query.kinds) or None, budget_id=budget)
+    unknown = budget is not None and not feed and budget not in engine.policies.by_id
+    if unknown and not engine.records.alerts(limit=1, budget_id=budget):
+        raise QueryError(
+            f"no budget {budget!r} (see `costwarden budget list`) and no alert of one", "--budget"
+        )
+    return AlertsResult(list(feed))

@@ -1,0 +1,32 @@
+"""What every view reads through: an `Aggregator` over a Warden's ledger (with its rollups), the Warden's
+timezone and "now", and filters in canonical names."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from costwarden.ledger.base import WhereValue
+from costwarden.reports.aggregate import Aggregator
+from costwarden.views.filters import canonical_where
+
+if TYPE_CHECKING:
+    from costwarden.warden import Warden
+
+__all__ = ["aggregator_of", "filters_of"]
+
+
+def aggregator_of(warden: Warden, *, use_rollups: bool = True) -> Aggregator:
+    """An aggregator over the Warden's ledger, with its rollups when the ledger keeps them. A view answers
+    inside one `Aggregator.snapshot()`, so its figures agree while other processes append."""
+    from costwarden.ledger.rollup_store import rollups_of
+
+    ledger = warden.ledger
+    return Aggregator(
+        ledger=ledger, tz=warden.settings.tz, rollups=rollups_of(ledger), use_rollups=use_rollups
+    )
+
+
+def filters_of(warden: Warden, where: Mapping[str, WhereValue]) -> dict[str, WhereValue]:
+    """`where` with its `provider` and `model` values in the names events are stored under."""
+    return canonical_where(where, warden.pricebook.canonical) if where else {}

@@ -1,0 +1,80 @@
+"""Cost over time: one row per local day, week or month of a period (default: the last 30 days).
+`trends(warden, TrendsQuery(...))` answers `costwarden trends`; `TrendsResult.to_json()` is
+`costwarden.trends/1`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from costwarden.ledger.base import EventQuery, Totals, WhereValue
+from costwarden.reports.charts import series
+from costwarden.reports.formats import money, period_json, rows_csv, totals_json
+from costwarden.reports.periods import Period
+from costwarden.views.errors import QueryError
+from costwarden.views.periods import NO_PERIOD, PeriodFlags
+from costwarden.views.reader import aggregator_of, filters_of
+
+if TYPE_CHECKING:
+    from costwarden.warden import Warden
+
+__all__ = ["TRENDS_SCHEMA", "INTERVALS", "TrendsQuery", "TrendsResult", "trends"]
+
+TRENDS_SCHEMA = "costwarden.trends/1"
+INTERVALS: tuple[str, ...] = ("day", "week", "month")
+
+
+@dataclass(frozen=True, slots=True)
+class TrendsQuery:
+    """One row per `interval` (`day`, `week` or `month`) of the period (default the last 30 days)."""
+
+    interval: str = "day"
+    period: PeriodFlags = NO_PERIOD
+    where: Mapping[str, WhereValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TrendsResult:
+    """Every interval of the period in time order (empty intervals included), and their total."""
+
+    SCHEMA: ClassVar[str] = TRENDS_SCHEMA
+
+    interval: str
+    period: Period
+    rows: list[Totals]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((r.cost for r in self.rows), start=Decimal(0))
+
+    @property
+    def average(self) -> Decimal:
+        """The total per interval."""
+        return self.total / max(1, len(self.rows))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": TRENDS_SCHEMA,
+            "period": period_json(self.period),
+            "interval": self.interval,
+            "total_cost": money(self.total),
+            "rows": [{self.interval: r.key[0], **totals_json(r)} for r in self.rows],
+        }
+
+    def to_csv(self) -> str:
+        return rows_csv(self.rows, (self.interval,))
+
+
+def trends(warden: Warden, query: TrendsQuery) -> TrendsResult:
+    """The period's cost per interval, from one snapshot of the ledger."""
+    if query.interval not in INTERVALS:
+        raise QueryError(f"unknown interval {query.interval!r}; choose {', '.join(INTERVALS)}", "--interval")
+    period = query.period.resolve(warden.settings.tz, default="last-30-days", at=warden.clock.now())
+    aggregator = aggregator_of(warden)
+    every = EventQuery(start=period.start, end=period.end, where=filters_of(warden, query.where))
+    by = ("month",) if query.interval == "month" else ("day",)  # old months may be kept only as months
+    with aggregator.snapshot():
+        rows = series(aggregator.totals(every, by), period, query.interval)
+    return TrendsResult(query.interval, period, rows)

@@ -1,0 +1,1 @@
+"""Tests of the read side (`costwarden.views`), calling the views directly."""

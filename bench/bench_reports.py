@@ -125,6 +125,11 @@ def generate(n: int, seed: int = 7) -> Iterator[list[tuple[Any, ...]]]:
                     None,
                     None,
                     recorded,
+                    None,  # given_provider, given_model: the canonical names were given
+                    None,
+                    None,  # provider_response_id, provider_request_id, given_id
+                    None,
+                    None,
                 )
             )
             made += 1

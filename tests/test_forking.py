@@ -14,7 +14,8 @@ from costwarden.budgets.alerts import AlertHub
 from costwarden.forking import ForkSafeLock
 from costwarden.ledger.budget_memory import MemoryBudgetStore
 from costwarden.ledger.memory import MemoryLedger
-from costwarden.quotas import MemoryQuotaStore, Quotas
+from costwarden.quotas import Quotas
+from costwarden.storage.quotas import MemoryQuotaStore
 
 pytestmark = [
     pytest.mark.forks_threads,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from costwarden.ledger import Ledger
-from costwarden.quotas import MemoryQuotaStore, Quotas, parse_duration, parse_quota_headers
+from costwarden.quotas import Quotas, parse_duration, parse_quota_headers
+from costwarden.storage.quotas import MemoryQuotaStore
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

@@ -13,26 +13,19 @@ call was rate limited (HTTP 429), and on `flush()`.
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import time
 import weakref
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from costwarden.clock import Clock, clock_from_env, default_now
 from costwarden.forking import ForkSafeLock
+from costwarden.storage.quotas import MemoryQuotaStore, QuotaSnapshot, QuotaStore, QuotaWindow
 
 __all__ = [
-    "QuotaWindow",
-    "QuotaSnapshot",
-    "QuotaStore",
-    "MemoryQuotaStore",
     "Quotas",
-    "LazyQuotaStore",
-    "store_for_ledger",
     "parse_quota_headers",
     "parse_duration",
     "ratelimit_headers",
@@ -41,74 +34,6 @@ __all__ = [
 _OPENAI = re.compile(r"^x-ratelimit-(limit|remaining|reset)-(.+)$")
 _ANTHROPIC = re.compile(r"^anthropic-ratelimit-(.+)-(limit|remaining|reset|utilization|status)$")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
-_LOW_FRACTION = 0.10
-
-
-@dataclass(frozen=True, slots=True)
-class QuotaWindow:
-    """One rate-limit window (e.g. `requests`, `tokens`, `input-tokens`, `unified-5h`)."""
-
-    name: str
-    limit: int | None = None
-    remaining: int | None = None
-    reset_at: datetime | None = None
-    utilization: float | None = None
-    status: str | None = None
-
-    @property
-    def fraction_left(self) -> float | None:
-        """Share of the window still available (0..1), when known."""
-        if self.limit and self.remaining is not None:
-            return max(0.0, min(1.0, self.remaining / self.limit))
-        if self.utilization is not None:
-            return max(0.0, 1.0 - self.utilization)
-        return None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "limit": self.limit,
-            "remaining": self.remaining,
-            "reset_at": self.reset_at.isoformat() if self.reset_at else None,
-            "utilization": self.utilization,
-            "status": self.status,
-        }
-
-    @classmethod
-    def from_json(cls, name: str, data: Mapping[str, Any]) -> QuotaWindow:
-        reset = data.get("reset_at")
-        return cls(
-            name=name,
-            limit=data.get("limit"),
-            remaining=data.get("remaining"),
-            reset_at=datetime.fromisoformat(reset) if reset else None,
-            utilization=data.get("utilization"),
-            status=data.get("status"),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class QuotaSnapshot:
-    """What one response said about a provider's quota."""
-
-    provider: str
-    observed_at: datetime
-    windows: Mapping[str, QuotaWindow] = field(default_factory=dict)
-    model: str | None = None
-    status_code: int | None = None
-    retry_after: float | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def low(self) -> bool:
-        """True when any window has 10 % or less left, or the call was rate limited."""
-        if self.status_code == 429:
-            return True
-        return any(
-            (w.fraction_left is not None and w.fraction_left <= _LOW_FRACTION) for w in self.windows.values()
-        )
-
-    def windows_json(self) -> str:
-        return json.dumps({k: w.as_json() for k, w in sorted(self.windows.items())}, separators=(",", ":"))
 
 
 def ratelimit_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -217,77 +142,6 @@ def parse_quota_headers(
         retry_after=retry_after,
         headers=raw,
     )
-
-
-class QuotaStore(Protocol):
-    """Where the latest snapshot per provider is kept."""
-
-    def save(self, snapshot: QuotaSnapshot) -> None:
-        """Keep `snapshot` unless a newer one of the same provider is stored."""
-        ...
-
-    def latest(self, provider: str) -> QuotaSnapshot | None: ...
-
-    def all(self) -> list[QuotaSnapshot]: ...
-
-
-class MemoryQuotaStore:
-    """A QuotaStore in memory (for `MemoryLedger` and tests)."""
-
-    def __init__(self) -> None:
-        self._rows: dict[str, QuotaSnapshot] = {}
-        self._lock = ForkSafeLock()
-
-    def save(self, snapshot: QuotaSnapshot) -> None:
-        with self._lock:
-            old = self._rows.get(snapshot.provider)
-            if old is None or old.observed_at <= snapshot.observed_at:
-                self._rows[snapshot.provider] = snapshot
-
-    def latest(self, provider: str) -> QuotaSnapshot | None:
-        return self._rows.get(provider)
-
-    def all(self) -> list[QuotaSnapshot]:
-        return sorted(self._rows.values(), key=lambda s: s.provider)
-
-
-_MEMORY_STORES: weakref.WeakKeyDictionary[object, MemoryQuotaStore] = weakref.WeakKeyDictionary()
-
-
-class LazyQuotaStore:
-    """Picks the store on first use: SQL on the ledger's database, or memory tied to a `MemoryLedger`."""
-
-    def __init__(self, ledger: Callable[[], object]) -> None:
-        self._ledger = ledger
-        self._store: QuotaStore | None = None
-
-    def _resolve(self) -> QuotaStore:
-        if self._store is None:
-            from costwarden.ledger.capture_store import SqlQuotaStore, engine_of
-
-            ledger = self._ledger()
-            engine = engine_of(ledger)
-            if engine is not None:
-                self._store = SqlQuotaStore(engine)
-            else:
-                self._store = _MEMORY_STORES.get(ledger)
-                if self._store is None:
-                    self._store = _MEMORY_STORES[ledger] = MemoryQuotaStore()
-        return self._store
-
-    def save(self, snapshot: QuotaSnapshot) -> None:
-        self._resolve().save(snapshot)
-
-    def latest(self, provider: str) -> QuotaSnapshot | None:
-        return self._resolve().latest(provider)
-
-    def all(self) -> list[QuotaSnapshot]:
-        return self._resolve().all()
-
-
-def store_for_ledger(ledger: Callable[[], object]) -> QuotaStore:
-    """The quota store of a ledger (given as a function, so nothing is opened before first use)."""
-    return LazyQuotaStore(ledger)
 
 
 class Quotas:

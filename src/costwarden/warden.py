@@ -36,9 +36,10 @@ from costwarden.forking import ForkSafeLock
 from costwarden.ledger.base import Ledger
 from costwarden.pricing.book import PriceBook
 from costwarden.pricing.tiers import TierBook
+from costwarden.storage.backend import Backend, backend_for_ledger, open_backend
 
 if TYPE_CHECKING:
-    from costwarden.budgets.store import AlertRecord
+    from costwarden.storage.budgets import AlertRecord
 
 if TYPE_CHECKING:
     from costwarden.estimate import TokenEstimator
@@ -79,8 +80,11 @@ class Warden:
     or the user config file; `$COSTWARDEN_DATABASE_URL`, the file's `database:` or the default SQLite file),
     and so the budgets `costwarden budget set` stored there. Each argument given replaces its own part only:
     `settings` (then no config file is read; its `database`, else `$COSTWARDEN_DATABASE_URL`, else the
-    default file), `database`, `ledger` (`MemoryLedger()` in tests), `pricebook`, `budgets`, `clock`.
-    Nothing is opened until first use; `close()` (or `with Warden(...)`) releases the database.
+    default file), `database`, `ledger` (`MemoryLedger()` in tests), `backend` (all storage at once, see
+    `costwarden.storage.open_backend`), `pricebook`, `budgets`, `clock`. A storage combination that
+    cannot work (Redis counters beside a ledger in memory, configured budgets on a ledger without budget
+    storage) is a `ConfigError` here. Nothing is opened until first use; `close()` (or `with Warden(...)`)
+    releases the database.
     """
 
     def __init__(
@@ -89,6 +93,7 @@ class Warden:
         *,
         ledger: Ledger | None = None,
         database: str | None = None,
+        backend: Backend | None = None,
         pricebook: PriceBook | None = None,
         budgets: BudgetController | None = None,
         clock: Clock | None = None,
@@ -99,7 +104,18 @@ class Warden:
         self.settings = (
             load_settings(database=database) if settings is None else with_database(settings, database)
         )
-        self._ledger = ledger
+        if backend is not None and ledger is not None:
+            raise ValueError("give a backend or a ledger, not both")
+        if backend is None:
+            if ledger is not None:
+                backend = backend_for_ledger(ledger, self.settings, budgets=budgets is None)
+            else:
+                from costwarden.config import default_database_url
+
+                backend = open_backend(self.settings.database or default_database_url(), self.settings)
+        self.backend: Backend = backend
+        """Where everything is stored: the ledger, budget counters and records, quotas, import offsets,
+        dismissed insights, rollups (see `costwarden.storage`)."""
         self.pricebook = pricebook if pricebook is not None else PriceBook(self.settings.pricing)
         self._tiers: TierBook | None = None
         self._budgets = budgets
@@ -123,16 +139,7 @@ class Warden:
     @property
     def ledger(self) -> Ledger:
         """The ledger, opened (and migrated) on first use."""
-        ledger = self._ledger
-        if ledger is None:
-            with self._lazy:
-                if self._ledger is None:
-                    from costwarden.config import default_database_url
-                    from costwarden.ledger.sql import open_ledger
-
-                    self._ledger = open_ledger(self.settings.database or default_database_url())
-                ledger = self._ledger
-        return ledger
+        return self.backend.ledger
 
     @property
     def tiers(self) -> TierBook:
@@ -156,7 +163,7 @@ class Warden:
         from costwarden.budgets import build_engine
 
         engine = build_engine(
-            self.settings, self.ledger, self.worst_case, clock=self.clock, names=self.pricebook.canonical
+            self.settings, self.backend, self.worst_case, clock=self.clock, names=self.pricebook.canonical
         )
         return engine if engine is not None else NullBudgets(self.ledger)
 
@@ -173,9 +180,7 @@ class Warden:
     def close(self) -> None:
         if self._budgets is not None:
             self._budgets.close()
-        if self._ledger is not None:
-            self._ledger.close()
-            self._ledger = None
+        self.backend.close()
 
     def __enter__(self) -> Warden:
         return self
@@ -457,9 +462,10 @@ class Warden:
     @functools.cached_property
     def quotas(self) -> Quotas:
         """The latest known rate-limit quota per provider, read from the headers of wrapped calls."""
-        from costwarden.quotas import Quotas, store_for_ledger
+        from costwarden.quotas import Quotas
+        from costwarden.storage.quotas import LazyQuotaStore
 
-        return Quotas(store_for_ledger(lambda: self.ledger), clock=self.clock)
+        return Quotas(LazyQuotaStore(lambda: self.backend.quotas), clock=self.clock)
 
     @functools.cached_property
     def estimator(self) -> TokenEstimator:

@@ -543,11 +543,10 @@ class BudgetMachine(RuleBasedStateMachine):
     @rule()
     def maintain(self) -> None:
         """`costwarden maintain`: old events are folded into daily and monthly totals."""
-        from costwarden.ledger.rollup_store import rollups_of
         from costwarden.reports.retention import apply_retention
 
         assert self.warden is not None
-        store = rollups_of(self.warden.ledger)
+        store = self.warden.backend.rollups
         assert store is not None
         result = apply_retention(
             store, self.warden.settings.retention, now=self.now, tz=self.warden.settings.tz

@@ -18,7 +18,6 @@ from costwarden.budgets.status import budget_status
 from costwarden.clock import FixedClock
 from costwarden.config import settings_from_mapping
 from costwarden.core.money import to_units
-from costwarden.ledger.rollup_store import rollups_of
 from costwarden.reports.retention import apply_retention
 from costwarden.warden import Warden
 
@@ -75,7 +74,7 @@ def test_an_event_older_than_the_retention_cut_counts_after_maintain(warden: War
     if warden.settings.redis_url:
         pytest.skip("the same derivation as SQLite; Redis is covered below")
     _record_old(warden)
-    store = rollups_of(warden.ledger)
+    store = warden.backend.rollups
     assert store is not None
     result = apply_retention(store, warden.settings.retention, now=NOW, tz=warden.settings.tz)
     assert result.events_deleted == 1

@@ -26,7 +26,7 @@ from costwarden.ledger.rollup_store import RollupStore
 from costwarden.ledger.sql import SqlLedger, open_ledger
 from costwarden.reports.aggregate import Aggregator
 from costwarden.reports.retention import apply_retention
-from costwarden.reports.rollups import NotResolvable
+from costwarden.storage.rollups import NotResolvable
 from reports.history import NOW, make_history, priced
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect
 
-from costwarden.budgets.store import AlertRecord, Hold, Reservation, SavedBudget, Spend
 from costwarden.core.admission import Amounts, Need, counter_key
 from costwarden.core.periods import Period, Window
 from costwarden.core.policy import Action, Applied, Limits, Policy
@@ -21,6 +20,7 @@ from costwarden.ledger import MemoryLedger
 from costwarden.ledger.budget_memory import MemoryBudgetStore
 from costwarden.ledger.budget_store import SqlBudgetStore
 from costwarden.ledger.sql import open_ledger
+from costwarden.storage.budgets import AlertRecord, Hold, Reservation, SavedBudget, Spend
 
 WINDOW = Window("d:2026-11-23T00:00", None, None, ("d:2026-11-23T00:00",))
 

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from costwarden.budgets.store import Hold, Reservation
 from costwarden.core.admission import Amounts
 from costwarden.ledger.memory import MemoryLedger
+from costwarden.storage.budgets import Hold, Reservation
 
 pytestmark = pytest.mark.redis
 

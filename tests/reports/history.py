@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from costwarden.core.usage import CostBreakdown, CostSource, UsageEvent
 from costwarden.ledger.base import Totals
 from costwarden.reports.aggregate import event_key
-from costwarden.reports.totals import add_totals, event_totals, sort_rows
+from costwarden.storage.totals import add_totals, event_totals, sort_rows
 
 NOW = datetime(2026, 11, 23, 14, 5, tzinfo=UTC)
 PROJECTS = ("backend-api", "frontend", "data", None)
@@ -116,7 +116,7 @@ def oracle(
         row = event_totals(event, key)
         merged[key] = row if key not in merged else add_totals(merged[key], row, key)
     if not group_by and not merged:
-        from costwarden.reports.totals import empty_totals
+        from costwarden.storage.totals import empty_totals
 
         return [empty_totals()]
     positions = [i for i, k in enumerate(group_by) if k in ("hour", "day", "month")]

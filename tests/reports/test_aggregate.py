@@ -8,12 +8,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from costwarden.config import settings_from_mapping
 from costwarden.core.usage import UsageEvent
 from costwarden.ledger.base import EventQuery, Ledger
-from costwarden.ledger.rollup_store import rollups_of
 from costwarden.reports.aggregate import Aggregator, hour_to_local
+from costwarden.storage.backend import backend_for_ledger
+from costwarden.storage.rollups import RollupSource
 
 from .history import NOW, oracle
+
+
+def rollups_of(ledger: Ledger) -> RollupSource | None:
+    """The rollups of the backend around `ledger` (None in memory)."""
+    return backend_for_ledger(ledger, settings_from_mapping({})).rollups
+
 
 Filler = Callable[[], list[UsageEvent]]
 GROUPINGS: list[tuple[str, ...]] = [

@@ -16,7 +16,7 @@ from costwarden.ledger.sql import SqlLedger, open_ledger
 from costwarden.reports.aggregate import Aggregator
 from costwarden.reports.periods import local_midnight, month_start, named_period, next_month_start
 from costwarden.reports.retention import apply_retention, plan_retention
-from costwarden.reports.rollups import NotResolvable
+from costwarden.storage.rollups import NotResolvable
 
 from .history import NOW, make_history, oracle, priced, snapshots
 

@@ -18,7 +18,8 @@ from costwarden.ledger.rollup_store import RollupStore, rollup_totals, rollups, 
 from costwarden.ledger.sql import SqlLedger, open_ledger
 from costwarden.reports.aggregate import Aggregator
 from costwarden.reports.retention import apply_retention
-from costwarden.reports.rollups import Coverage, NotResolvable, Segment, plan_segments
+from costwarden.reports.rollups import Segment, plan_segments
+from costwarden.storage.rollups import Coverage, NotResolvable
 
 from .history import NOW, latest, make_history, oracle, snapshots
 

@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING
 
 from costwarden.budgets.alerts import AlertHub, CallbackNotifier, LogNotifier, Notifier
 from costwarden.budgets.engine import BudgetEngine, RunSlot
-from costwarden.budgets.store import AlertRecord, BudgetRecords, CounterStore, SavedBudget
 from costwarden.clock import SYSTEM_CLOCK
+from costwarden.storage.budgets import AlertRecord, BudgetRecords, CounterStore, SavedBudget
 
 if TYPE_CHECKING:
     from costwarden.clock import Clock
     from costwarden.config import Settings
     from costwarden.core.calls import CallRequest
     from costwarden.core.policy import Names
-    from costwarden.ledger.base import Ledger
+    from costwarden.storage.backend import Backend
 
 __all__ = [
     "AlertHub",
@@ -36,37 +36,20 @@ __all__ = [
 
 def build_engine(
     settings: Settings,
-    ledger: Ledger,
+    backend: Backend,
     worst_case: Callable[[CallRequest, str, str], Decimal],
     *,
     clock: Clock | None = None,
     names: Names | None = None,
 ) -> BudgetEngine | None:
-    """The engine for `settings` over `ledger`: counters in the ledger's database (or Redis when
-    `redis_url` is set), budgets from config and from the CLI. None for an in-memory ledger without
-    budgets. `clock` is the engine's "now" (default: the system clock); `names` gives the canonical
-    provider and model budgets match calls by (`PriceBook.canonical`)."""
-    from costwarden.ledger.budget_memory import MemoryBudgetStore
-
-    counters: CounterStore
-    records: BudgetRecords
-    if hasattr(ledger, "engine"):
-        from costwarden.ledger.budget_store import SqlBudgetStore
-
-        sql = SqlBudgetStore(ledger)  # type: ignore[arg-type]
-        records = sql
-        counters = sql
-        if settings.redis_url:
-            from costwarden.ledger.redis_counters import RedisCounterStore
-            from costwarden.ledger.redis_fallback import FallbackCounterStore
-
-            redis = RedisCounterStore(settings.redis_url, ledger, journal=sql)
-            counters = FallbackCounterStore(redis, sql)
-    elif settings.budgets:
-        memory = MemoryBudgetStore(ledger)
-        counters = records = memory
-    else:
+    """The engine for `settings` over `backend`: counters in its database (or Redis when `redis_url` is
+    set), budgets from config and from the CLI. None for a backend in memory without budgets. `clock` is
+    the engine's "now" (default: the system clock); `names` gives the canonical provider and model budgets
+    match calls by (`PriceBook.canonical`)."""
+    if not backend.durable and not settings.budgets:
         return None
+    stores = backend.budget_stores()
+    counters, records = stores.counters, stores.records
     notifiers: list[Notifier] = [LogNotifier(c.level) for c in settings.alerts.channels if c.type == "log"]
     from costwarden.core.routing import ProviderRegistry
 
@@ -81,11 +64,11 @@ def build_engine(
         tz=settings.tz,
         default_max_tokens=settings.estimation.default_max_tokens,
         hub=AlertHub(records, notifiers),
-        ledger=ledger,
+        ledger=backend.ledger,
+        rollups=backend.rollups,
         clock=clock if clock is not None else SYSTEM_CLOCK,
         names=names,
     )
-    redis_store = getattr(counters, "redis", None)
-    if redis_store is not None:
-        redis_store.rebuild_counters = engine.rebuild  # Redis lost its data: recount from the ledger
+    if stores.redis is not None:
+        stores.redis.rebuild_counters = engine.rebuild  # Redis lost its data: recount from the ledger
     return engine

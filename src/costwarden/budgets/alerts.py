@@ -12,8 +12,8 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Protocol, runtime_checkable
 
-from costwarden.budgets.store import AlertRecord, BudgetRecords
 from costwarden.forking import ForkSafeLock
+from costwarden.storage.budgets import AlertRecord, BudgetRecords
 
 __all__ = ["Notifier", "LogNotifier", "CallbackNotifier", "AlertHub", "LOGGER_NAME"]
 

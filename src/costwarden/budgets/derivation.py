@@ -22,7 +22,7 @@ from costwarden.core.usage import ATTRIBUTION_FIELDS, Attribution
 from costwarden.ledger.base import EventQuery, Ledger, Totals
 
 if TYPE_CHECKING:
-    from costwarden.ledger.rollup_store import RollupStore
+    from costwarden.storage.rollups import RollupSource
 
 __all__ = ["LedgerCounts", "as_derived"]
 
@@ -35,8 +35,10 @@ def _names(policy: Policy) -> list[str]:
 class LedgerCounts:
     """Sums the ledger per counter of a budget, periods taken as `keys` takes them."""
 
-    def __init__(self, keys: CounterKeys) -> None:
+    def __init__(self, keys: CounterKeys, rollups: RollupSource | None = None) -> None:
         self.keys = keys
+        self.rollups = rollups
+        """The rollups of the ledger's backend (None: no history folded away, as in memory)."""
 
     def count(self, ledger: Ledger, policy: Policy, periods: Sequence[str]) -> dict[str, Amounts]:
         """What the ledger adds up to on each counter of `policy` in the period instances `periods` (every
@@ -49,11 +51,7 @@ class LedgerCounts:
         end = None if any(e is None for e in ends) else max(e for e in ends if e is not None)
         out: dict[str, Amounts] = {}
         single = PolicySet([policy])
-        store = None
-        if hasattr(ledger, "engine"):
-            from costwarden.ledger.rollup_store import rollups_of
-
-            store = rollups_of(ledger)
+        store = self.rollups
         horizon = store.coverage().events_before if store is not None else None
         if store is not None and horizon is not None and (start is None or start < horizon):
             if len(spans) == 1:  # rolling windows (many buckets) are shorter than any retention
@@ -88,7 +86,7 @@ class LedgerCounts:
 
     def _count_folded(
         self,
-        store: RollupStore,
+        store: RollupSource,
         single: PolicySet,
         policy: Policy,
         bucket: str,

@@ -21,14 +21,6 @@ from costwarden.budgets.alerts import AlertHub
 from costwarden.budgets.derivation import LedgerCounts, as_derived
 from costwarden.budgets.keys import LIVE, CounterKeys
 from costwarden.budgets.notices import Announcer
-from costwarden.budgets.store import (
-    BudgetRecords,
-    CounterStore,
-    Hold,
-    Reservation,
-    ReserveResult,
-    Spend,
-)
 from costwarden.clock import SYSTEM_CLOCK, Clock
 from costwarden.core.admission import Amounts, CounterState, Need, Shortfall, combined, find_shortfall
 from costwarden.core.calls import Admission, CallRequest, Decision
@@ -51,6 +43,15 @@ from costwarden.core.usage import Attribution, UsageEvent, new_event_id
 from costwarden.errors import BudgetExceeded, QueueTimeout, RunTerminated
 from costwarden.forking import after_fork_in_child
 from costwarden.ledger.base import Ledger
+from costwarden.storage.budgets import (
+    BudgetRecords,
+    CounterStore,
+    Hold,
+    Reservation,
+    ReserveResult,
+    Spend,
+)
+from costwarden.storage.rollups import RollupSource
 
 __all__ = ["BudgetEngine", "WorstCase", "RunSlot", "Verdict"]
 
@@ -115,6 +116,7 @@ class BudgetEngine:
         clock: Clock = SYSTEM_CLOCK,
         ledger: Ledger | None = None,
         names: Names | None = None,
+        rollups: RollupSource | None = None,
     ) -> None:
         from zoneinfo import ZoneInfo
 
@@ -129,7 +131,7 @@ class BudgetEngine:
         self.hub = hub if hub is not None else AlertHub(records)
         self.announce = Announcer(self)
         self.keys = CounterKeys(self.tz)
-        self.counting = LedgerCounts(self.keys)
+        self.counting = LedgerCounts(self.keys, rollups)
         self.clock: Clock = clock
         self._worst_case = worst_case
         self.names = names

@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from costwarden.budgets.store import Spend
 from costwarden.core.admission import Amounts, Need, counter_key
 from costwarden.core.money import to_units
 from costwarden.core.periods import Period, PeriodKind, Window
 from costwarden.core.policy import Applied, Limits
 from costwarden.core.usage import UsageEvent
+from costwarden.storage.budgets import Spend
 
 __all__ = ["LIVE", "CounterKeys"]
 

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from costwarden.budgets.store import AlertRecord, Counted
 from costwarden.core.admission import Shortfall, combined, crossings, human_amount, refusal_notice, resets_at
 from costwarden.core.calls import CallRequest
 from costwarden.core.money import money_amount
@@ -17,6 +16,7 @@ from costwarden.core.routing import Route
 from costwarden.core.units import unit_of
 from costwarden.core.usage import ATTRIBUTION_FIELDS, Attribution
 from costwarden.errors import BudgetExceeded, QueueTimeout
+from costwarden.storage.budgets import AlertRecord, Counted
 
 if TYPE_CHECKING:
     from costwarden.budgets.engine import BudgetEngine

@@ -170,7 +170,7 @@ def run_import(
         raise typer.BadParameter(f"no such file or folder: {', '.join(missing)}", param_hint="PATHS")
     warden = state.warden
     roots = list(paths) if paths else agent.default_paths()
-    offsets = offsets_for(warden.ledger)
+    offsets = offsets_for(warden)
     total = ImportStats()
     passes = 0
     try:
@@ -211,7 +211,7 @@ def import_everything(
     """Every known agent from its default locations; one summary per agent (none found is no error)."""
     state = state_of(ctx)
     warden = state.warden
-    offsets = offsets_for(warden.ledger)
+    offsets = offsets_for(warden)
     results: list[tuple[str, ImportStats]] = []
     for agent in AGENTS:
         roots = agent.default_paths()

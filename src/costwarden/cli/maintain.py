@@ -11,7 +11,7 @@ from rich.table import Table
 
 from costwarden.cli.reporting import echo_json
 from costwarden.cli.state import state_of
-from costwarden.ledger.rollup_store import RollupStore, rollups_of
+from costwarden.ledger.rollup_store import RollupStore
 from costwarden.reports.formats import totals_json
 from costwarden.reports.periods import utc_iso
 from costwarden.reports.retention import RetentionResult, apply_retention
@@ -90,7 +90,7 @@ def maintain(
     folded into daily and monthly totals first, so no report total changes.
     """
     state = state_of(ctx)
-    store = rollups_of(state.warden.ledger)
+    store = state.warden.backend.rollups
     if store is None:
         state.err.print("This ledger keeps no rollups (an in-memory ledger): nothing to maintain.")
         raise typer.Exit(1)

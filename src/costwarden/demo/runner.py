@@ -126,8 +126,6 @@ def run_demo(
 
 def show(console: Console, settings: Settings, warden: Warden) -> None:
     """The report of today, the budget status, the alert feed and the insights."""
-    from costwarden.ledger.insight_store import dismissals_of
-    from costwarden.ledger.rollup_store import rollups_of
     from costwarden.reports.aggregate import Aggregator
     from costwarden.reports.budget_view import budget_lines, budget_states, engine_lines, policies_of
     from costwarden.reports.insights import find_insights
@@ -137,7 +135,7 @@ def show(console: Console, settings: Settings, warden: Warden) -> None:
 
     now = warden.clock.now()
     tz = settings.tz
-    aggregator = Aggregator(warden.ledger, tz, rollups_of(warden.ledger))
+    aggregator = Aggregator(warden.ledger, tz, warden.backend.rollups)
     budgets = engine_lines(
         warden.budgets, aggregator, now, per_budget=3
     )  # what `costwarden budget status` shows
@@ -165,7 +163,7 @@ def show(console: Console, settings: Settings, warden: Warden) -> None:
         warden.tiers,
         last_days(30, now, tz),
         now=now,
-        dismissed=list(dismissals_of(warden.ledger).dismissed()),
+        dismissed=list(warden.backend.dismissals.dismissed()),
     )
     for insight in found:
         console.print(f"* {insight.title}", markup=False)

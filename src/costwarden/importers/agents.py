@@ -146,7 +146,7 @@ def run_passes(
     progress: Callable[[int], None] | None = None,
 ) -> ImportStats:
     """Import every pass; the stats of all of them together."""
-    store = offsets if offsets is not None else offsets_for(warden.ledger)
+    store = offsets if offsets is not None else offsets_for(warden)
     total = ImportStats()
     for one in passes:
         if isinstance(one.parser, LineParser):

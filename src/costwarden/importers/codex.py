@@ -32,7 +32,7 @@ from costwarden.core.usage import Attribution, EventSource, Usage, UsageEvent
 from costwarden.errors import ValidationError
 from costwarden.importers.common import Record
 from costwarden.importers.values import Malformed, check_text, load_object, timestamp, tokens
-from costwarden.quotas import QuotaSnapshot, QuotaWindow
+from costwarden.storage.quotas import QuotaSnapshot, QuotaWindow
 from costwarden.warden import Warden
 
 __all__ = ["SOURCE", "ASSUMED_MODEL", "CodexParser", "default_paths", "codex_usage"]

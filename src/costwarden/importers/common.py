@@ -16,27 +16,17 @@ from __future__ import annotations
 
 import hashlib
 import os
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from costwarden.core.money import from_units, to_units
+from costwarden.core.money import from_units
 from costwarden.core.usage import UsageEvent
 from costwarden.errors import ValidationError
-from costwarden.forking import ForkSafeLock
 from costwarden.importers.stats import ImportStats, MalformedLine
 from costwarden.importers.values import Malformed, check_storable
-from costwarden.ledger.capture_store import (
-    FileOffset,
-    SqlOffsetStore,
-    StoredSnapshot,
-    engine_of,
-    stored_snapshots,
-)
 from costwarden.ledger.codec import encode_event, to_micros
-from costwarden.ledger.rollup_store import rollups_of
+from costwarden.storage.offsets import FileOffset, MemoryOffsetStore, OffsetStore, StoredSnapshot
 from costwarden.warden import Warden
 
 __all__ = [
@@ -69,39 +59,10 @@ DEFAULT_MAX_LINE_BYTES = 32 << 20
 LINE_ERRORS = (Malformed, ValidationError, ValueError, ArithmeticError, RecursionError)
 
 
-class OffsetStore(Protocol):
-    def get(self, source: str, path: str) -> FileOffset | None: ...
-
-    def put(self, offset: FileOffset) -> None: ...
-
-
-class MemoryOffsetStore:
-    """Offsets in memory (for `MemoryLedger`: one store per ledger object)."""
-
-    def __init__(self) -> None:
-        self._rows: dict[tuple[str, str], FileOffset] = {}
-        self._lock = ForkSafeLock()
-
-    def get(self, source: str, path: str) -> FileOffset | None:
-        return self._rows.get((source, path))
-
-    def put(self, offset: FileOffset) -> None:
-        with self._lock:
-            self._rows[(offset.source, offset.path)] = offset
-
-
-_MEMORY_STORES: weakref.WeakKeyDictionary[object, MemoryOffsetStore] = weakref.WeakKeyDictionary()
-
-
-def offsets_for(ledger: object) -> OffsetStore:
-    """The offset store of a ledger: a table in its database, or memory tied to a `MemoryLedger`."""
-    engine = engine_of(ledger)
-    if engine is not None:
-        return SqlOffsetStore(engine)
-    store = _MEMORY_STORES.get(ledger)
-    if store is None:
-        store = _MEMORY_STORES[ledger] = MemoryOffsetStore()
-    return store
+def offsets_for(warden: Warden) -> OffsetStore:
+    """Where `warden` keeps how far each file was imported (`Backend.offsets`): a table in its database,
+    or memory tied to a `MemoryLedger`."""
+    return warden.backend.offsets
 
 
 Record = tuple[str, Callable[[], UsageEvent]]
@@ -220,22 +181,10 @@ class LedgerTarget:
 
     def __init__(self, warden: Warden) -> None:
         self.warden = warden
-        ledger = warden.ledger
-        self._engine = engine_of(ledger)
-        self.horizon = _retention_horizon(ledger)
+        self.horizon = warden.backend.retention_horizon()
 
     def stored(self, ids: list[str]) -> dict[str, StoredSnapshot]:
-        if self._engine is not None:
-            return stored_snapshots(self._engine, ids)
-        found: dict[str, StoredSnapshot] = {}
-        ledger = self.warden.ledger
-        for event_id in ids:
-            event = ledger.get(event_id)
-            if event is not None and event.cost is not None:
-                found[event_id] = StoredSnapshot(
-                    event.usage.total_tokens, to_micros(event.occurred_at), to_units(event.cost_total)
-                )
-        return found
+        return self.warden.backend.stored_snapshots(ids)
 
     def record(
         self, stats: ImportStats, path: Path, lines: Sequence[int | None], events: list[UsageEvent]
@@ -274,16 +223,6 @@ class LedgerTarget:
                 stats.written(event.model, event.cost_total - from_units(before.cost_units), new=False)
             else:
                 stats.unchanged += 1
-
-
-def _retention_horizon(ledger: object) -> datetime | None:
-    """The time before which reports read only folded rollups (None: nothing folded yet)."""
-    rollups = rollups_of(ledger)
-    if rollups is None:
-        return None
-    coverage = rollups.coverage()
-    cuts = [at for at in (coverage.events_before, coverage.hourly_before) if at is not None]
-    return max(cuts) if cuts else None
 
 
 def _import_file(
@@ -376,7 +315,7 @@ def import_files(
     """Import the new lines of `files`; returns what was read and what the ledger took (see
     `ImportStats`). Never stops at a bad line or an unreadable file: they are counted in `malformed` and
     listed in `malformed_at`. Events older than the retention horizon are refused and counted."""
-    store = offsets if offsets is not None else offsets_for(warden.ledger)
+    store = offsets if offsets is not None else offsets_for(warden)
     target = LedgerTarget(warden)
     total = ImportStats()
     for path in files:

@@ -157,7 +157,7 @@ def import_documents(
     offsets: OffsetStore | None = None,
 ) -> ImportStats:
     """Import the files that changed since the last import (see the module docstring)."""
-    store = offsets if offsets is not None else offsets_for(warden.ledger)
+    store = offsets if offsets is not None else offsets_for(warden)
     target = LedgerTarget(warden)
     total = ImportStats()
     for path in files:

@@ -9,7 +9,11 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from costwarden.budgets.store import (
+from costwarden.core.admission import ZERO, Amounts, CounterState, Need, Shortfall, combined, find_shortfall
+from costwarden.core.usage import UsageEvent
+from costwarden.forking import ForkSafeLock
+from costwarden.ledger.base import AppendOutcome, Ledger
+from costwarden.storage.budgets import (
     AlertRecord,
     Counted,
     Derive,
@@ -18,10 +22,6 @@ from costwarden.budgets.store import (
     SavedBudget,
     SpendsFor,
 )
-from costwarden.core.admission import ZERO, Amounts, CounterState, Need, Shortfall, combined, find_shortfall
-from costwarden.core.usage import UsageEvent
-from costwarden.forking import ForkSafeLock
-from costwarden.ledger.base import AppendOutcome, Ledger
 
 __all__ = ["MemoryBudgetStore"]
 

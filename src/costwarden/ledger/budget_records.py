@@ -12,10 +12,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from costwarden.budgets.store import AlertRecord, SavedBudget
 from costwarden.errors import LedgerError
 from costwarden.ledger.codec import from_micros, now_micros, to_micros
 from costwarden.ledger.sql import SqlLedger
+from costwarden.storage.budgets import AlertRecord, SavedBudget
 
 __all__ = ["BudgetSql"]
 

@@ -47,7 +47,15 @@ from sqlalchemy import (
     Text,
 )
 
-from costwarden.budgets.store import (
+from costwarden.clock import SYSTEM_CLOCK
+from costwarden.core.admission import ZERO, Amounts, CounterState, Shortfall, combined, find_shortfall
+from costwarden.core.usage import UsageEvent
+from costwarden.forking import ForkSafeLock
+from costwarden.ledger.budget_records import BudgetSql
+from costwarden.ledger.codec import Row, decode_row, now_micros
+from costwarden.ledger.schema import id_type, metadata, text_type
+from costwarden.ledger.sql import SqlLedger
+from costwarden.storage.budgets import (
     Counted,
     Derive,
     Reservation,
@@ -58,14 +66,6 @@ from costwarden.budgets.store import (
     decode_holds,
     encode_holds,
 )
-from costwarden.clock import SYSTEM_CLOCK
-from costwarden.core.admission import ZERO, Amounts, CounterState, Shortfall, combined, find_shortfall
-from costwarden.core.usage import UsageEvent
-from costwarden.forking import ForkSafeLock
-from costwarden.ledger.budget_records import BudgetSql
-from costwarden.ledger.codec import Row, decode_row, now_micros
-from costwarden.ledger.schema import id_type, metadata, text_type
-from costwarden.ledger.sql import SqlLedger
 
 __all__ = [
     "budget_counters",

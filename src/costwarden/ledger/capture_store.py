@@ -13,7 +13,6 @@ Tables (created by migration `m0003_capture`):
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -33,17 +32,15 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from costwarden.ledger.codec import from_micros, now_micros, to_micros
 from costwarden.ledger.engine import read_transaction, write_transaction
 from costwarden.ledger.schema import events, metadata, text_type
-from costwarden.quotas import QuotaSnapshot, QuotaWindow
+from costwarden.storage.offsets import FileOffset, StoredSnapshot
+from costwarden.storage.quotas import QuotaSnapshot, QuotaWindow
 
 __all__ = [
     "provider_quotas",
     "import_offsets",
-    "FileOffset",
     "SqlQuotaStore",
     "SqlOffsetStore",
-    "StoredSnapshot",
     "stored_snapshots",
-    "engine_of",
 ]
 
 provider_quotas = Table(
@@ -138,20 +135,6 @@ class SqlQuotaStore:
         return self._rows(None)
 
 
-@dataclass(frozen=True, slots=True)
-class FileOffset:
-    """How far one file was imported."""
-
-    source: str
-    path: str
-    position: int
-    size: int
-    mtime_ns: int
-    fingerprint: str
-    lines: int
-    state: dict[str, Any] | None = None
-
-
 class SqlOffsetStore:
     """`OffsetStore` on the ledger's database."""
 
@@ -204,15 +187,6 @@ class SqlOffsetStore:
             return int(conn.execute(stmt).rowcount or 0)
 
 
-@dataclass(frozen=True, slots=True)
-class StoredSnapshot:
-    """What an import needs to know of a stored event: its snapshot key and its cost."""
-
-    total_tokens: int
-    occurred_at: int  # microseconds since the epoch, UTC
-    cost_units: int
-
-
 _IDS_PER_QUERY = 500
 
 
@@ -226,9 +200,3 @@ def stored_snapshots(engine: Engine, ids: list[str]) -> dict[str, StoredSnapshot
             for row in conn.execute(select(*columns).where(events.c.id.in_(chunk))):
                 found[row[0]] = StoredSnapshot(int(row[1]), int(row[2]), int(row[3]))
     return found
-
-
-def engine_of(ledger: object) -> Engine | None:
-    """The SQLAlchemy engine of a SQL ledger (None for `MemoryLedger`)."""
-    engine = getattr(ledger, "engine", None)
-    return engine if isinstance(engine, Engine) else None

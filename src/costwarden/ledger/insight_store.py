@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime
 from typing import Protocol
 
@@ -17,7 +16,7 @@ from costwarden.ledger.codec import from_micros, to_micros
 from costwarden.ledger.engine import read_transaction, write_transaction
 from costwarden.ledger.schema import metadata, text_type
 
-__all__ = ["insight_dismissals", "Dismissals", "SqlDismissals", "MemoryDismissals", "dismissals_of"]
+__all__ = ["insight_dismissals", "Dismissals", "SqlDismissals", "MemoryDismissals"]
 
 insight_dismissals = Table(
     "insight_dismissals",
@@ -94,16 +93,3 @@ class MemoryDismissals:
 
     def restore(self, insight_id: str) -> bool:
         return self._items.pop(insight_id, None) is not None
-
-
-def dismissals_of(ledger: object) -> Dismissals:
-    """The dismissal store of a ledger: its database for SQL ledgers, else one kept on the ledger object."""
-    engine = getattr(ledger, "engine", None)
-    if isinstance(engine, Engine):
-        return SqlDismissals(engine)
-    store = getattr(ledger, "_costwarden_dismissals", None)
-    if not isinstance(store, MemoryDismissals):
-        store = MemoryDismissals()
-        with contextlib.suppress(AttributeError):
-            ledger._costwarden_dismissals = store  # type: ignore[attr-defined]
-    return store

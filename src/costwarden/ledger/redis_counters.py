@@ -35,7 +35,16 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from costwarden.budgets.store import (
+from costwarden.clock import SYSTEM_CLOCK
+from costwarden.core.admission import Amounts, CounterState, Need, Shortfall
+from costwarden.core.usage import UsageEvent
+from costwarden.errors import LedgerError, MissingExtraError
+from costwarden.forking import after_fork_in_child
+from costwarden.ledger.base import AppendOutcome, Ledger
+from costwarden.ledger.budget_store import SqlBudgetStore
+from costwarden.ledger.codec import Row, decode_row
+from costwarden.ledger.sql import SqlLedger
+from costwarden.storage.budgets import (
     Counted,
     Derive,
     Reservation,
@@ -46,15 +55,6 @@ from costwarden.budgets.store import (
     decode_holds,
     encode_holds,
 )
-from costwarden.clock import SYSTEM_CLOCK
-from costwarden.core.admission import Amounts, CounterState, Need, Shortfall
-from costwarden.core.usage import UsageEvent
-from costwarden.errors import LedgerError, MissingExtraError
-from costwarden.forking import after_fork_in_child
-from costwarden.ledger.base import AppendOutcome, Ledger
-from costwarden.ledger.budget_store import SqlBudgetStore
-from costwarden.ledger.codec import Row, decode_row
-from costwarden.ledger.sql import SqlLedger
 
 __all__ = ["RedisCounterStore", "RedisUnreachable"]
 

@@ -33,12 +33,12 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
-from costwarden.budgets.store import Counted, Derive, Reservation, ReserveResult, SpendsFor
 from costwarden.core.admission import Amounts, CounterState, Need
 from costwarden.core.usage import UsageEvent
 from costwarden.forking import ForkSafeLock
 from costwarden.ledger.budget_store import SqlBudgetStore
 from costwarden.ledger.redis_counters import RedisCounterStore, RedisUnreachable
+from costwarden.storage.budgets import Counted, Derive, Reservation, ReserveResult, SpendsFor
 
 __all__ = ["FallbackCounterStore"]
 

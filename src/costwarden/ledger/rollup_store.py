@@ -65,7 +65,7 @@ from costwarden.ledger.rollup_tables import (
     rollups,
 )
 from costwarden.ledger.schema import FIELD_COLUMNS, HOUR_US
-from costwarden.reports.rollups import Coverage, NotResolvable
+from costwarden.storage.rollups import Coverage, NotResolvable
 
 __all__ = [
     "DIMENSIONS",
@@ -76,7 +76,6 @@ __all__ = [
     "rollup_totals",
     "rollup_state",
     "RollupStore",
-    "rollups_of",
     "table_for",
 ]
 
@@ -172,7 +171,7 @@ class RollupStore:
         group_by: Sequence[str],
         tz: ZoneInfo,
     ) -> list[Totals]:
-        from costwarden.reports.totals import empty_totals, regroup, totals_equal
+        from costwarden.storage.totals import empty_totals, regroup, totals_equal
 
         missing = [
             k
@@ -430,7 +429,7 @@ class RollupStore:
         `(hour, rollups, events)`; a `rollup_totals` hour is labelled `2026-11-23T14 (rollup_totals)`.
         Hours before the cut are not compared: their rows also hold the sums of deleted events."""
         from costwarden.ledger.schema import events, time_bucket
-        from costwarden.reports.totals import empty_totals, totals_equal
+        from costwarden.storage.totals import empty_totals, totals_equal
 
         with read_transaction(self.engine) as conn:
             horizon = self._events_before(conn) or _NEVER
@@ -477,14 +476,3 @@ class RollupStore:
                     hour = from_micros(start).strftime("%Y-%m-%dT%H")
                     bad.append((hour if name == "rollups" else f"{hour} ({name})", a, b))
         return bad
-
-
-def rollups_of(ledger: object) -> RollupStore | None:
-    """The rollup store of a SQL ledger (None for ledgers without rollups, such as `MemoryLedger`)."""
-    store = getattr(ledger, "rollups", None)
-    if isinstance(store, RollupStore):
-        return store
-    engine = getattr(ledger, "engine", None)
-    if isinstance(engine, Engine):
-        return RollupStore(engine)
-    return None

@@ -5,7 +5,7 @@ from costwarden.reports.aggregate import Aggregator
 from costwarden.reports.forecast import Outlook, Projection, project
 from costwarden.reports.model import BudgetLine, Report, build_report
 from costwarden.reports.periods import Period, between, last_days, named_period
-from costwarden.reports.rollups import Coverage, NotResolvable
+from costwarden.storage.rollups import Coverage, NotResolvable
 
 __all__ = [
     "Aggregator",

@@ -24,8 +24,9 @@ from costwarden.ledger.base import (
     check_group_key,
 )
 from costwarden.reports.periods import local_bucket, utc_iso
-from costwarden.reports.rollups import Coverage, NotResolvable, RollupSource, Segment, plan_segments
-from costwarden.reports.totals import event_totals, regroup, sort_rows
+from costwarden.reports.rollups import Segment, plan_segments
+from costwarden.storage.rollups import Coverage, NotResolvable, RollupSource
+from costwarden.storage.totals import event_totals, regroup, sort_rows
 
 __all__ = [
     "TIME_KEYS",
@@ -132,7 +133,7 @@ class Aggregator:
 
     def total(self, query: EventQuery = ALL_EVENTS) -> Totals:
         """One row for the whole query."""
-        from costwarden.reports.totals import empty_totals
+        from costwarden.storage.totals import empty_totals
 
         rows = self.totals(query, ())
         return rows[0] if rows else empty_totals()
@@ -214,7 +215,7 @@ def _key_mapper(
 
 
 def _group_events(events: Iterable[UsageEvent], keys: tuple[str, ...], tz: ZoneInfo) -> list[Totals]:
-    from costwarden.reports.totals import add_totals
+    from costwarden.storage.totals import add_totals
 
     merged: dict[Key, Totals] = {}
     for event in events:

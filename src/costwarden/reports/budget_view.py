@@ -25,7 +25,7 @@ from costwarden.ledger.base import EventQuery, Totals
 from costwarden.reports.aggregate import Aggregator
 from costwarden.reports.forecast import DEFAULT_WINDOW_DAYS, Projection, project, rate_window
 from costwarden.reports.model import BudgetLine
-from costwarden.reports.totals import add_totals, empty_totals
+from costwarden.storage.totals import add_totals, empty_totals
 
 if TYPE_CHECKING:
     from costwarden.budgets.status import BudgetStatus

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from costwarden.ledger.base import Totals
 from costwarden.reports.periods import Period, local_day_starts
-from costwarden.reports.totals import empty_totals, regroup
+from costwarden.storage.totals import empty_totals, regroup
 
 __all__ = ["bar", "series", "INTERVALS", "WEEKDAYS", "by_hour_of_day", "by_weekday"]
 

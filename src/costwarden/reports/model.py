@@ -16,7 +16,7 @@ from costwarden.ledger.base import EventQuery, Totals, WhereValue
 from costwarden.reports.aggregate import Aggregator, check_keys
 from costwarden.reports.forecast import Projection
 from costwarden.reports.periods import Period
-from costwarden.reports.totals import empty_totals, regroup
+from costwarden.storage.totals import empty_totals, regroup
 
 __all__ = [
     "SessionLine",

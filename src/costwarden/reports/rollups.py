@@ -17,46 +17,17 @@ and raises `NotResolvable` when a part needs detail that retention has already r
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, Protocol, runtime_checkable
-from zoneinfo import ZoneInfo
+from typing import Literal
 
-from costwarden.errors import ValidationError
-from costwarden.ledger.base import Totals, WhereValue
 from costwarden.reports.periods import ceil_hour, floor_hour, utc_iso
+from costwarden.storage.rollups import Coverage, NotResolvable, RollupSource
 
-__all__ = [
-    "LEVELS",
-    "NotResolvable",
-    "Coverage",
-    "Segment",
-    "RollupSource",
-    "plan_segments",
-]
+__all__ = ["Segment", "plan_segments"]
 
-LEVELS: tuple[str, ...] = ("hour", "day", "month")
 _MIN = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX = datetime(9999, 1, 1, tzinfo=UTC)
-
-
-class NotResolvable(ValidationError):
-    """The range or grouping needs detail that retention has already folded away."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__("period", message)
-
-
-@dataclass(frozen=True, slots=True)
-class Coverage:
-    """What the rollups hold. `events_before` is where retention cut the detailed events (None: never)."""
-
-    events_before: datetime | None
-    hourly_before: datetime | None = None
-    daily_before: datetime | None = None
-    timezone: str | None = None
-    """The timezone daily and monthly rows were cut in (None: no such rows yet)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,31 +37,6 @@ class Segment:
     start: datetime
     end: datetime
     source: Literal["events", "rollups"]
-
-
-@runtime_checkable
-class RollupSource(Protocol):
-    """What reports ask of a rollup store (`costwarden.ledger.rollup_store.RollupStore`)."""
-
-    def coverage(self) -> Coverage: ...
-
-    def straddles(self, at: datetime) -> bool:
-        """True when a daily or monthly row starts before `at` and ends after it."""
-        ...
-
-    def totals(
-        self,
-        start: datetime | None,
-        end: datetime | None,
-        where: Mapping[str, WhereValue],
-        group_by: Sequence[str],
-        tz: ZoneInfo,
-    ) -> list[Totals]:
-        """Sums of every row lying inside `[start, end)`; hour/day/month keys are local labels in `tz`.
-
-        Raises `NotResolvable` when a requested time key is finer than a row in the range.
-        """
-        ...
 
 
 def _check_events(start: datetime, coverage: Coverage) -> None:

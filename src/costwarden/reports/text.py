@@ -21,7 +21,7 @@ from costwarden.core.units import short_count, spell
 from costwarden.ledger.base import Totals
 from costwarden.reports.aggregate import TIME_KEYS
 from costwarden.reports.model import BudgetLine, Report, share
-from costwarden.reports.totals import sum_totals
+from costwarden.storage.totals import sum_totals
 
 __all__ = [
     "RULE",

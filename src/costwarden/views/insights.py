@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from costwarden.ledger.insight_store import dismissals_of
 from costwarden.reports.formats import period_json
 from costwarden.reports.insights import Insight, find_insights, insight_json
 from costwarden.reports.periods import Period
@@ -86,7 +85,7 @@ def insights_view(warden: Warden, query: InsightsQuery) -> InsightsResult:
     """The suggestions of the period at the Warden's "now", from one snapshot of the ledger."""
     now = warden.clock.now()
     period = query.period.resolve(warden.settings.tz, default="last-30-days", at=now)
-    store = dismissals_of(warden.ledger)
+    store = warden.backend.dismissals
     aggregator = aggregator_of(warden)
     with aggregator.snapshot():
         found = find_insights(
@@ -100,7 +99,7 @@ def change_dismissals(
 ) -> list[DismissalChange]:
     """Dismiss, then restore, insights by id. Every id must be one of `seen` (the period's suggestions) or
     already dismissed, else nothing changes and a `QueryError` names `--dismiss` or `--restore`."""
-    store = dismissals_of(warden.ledger)
+    store = warden.backend.dismissals
     known = {i.id for i in seen.found} | set(store.dismissed())
     for option, items in (("--dismiss", dismiss), ("--restore", restore)):
         for item in items:

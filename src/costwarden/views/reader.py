@@ -19,11 +19,8 @@ __all__ = ["aggregator_of", "filters_of"]
 def aggregator_of(warden: Warden, *, use_rollups: bool = True) -> Aggregator:
     """An aggregator over the Warden's ledger, with its rollups when the ledger keeps them. A view answers
     inside one `Aggregator.snapshot()`, so its figures agree while other processes append."""
-    from costwarden.ledger.rollup_store import rollups_of
-
-    ledger = warden.ledger
     return Aggregator(
-        ledger=ledger, tz=warden.settings.tz, rollups=rollups_of(ledger), use_rollups=use_rollups
+        ledger=warden.ledger, tz=warden.settings.tz, rollups=warden.backend.rollups, use_rollups=use_rollups
     )
 
 

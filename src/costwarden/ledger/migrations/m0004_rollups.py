@@ -28,10 +28,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
-# The live `Table`s of what this migration creates, so `schema.metadata` describes the whole database.
-import costwarden.ledger.insight_store
-import costwarden.ledger.rollup_store  # noqa: F401
-
 __all__ = ["NAME", "upgrade", "rebuild_statement"]
 
 NAME = "m0004_rollups"

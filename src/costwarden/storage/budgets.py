@@ -31,6 +31,8 @@ __all__ = [
     "SavedBudget",
     "CounterStore",
     "BudgetRecords",
+    "BudgetStores",
+    "RebuildsCounters",
     "SpendsFor",
     "Derive",
     "Settling",
@@ -251,6 +253,22 @@ class BudgetRecords(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class RebuildsCounters(Protocol):
+    """Counters that can lose their data (Redis): they call `rebuild_counters` to recount from the ledger."""
+
+    rebuild_counters: Callable[[], int] | None
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetStores:
+    """Where the budget engine keeps its counters and its records."""
+
+    counters: CounterStore
+    records: BudgetRecords
+    redis: RebuildsCounters | None = None
+    """The Redis counters behind `counters` (None when the counters are not in Redis)."""
 
 
 def encode_holds(holds: Sequence[Hold]) -> str:

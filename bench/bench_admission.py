@@ -29,7 +29,7 @@ from urllib.parse import quote
 from costwarden.config import settings_from_mapping
 from costwarden.core.calls import CallRequest
 from costwarden.core.usage import Attribution, Usage
-from costwarden.ledger.memory import MemoryLedger
+from costwarden.storage.memory.ledger import MemoryLedger
 from costwarden.warden import Warden
 
 __all__ = ["main"]

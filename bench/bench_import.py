@@ -76,7 +76,7 @@ def generate(root: Path, size_mb: int, files: int, seed: int = 1) -> tuple[int, 
 
 def _child(root: Path, db: Path) -> None:
     from costwarden.importers import ClaudeCodeParser, find_files, import_files
-    from costwarden.ledger.sql import open_ledger
+    from costwarden.storage.sql.ledger import open_ledger
     from costwarden.warden import Warden
 
     with open_ledger(f"sqlite:///{db}") as ledger, Warden(ledger=ledger) as warden:

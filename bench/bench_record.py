@@ -33,10 +33,10 @@ from typing import Any
 from urllib.parse import quote
 
 from costwarden.core.usage import CostBreakdown, CostSource, UsageEvent, new_event_id
-from costwarden.ledger.codec import INT_COLUMNS, ROW_COLUMNS, Row, encode_event
-from costwarden.ledger.migrate import Migration
-from costwarden.ledger.migrations import MIGRATIONS, m0001_events
-from costwarden.ledger.sql import SqlLedger, open_ledger
+from costwarden.storage.codec import INT_COLUMNS, ROW_COLUMNS, Row, encode_event
+from costwarden.storage.sql.ledger import SqlLedger, open_ledger
+from costwarden.storage.sql.migrate import Migration
+from costwarden.storage.sql.migrations import MIGRATIONS, m0001_events
 
 __all__ = ["main"]
 

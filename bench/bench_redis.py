@@ -24,8 +24,8 @@ from costwarden.config import settings_from_mapping
 from costwarden.core.calls import CallRequest
 from costwarden.core.policy import BudgetConfig
 from costwarden.core.usage import Usage
-from costwarden.ledger.memory import MemoryLedger
-from costwarden.ledger.redis_counters import RedisCounterStore
+from costwarden.storage.memory.ledger import MemoryLedger
+from costwarden.storage.redis.counters import RedisCounterStore
 from costwarden.warden import Warden
 
 __all__ = ["main"]

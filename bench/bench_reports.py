@@ -32,11 +32,11 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from costwarden.ledger.base import EventQuery
-from costwarden.ledger.codec import INT_COLUMNS, ROW_COLUMNS, to_micros
-from costwarden.ledger.rollup_store import RollupStore
-from costwarden.ledger.sql import SqlLedger, open_ledger
 from costwarden.reports.aggregate import Aggregator
+from costwarden.storage.codec import INT_COLUMNS, ROW_COLUMNS, to_micros
+from costwarden.storage.ledger import EventQuery
+from costwarden.storage.sql.ledger import SqlLedger, open_ledger
+from costwarden.storage.sql.rollup_store import RollupStore
 
 __all__ = ["main", "generate"]
 

@@ -25,8 +25,8 @@ from typing import Any
 import anthropic
 import openai
 
-from costwarden.ledger.memory import MemoryLedger
-from costwarden.ledger.sql import open_ledger
+from costwarden.storage.memory.ledger import MemoryLedger
+from costwarden.storage.sql.ledger import open_ledger
 from costwarden.warden import Warden
 
 __all__ = ["main"]

@@ -164,7 +164,7 @@ def ledger(request: pytest.FixtureRequest) -> Iterator[Ledger]:
     if request.param == "memory":
         yield MemoryLedger()
         return
-    from costwarden.ledger.sql import open_ledger
+    from costwarden.storage.sql.ledger import open_ledger
 
     url = request.getfixturevalue("pg_url" if request.param == "postgres" else "sqlite_url")
     opened = open_ledger(url)

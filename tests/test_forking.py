@@ -12,9 +12,9 @@ import pytest
 
 from costwarden.budgets.alerts import AlertHub
 from costwarden.forking import ForkSafeLock
-from costwarden.ledger.budget_memory import MemoryBudgetStore
-from costwarden.ledger.memory import MemoryLedger
 from costwarden.quotas import Quotas
+from costwarden.storage.memory.budget_store import MemoryBudgetStore
+from costwarden.storage.memory.ledger import MemoryLedger
 from costwarden.storage.quotas import MemoryQuotaStore
 
 pytestmark = [

@@ -6,7 +6,7 @@ import pytest
 
 from costwarden import CallRequest, EventStatus, Usage, UsageEvent, Warden
 from costwarden.ledger import MemoryLedger
-from costwarden.ledger.base import AppendOutcome
+from costwarden.storage.ledger import AppendOutcome
 
 
 class FlakyLedger(MemoryLedger):

@@ -33,10 +33,10 @@ from costwarden.core.usage import (
     new_event_id,
 )
 from costwarden.forking import ForkSafeLock
-from costwarden.ledger.base import Ledger
 from costwarden.pricing.book import PriceBook
 from costwarden.pricing.tiers import TierBook
 from costwarden.storage.backend import Backend, backend_for_ledger, open_backend
+from costwarden.storage.ledger import Ledger
 
 if TYPE_CHECKING:
     from costwarden.storage.budgets import AlertRecord

@@ -58,7 +58,7 @@ from costwarden.core.money import to_units
 from costwarden.core.usage import Attribution, Usage
 from costwarden.errors import BudgetExceeded
 from costwarden.importers import ClaudeCodeParser, import_files
-from costwarden.ledger.base import EventQuery
+from costwarden.storage.ledger import EventQuery
 from costwarden.testing import agent_logs
 from costwarden.warden import Warden
 

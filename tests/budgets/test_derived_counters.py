@@ -16,7 +16,7 @@ from costwarden.budgets.status import budget_status
 from costwarden.core.money import to_units
 from costwarden.core.usage import Attribution, Usage
 from costwarden.errors import BudgetExceeded
-from costwarden.ledger.base import EventQuery
+from costwarden.storage.ledger import EventQuery
 from costwarden.warden import Warden
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -18,7 +18,7 @@ from budget_helpers import PRICING, MakeWarden, call
 from costwarden.budgets import BudgetEngine
 from costwarden.config import settings_from_mapping
 from costwarden.core.usage import Usage
-from costwarden.ledger.engine import checkpointer_of
+from costwarden.storage.sql.engine import checkpointer_of
 from costwarden.warden import Warden
 
 pytestmark = [

@@ -15,9 +15,9 @@ from costwarden.budgets.status import budget_status
 from costwarden.config import RetentionConfig
 from costwarden.core.usage import Attribution
 from costwarden.errors import BudgetExceeded
-from costwarden.ledger.base import EventQuery
-from costwarden.ledger.rollup_store import RollupStore
 from costwarden.reports.retention import apply_retention
+from costwarden.storage.ledger import EventQuery
+from costwarden.storage.sql.rollup_store import RollupStore
 from costwarden.warden import Warden
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ from budget_helpers import PRICING, Clock, MakeWarden
 
 from costwarden.budgets import BudgetEngine, SavedBudget
 from costwarden.budgets.status import budget_status
-from costwarden.ledger.base import EventQuery
+from costwarden.storage.ledger import EventQuery
 from costwarden.warden import Warden
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

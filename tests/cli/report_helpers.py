@@ -13,8 +13,8 @@ import pytest
 
 from costwarden.cli import main
 from costwarden.core.usage import UsageEvent
-from costwarden.ledger.sql import open_ledger
 from costwarden.reports.formats import money
+from costwarden.storage.sql.ledger import open_ledger
 from reports.history import NOW, latest, make_history, oracle, snapshots
 
 __all__ = ["NOW", "BERLIN", "Filled", "filled_db", "run", "run_json", "expected_money", "oracle"]

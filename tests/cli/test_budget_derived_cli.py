@@ -41,8 +41,8 @@ def base(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list[str]]:
     config = tmp_path / "costwarden.yaml"
     config.write_text(f"redis_url: {redis_url}\n", encoding="utf-8")
     yield ["--db", db, "--config", str(config)]
-    from costwarden.ledger.redis_counters import RedisCounterStore
-    from costwarden.ledger.sql import open_ledger
+    from costwarden.storage.redis.counters import RedisCounterStore
+    from costwarden.storage.sql.ledger import open_ledger
 
     ledger = open_ledger(db)
     store = RedisCounterStore(redis_url, ledger)

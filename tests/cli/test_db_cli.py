@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from costwarden.cli import main
-from costwarden.ledger.migrations import MIGRATIONS
+from costwarden.storage.sql.migrations import MIGRATIONS
 
 
 def test_db_upgrade_applies_then_reports_up_to_date(

@@ -10,7 +10,7 @@ import pytest
 from report_helpers import run
 
 from costwarden.config import user_data_dir
-from costwarden.ledger.sql import open_ledger
+from costwarden.storage.sql.ledger import open_ledger
 
 
 def _section(out: str, start: str, end: str) -> str:

@@ -39,8 +39,8 @@ def base(
     config.write_text(text, encoding="utf-8")
     yield ["--db", db, "--config", str(config)]
     if request.param == "redis":
-        from costwarden.ledger.redis_counters import RedisCounterStore
-        from costwarden.ledger.sql import open_ledger
+        from costwarden.storage.redis.counters import RedisCounterStore
+        from costwarden.storage.sql.ledger import open_ledger
 
         ledger = open_ledger(db)
         store = RedisCounterStore(redis_url, ledger)

@@ -31,7 +31,7 @@ def _strip(data: dict) -> dict:  # type: ignore[type-arg]
 def test_retention_keeps_every_report(
     capsys: pytest.CaptureFixture[str], filled_db: Filled, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from costwarden.ledger.sql import open_ledger
+    from costwarden.storage.sql.ledger import open_ledger
 
     old = UsageEvent.create(
         provider="openai",
@@ -69,7 +69,7 @@ def test_check_and_rebuild(capsys: pytest.CaptureFixture[str], filled_db: Filled
     assert data["mismatched_hours"] == []
     code, out, _ = run(capsys, filled_db.args("maintain", "--check"))
     assert code == 0 and "match" in out
-    from costwarden.ledger.sql import open_ledger
+    from costwarden.storage.sql.ledger import open_ledger
 
     ledger = open_ledger(filled_db.url)
     try:

@@ -84,7 +84,7 @@ def test_record_is_idempotent_on_id(capsys: pytest.CaptureFixture[str], db: str)
     ]
     assert run(capsys, *args)[0] == 0
     assert run(capsys, *args)[0] == 0
-    from costwarden.ledger.sql import open_ledger
+    from costwarden.storage.sql.ledger import open_ledger
 
     ledger = open_ledger(db)
     try:

@@ -15,7 +15,7 @@ import pytest
 
 from costwarden.cli import main
 from costwarden.core.usage import UsageEvent
-from costwarden.ledger.sql import open_ledger
+from costwarden.storage.sql.ledger import open_ledger
 from reports.history import priced
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)

@@ -16,11 +16,11 @@ from costwarden.cli import main
 from costwarden.config import RetentionConfig
 from costwarden.importers import ClaudeCodeParser, find_files, import_files
 from costwarden.ledger import Ledger
-from costwarden.ledger.base import EventQuery
-from costwarden.ledger.rollup_store import RollupStore
-from costwarden.ledger.sql import open_ledger
 from costwarden.reports.aggregate import Aggregator
 from costwarden.reports.retention import apply_retention
+from costwarden.storage.ledger import EventQuery
+from costwarden.storage.sql.ledger import open_ledger
+from costwarden.storage.sql.rollup_store import RollupStore
 from costwarden.testing.agent_logs import claude_assistant, write
 from costwarden.warden import Warden
 

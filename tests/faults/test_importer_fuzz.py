@@ -24,7 +24,7 @@ from costwarden.importers.copilot_cli import CopilotCliParser
 from costwarden.importers.gemini_cli import GeminiCliParser
 from costwarden.importers.qwen_code import QwenCodeParser
 from costwarden.ledger import Ledger, MemoryLedger
-from costwarden.ledger.sql import open_ledger
+from costwarden.storage.sql.ledger import open_ledger
 from costwarden.testing.agent_logs import (
     claude_assistant,
     codex_token_count,

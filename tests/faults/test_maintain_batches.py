@@ -20,13 +20,13 @@ from sqlalchemy import event
 
 from costwarden.config import RetentionConfig
 from costwarden.core.usage import UsageEvent
-from costwarden.ledger.base import EventQuery
-from costwarden.ledger.codec import to_micros
-from costwarden.ledger.rollup_store import RollupStore
-from costwarden.ledger.sql import SqlLedger, open_ledger
 from costwarden.reports.aggregate import Aggregator
 from costwarden.reports.retention import apply_retention
+from costwarden.storage.codec import to_micros
+from costwarden.storage.ledger import EventQuery
 from costwarden.storage.rollups import NotResolvable
+from costwarden.storage.sql.ledger import SqlLedger, open_ledger
+from costwarden.storage.sql.rollup_store import RollupStore
 from reports.history import NOW, make_history, priced
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -14,7 +14,7 @@ import pytest
 
 from costwarden.cli import main
 from costwarden.core.usage import UsageEvent
-from costwarden.ledger.sql import open_ledger
+from costwarden.storage.sql.ledger import open_ledger
 from reports.history import priced
 
 HOLD_SECONDS = 20.0  # far longer than a read needs, far shorter than the 30 s busy timeout
@@ -110,7 +110,7 @@ def test_reader_answers_beside_a_long_writer(
 def test_a_database_with_pending_migrations_is_upgraded_and_says_so(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from costwarden.ledger.migrations import MIGRATIONS
+    from costwarden.storage.sql.migrations import MIGRATIONS
 
     path = tmp_path / "old.db"
     with open_ledger(str(path), migrations=MIGRATIONS[:2]):
@@ -124,7 +124,7 @@ def test_a_database_with_pending_migrations_is_upgraded_and_says_so(
 def test_the_cli_says_when_it_upgraded_the_database(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from costwarden.ledger.migrations import MIGRATIONS
+    from costwarden.storage.sql.migrations import MIGRATIONS
 
     path = tmp_path / "old.db"
     with open_ledger(str(path), migrations=MIGRATIONS[:3]):

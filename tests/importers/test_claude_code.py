@@ -180,7 +180,7 @@ def test_reimport_adds_nothing_and_new_lines_are_read_incrementally(tmp_path: Pa
 
 
 def test_offsets_survive_a_new_process(tmp_path: Path, sqlite_url: str) -> None:
-    from costwarden.ledger.sql import open_ledger
+    from costwarden.storage.sql.ledger import open_ledger
 
     session_file(tmp_path)
     with open_ledger(sqlite_url) as first:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from costwarden.ledger.memory import MemoryLedger
+from costwarden.storage.memory.ledger import MemoryLedger
 from costwarden.testing import FakeProvider
 from costwarden.warden import Warden
 

@@ -15,8 +15,8 @@ from costwarden.budgets import BudgetEngine
 from costwarden.config import settings_from_mapping
 from costwarden.core.calls import CallRequest
 from costwarden.core.usage import Usage
-from costwarden.ledger.base import EventQuery
-from costwarden.ledger.memory import MemoryLedger
+from costwarden.storage.ledger import EventQuery
+from costwarden.storage.memory.ledger import MemoryLedger
 from costwarden.testing import FakeProvider
 from costwarden.warden import Warden
 

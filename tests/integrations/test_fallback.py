@@ -9,7 +9,7 @@ import openai
 
 from costwarden.core.calls import Admission, CallRequest, Decision
 from costwarden.core.usage import UsageEvent
-from costwarden.ledger.memory import MemoryLedger
+from costwarden.storage.memory.ledger import MemoryLedger
 from costwarden.testing import FakeProvider
 from costwarden.warden import Warden
 

@@ -9,7 +9,7 @@ import openai
 import pytest
 
 from costwarden.core.usage import CostSource, EventStatus, Usage, UsageEvent
-from costwarden.ledger.base import EventQuery
+from costwarden.storage.ledger import EventQuery
 from costwarden.testing import FakeProvider, Reply
 from costwarden.warden import Warden
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from costwarden.core.usage import UsageEvent
-from costwarden.ledger.base import Ledger
+from costwarden.storage.ledger import Ledger
 
 from .history import latest, make_history, snapshots
 

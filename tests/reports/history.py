@@ -11,8 +11,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from costwarden.core.usage import CostBreakdown, CostSource, UsageEvent
-from costwarden.ledger.base import Totals
 from costwarden.reports.aggregate import event_key
+from costwarden.storage.ledger import Totals
 from costwarden.storage.totals import add_totals, event_totals, sort_rows
 
 NOW = datetime(2026, 11, 23, 14, 5, tzinfo=UTC)

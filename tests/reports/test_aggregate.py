@@ -10,9 +10,9 @@ import pytest
 
 from costwarden.config import settings_from_mapping
 from costwarden.core.usage import UsageEvent
-from costwarden.ledger.base import EventQuery, Ledger
 from costwarden.reports.aggregate import Aggregator, hour_to_local
 from costwarden.storage.backend import backend_for_ledger
+from costwarden.storage.ledger import EventQuery, Ledger
 from costwarden.storage.rollups import RollupSource
 
 from .history import NOW, oracle

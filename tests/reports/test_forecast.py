@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 from costwarden.core.policy import BudgetConfig, compile_policies
 from costwarden.core.units import Unit
 from costwarden.core.usage import UsageEvent
-from costwarden.ledger.memory import MemoryLedger
 from costwarden.reports.aggregate import Aggregator
 from costwarden.reports.budget_view import budget_lines, budget_states
 from costwarden.reports.forecast import Outlook, days_between, project, rate_window
+from costwarden.storage.memory.ledger import MemoryLedger
 
 from .history import priced
 

@@ -10,13 +10,13 @@ import pytest
 
 from costwarden.config import RetentionConfig
 from costwarden.core.usage import UsageEvent
-from costwarden.ledger.base import EventQuery
-from costwarden.ledger.rollup_store import RollupStore
-from costwarden.ledger.sql import SqlLedger, open_ledger
 from costwarden.reports.aggregate import Aggregator
 from costwarden.reports.periods import local_midnight, month_start, named_period, next_month_start
 from costwarden.reports.retention import apply_retention, plan_retention
+from costwarden.storage.ledger import EventQuery
 from costwarden.storage.rollups import NotResolvable
+from costwarden.storage.sql.ledger import SqlLedger, open_ledger
+from costwarden.storage.sql.rollup_store import RollupStore
 
 from .history import NOW, make_history, oracle, priced, snapshots
 

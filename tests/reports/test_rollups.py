@@ -11,15 +11,15 @@ import pytest
 
 from costwarden.config import RetentionConfig
 from costwarden.core.usage import UsageEvent
-from costwarden.ledger.base import EventQuery
-from costwarden.ledger.codec import ROW_COLUMNS, encode_batch
-from costwarden.ledger.migrations import m0001_events
-from costwarden.ledger.rollup_store import RollupStore, rollup_totals, rollups, table_for
-from costwarden.ledger.sql import SqlLedger, open_ledger
 from costwarden.reports.aggregate import Aggregator
 from costwarden.reports.retention import apply_retention
 from costwarden.reports.rollups import Segment, plan_segments
+from costwarden.storage.codec import ROW_COLUMNS, encode_batch
+from costwarden.storage.ledger import EventQuery
 from costwarden.storage.rollups import Coverage, NotResolvable
+from costwarden.storage.sql.ledger import SqlLedger, open_ledger
+from costwarden.storage.sql.migrations import m0001_events
+from costwarden.storage.sql.rollup_store import RollupStore, rollup_totals, rollups, table_for
 
 from .history import NOW, latest, make_history, oracle, snapshots
 

@@ -11,10 +11,10 @@ import pytest
 from costwarden import ConfigError, Warden
 from costwarden.config import settings_from_mapping
 from costwarden.core.controller import NullBudgets
-from costwarden.ledger.memory import MemoryLedger
-from costwarden.ledger.sql import SqlLedger
 from costwarden.storage import backend_for_ledger, open_backend
+from costwarden.storage.memory.ledger import MemoryLedger
 from costwarden.storage.quotas import QuotaSnapshot
+from costwarden.storage.sql.ledger import SqlLedger
 
 BUDGET = {"budgets": [{"id": "daily", "period": "day", "cost_usd": 5}]}
 

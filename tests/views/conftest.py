@@ -16,7 +16,7 @@ from costwarden.cli import main
 from costwarden.clock import FixedClock
 from costwarden.config import load_settings
 from costwarden.core.usage import UsageEvent
-from costwarden.ledger.sql import open_ledger
+from costwarden.storage.sql.ledger import open_ledger
 from costwarden.warden import Warden
 from reports.history import NOW, latest, make_history, snapshots
 

@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from costwarden.ledger.base import Totals
 from costwarden.reports.formats import money
 from costwarden.reports.periods import local_midnight
+from costwarden.storage.ledger import Totals
 from costwarden.views.errors import QueryError
 from costwarden.views.periods import PeriodFlags
 from costwarden.views.report import REPORT_SCHEMA, ReportQuery, summary_report

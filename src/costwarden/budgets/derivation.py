@@ -19,7 +19,7 @@ from costwarden.core.money import to_units
 from costwarden.core.periods import PeriodKind
 from costwarden.core.policy import Policy, PolicySet
 from costwarden.core.usage import ATTRIBUTION_FIELDS, Attribution
-from costwarden.ledger.base import EventQuery, Ledger, Totals
+from costwarden.storage.ledger import EventQuery, Ledger, Totals
 
 if TYPE_CHECKING:
     from costwarden.storage.rollups import RollupSource

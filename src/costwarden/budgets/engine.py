@@ -42,7 +42,6 @@ from costwarden.core.routing import ProviderRegistry, Route
 from costwarden.core.usage import Attribution, UsageEvent, new_event_id
 from costwarden.errors import BudgetExceeded, QueueTimeout, RunTerminated
 from costwarden.forking import after_fork_in_child
-from costwarden.ledger.base import Ledger
 from costwarden.storage.budgets import (
     BudgetRecords,
     CounterStore,
@@ -51,6 +50,7 @@ from costwarden.storage.budgets import (
     ReserveResult,
     Spend,
 )
+from costwarden.storage.ledger import Ledger
 from costwarden.storage.rollups import RollupSource
 
 __all__ = ["BudgetEngine", "WorstCase", "RunSlot", "Verdict"]

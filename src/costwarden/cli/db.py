@@ -15,7 +15,7 @@ db_app = typer.Typer(help="The ledger database.", no_args_is_help=True)
 @db_app.command("upgrade")
 def upgrade(ctx: typer.Context) -> None:
     """Create the ledger or apply pending migrations."""
-    from costwarden.ledger.sql import open_ledger
+    from costwarden.storage.sql.ledger import open_ledger
 
     state = state_of(ctx)
     url = state.settings.database

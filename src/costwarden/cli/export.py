@@ -21,8 +21,8 @@ from costwarden.cli.reporting import (
 )
 from costwarden.cli.state import state_of
 from costwarden.core.usage import UsageEvent
-from costwarden.ledger.base import EventQuery
 from costwarden.reports.export import write_events
+from costwarden.storage.ledger import EventQuery
 
 __all__ = ["register", "export", "ExportFormat"]
 

@@ -11,10 +11,10 @@ from rich.table import Table
 
 from costwarden.cli.reporting import echo_json
 from costwarden.cli.state import state_of
-from costwarden.ledger.rollup_store import RollupStore
 from costwarden.reports.formats import totals_json
 from costwarden.reports.periods import utc_iso
 from costwarden.reports.retention import RetentionResult, apply_retention
+from costwarden.storage.sql.rollup_store import RollupStore
 
 __all__ = ["register", "maintain", "result_json"]
 

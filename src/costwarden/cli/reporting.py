@@ -20,7 +20,7 @@ import typer
 
 from costwarden.cli.options import bad_parameter
 from costwarden.clock import NOW_ENV
-from costwarden.ledger.base import WhereValue
+from costwarden.storage.ledger import WhereValue
 from costwarden.views import filters
 from costwarden.views.errors import QueryError
 from costwarden.views.periods import NO_PERIOD, PeriodFlags

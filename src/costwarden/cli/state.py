@@ -88,7 +88,7 @@ class CliState:
 def _require_database(url: str | None) -> None:
     """Raise a ConfigError when `url` names a SQLite file that does not exist (a read command must not
     create folders and an empty database, then report $0)."""
-    from costwarden.ledger.engine import ledger_url, sqlite_path
+    from costwarden.storage.sql.engine import ledger_url, sqlite_path
 
     if url is None:
         return

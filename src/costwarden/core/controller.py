@@ -13,7 +13,7 @@ from costwarden.core.calls import Admission, CallRequest
 from costwarden.core.usage import Attribution, UsageEvent
 
 if TYPE_CHECKING:
-    from costwarden.ledger.base import Ledger
+    from costwarden.storage.ledger import Ledger
 
 __all__ = ["BudgetController", "NullBudgets", "RunSlot"]
 

@@ -15,8 +15,8 @@ from costwarden.core.usage import EventSource, EventStatus, Usage, UsageEvent
 if TYPE_CHECKING:
     from costwarden.clock import Clock
     from costwarden.estimate import TokenEstimator
-    from costwarden.ledger.base import Ledger
     from costwarden.quotas import Quotas
+    from costwarden.storage.ledger import Ledger
 
 __all__ = ["Admitter", "Recorder"]
 

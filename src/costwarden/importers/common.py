@@ -25,7 +25,7 @@ from costwarden.core.usage import UsageEvent
 from costwarden.errors import ValidationError
 from costwarden.importers.stats import ImportStats, MalformedLine
 from costwarden.importers.values import Malformed, check_storable
-from costwarden.ledger.codec import encode_event, to_micros
+from costwarden.storage.codec import encode_event, to_micros
 from costwarden.storage.offsets import FileOffset, MemoryOffsetStore, OffsetStore, StoredSnapshot
 from costwarden.warden import Warden
 

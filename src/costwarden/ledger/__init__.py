@@ -1,4 +1,6 @@
-"""Storage behind one protocol: SQL (SQLite, PostgreSQL) and an in-memory double.
+"""The ledger's public names, kept here for users: `Ledger`, `EventQuery`, `MemoryLedger`, `open_ledger`
+and `SqlLedger` (and the query helpers). They live in `costwarden.storage` (`storage.ledger`,
+`storage.memory.ledger`, `storage.sql.ledger`); costwarden's own code imports them from there.
 
 `SqlLedger` and `open_ledger` are imported on first use, so `import costwarden.ledger` stays light.
 """
@@ -7,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from costwarden.ledger.base import (
+from costwarden.storage.ledger import (
     FILTER_FIELDS,
     GROUP_FIELDS,
     AppendOutcome,
@@ -18,10 +20,10 @@ from costwarden.ledger.base import (
     check_filter_key,
     check_group_key,
 )
-from costwarden.ledger.memory import MemoryLedger
+from costwarden.storage.memory.ledger import MemoryLedger
 
 if TYPE_CHECKING:
-    from costwarden.ledger.sql import SqlLedger, open_ledger
+    from costwarden.storage.sql.ledger import SqlLedger, open_ledger
 
 __all__ = [
     "FILTER_FIELDS",
@@ -43,7 +45,7 @@ _LAZY = {"SqlLedger", "open_ledger"}
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        from costwarden.ledger import sql
+        from costwarden.storage.sql import ledger
 
-        return getattr(sql, name)
+        return getattr(ledger, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,7 +14,9 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from costwarden.core.usage import UsageEvent
-from costwarden.ledger.base import (
+from costwarden.reports.periods import local_bucket, utc_iso
+from costwarden.reports.rollups import Segment, plan_segments
+from costwarden.storage.ledger import (
     ALL_EVENTS,
     EventQuery,
     Ledger,
@@ -23,8 +25,6 @@ from costwarden.ledger.base import (
     check_filter_key,
     check_group_key,
 )
-from costwarden.reports.periods import local_bucket, utc_iso
-from costwarden.reports.rollups import Segment, plan_segments
 from costwarden.storage.rollups import Coverage, NotResolvable, RollupSource
 from costwarden.storage.totals import event_totals, regroup, sort_rows
 

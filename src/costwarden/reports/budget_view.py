@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 from costwarden.core.periods import PeriodKind
 from costwarden.core.policy import Limits, Policy
 from costwarden.core.units import Unit, amount, unit_of
-from costwarden.ledger.base import EventQuery, Totals
 from costwarden.reports.aggregate import Aggregator
 from costwarden.reports.forecast import DEFAULT_WINDOW_DAYS, Projection, project, rate_window
 from costwarden.reports.model import BudgetLine
+from costwarden.storage.ledger import EventQuery, Totals
 from costwarden.storage.totals import add_totals, empty_totals
 
 if TYPE_CHECKING:

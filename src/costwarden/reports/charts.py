@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
-from costwarden.ledger.base import Totals
 from costwarden.reports.periods import Period, local_day_starts
+from costwarden.storage.ledger import Totals
 from costwarden.storage.totals import empty_totals, regroup
 
 __all__ = ["bar", "series", "INTERVALS", "WEEKDAYS", "by_hour_of_day", "by_weekday"]

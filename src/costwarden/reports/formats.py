@@ -13,9 +13,9 @@ from decimal import Decimal
 from typing import Any
 
 from costwarden.core.units import Unit
-from costwarden.ledger.base import Totals
 from costwarden.reports.model import BudgetLine, Report, share
 from costwarden.reports.periods import Period, utc_iso
+from costwarden.storage.ledger import Totals
 
 __all__ = [
     "TOTALS_FIELDS",

@@ -24,12 +24,12 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from costwarden.core.usage import Usage
-from costwarden.ledger.base import EventQuery, Totals
 from costwarden.pricing.book import PriceBook
 from costwarden.pricing.tiers import TierBook
 from costwarden.reports.aggregate import Aggregator
 from costwarden.reports.formats import money
 from costwarden.reports.periods import Period
+from costwarden.storage.ledger import EventQuery, Totals
 
 __all__ = [
     "InsightSettings",

@@ -12,10 +12,10 @@ from decimal import Decimal
 
 from costwarden.clock import default_now
 from costwarden.core.units import Unit
-from costwarden.ledger.base import EventQuery, Totals, WhereValue
 from costwarden.reports.aggregate import Aggregator, check_keys
 from costwarden.reports.forecast import Projection
 from costwarden.reports.periods import Period
+from costwarden.storage.ledger import EventQuery, Totals, WhereValue
 from costwarden.storage.totals import empty_totals, regroup
 
 __all__ = [

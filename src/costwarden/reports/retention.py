@@ -32,10 +32,10 @@ from sqlalchemy import Connection, Engine, select
 
 from costwarden.clock import default_now
 from costwarden.config import RetentionConfig
-from costwarden.ledger.codec import from_micros, to_micros
-from costwarden.ledger.engine import read_transaction, write_transaction
-from costwarden.ledger.rollup_store import RollupStore, rollup_state
 from costwarden.reports.periods import local_midnight, month_start, next_month_start
+from costwarden.storage.codec import from_micros, to_micros
+from costwarden.storage.sql.engine import read_transaction, write_transaction
+from costwarden.storage.sql.rollup_store import RollupStore, rollup_state
 
 __all__ = [
     "BATCH_ROWS",

@@ -17,7 +17,7 @@ from rich.text import Text
 
 from costwarden.core.money import format_usd
 from costwarden.core.usage import UsageEvent
-from costwarden.ledger.base import Totals
+from costwarden.storage.ledger import Totals
 from costwarden.storage.totals import add_totals, empty_totals, event_totals
 
 __all__ = ["SLICES", "SessionCall", "SessionDetail", "session_detail", "session_renderable"]

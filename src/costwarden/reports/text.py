@@ -18,9 +18,9 @@ from rich.text import Text
 
 from costwarden.core.money import format_usd
 from costwarden.core.units import short_count, spell
-from costwarden.ledger.base import Totals
 from costwarden.reports.aggregate import TIME_KEYS
 from costwarden.reports.model import BudgetLine, Report, share
+from costwarden.storage.ledger import Totals
 from costwarden.storage.totals import sum_totals
 
 __all__ = [

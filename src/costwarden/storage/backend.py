@@ -21,11 +21,11 @@ from costwarden.storage.budgets import BudgetStores
 
 if TYPE_CHECKING:
     from costwarden.config import Settings
-    from costwarden.ledger.base import Ledger
-    from costwarden.ledger.insight_store import Dismissals
-    from costwarden.ledger.rollup_store import RollupStore
+    from costwarden.storage.dismissals import Dismissals
+    from costwarden.storage.ledger import Ledger
     from costwarden.storage.offsets import OffsetStore, StoredSnapshot
     from costwarden.storage.quotas import QuotaStore
+    from costwarden.storage.sql.rollup_store import RollupStore
 
 __all__ = ["MEMORY_URL", "Backend", "open_backend", "backend_for_ledger"]
 
@@ -103,11 +103,11 @@ def open_backend(url: str, settings: Settings) -> Backend:
     `memory://`. Raises `ConfigError` for a combination it cannot serve (see the module docstring); the
     URL itself is parsed and the database opened on first use."""
     if url.strip().lower() == MEMORY_URL:
-        from costwarden.ledger.memory import MemoryLedger
+        from costwarden.storage.memory.ledger import MemoryLedger
 
         return backend_for_ledger(MemoryLedger(), settings)
     _check_redis(settings, "sql")
-    from costwarden.ledger.sql_backend import SqlBackend
+    from costwarden.storage.sql.backend import SqlBackend
 
     return SqlBackend(settings, url=url)
 
@@ -115,14 +115,14 @@ def open_backend(url: str, settings: Settings) -> Backend:
 def backend_for_ledger(ledger: Ledger, settings: Settings, *, budgets: bool = True) -> Backend:
     """The backend around a ledger object already built. `budgets=False`: the caller brings its own budget
     controller, so configured budgets do not need this backend's budget storage."""
-    from costwarden.ledger.sql import SqlLedger
+    from costwarden.storage.sql.ledger import SqlLedger
 
     if isinstance(ledger, SqlLedger):
-        from costwarden.ledger.sql_backend import SqlBackend
+        from costwarden.storage.sql.backend import SqlBackend
 
         return SqlBackend(settings, ledger=ledger)
-    from costwarden.ledger.memory import MemoryLedger
-    from costwarden.ledger.memory_backend import MemoryBackend
+    from costwarden.storage.memory.backend import MemoryBackend
+    from costwarden.storage.memory.ledger import MemoryLedger
 
     _check_redis(settings, "memory")
     own = isinstance(ledger, MemoryLedger)

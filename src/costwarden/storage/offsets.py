@@ -1,6 +1,6 @@
 """What log imports keep in storage: how far each file was read (`FileOffset`, the `OffsetStore` protocol,
 `MemoryOffsetStore`) and what an event id already stored holds (`StoredSnapshot`). The SQL stores are in
-`costwarden.ledger.capture_store`."""
+`costwarden.storage.sql.capture_store`."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Rate-limit quota snapshots as storage keeps them: `QuotaSnapshot` (one response's windows), the
 `QuotaStore` protocol (the latest snapshot per provider) and `MemoryQuotaStore`. The SQL store is
-`costwarden.ledger.capture_store.SqlQuotaStore`; `costwarden.quotas` reads snapshots from responses."""
+`costwarden.storage.sql.capture_store.SqlQuotaStore`; `costwarden.quotas` reads snapshots from responses."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """What storage keeps of history retention folded away, as the read side sees it: the `Coverage` of the
 rollups, the `RollupSource` reports read them through, and `NotResolvable` for a question they cannot
-answer. The SQL rollups are `costwarden.ledger.rollup_store.RollupStore`."""
+answer. The SQL rollups are `costwarden.storage.sql.rollup_store.RollupStore`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from costwarden.errors import ValidationError
-from costwarden.ledger.base import Totals, WhereValue
+from costwarden.storage.ledger import Totals, WhereValue
 
 __all__ = ["LEVELS", "NotResolvable", "Coverage", "RollupSource"]
 
@@ -38,7 +38,7 @@ class Coverage:
 
 @runtime_checkable
 class RollupSource(Protocol):
-    """What reports ask of a rollup store (`costwarden.ledger.rollup_store.RollupStore`)."""
+    """What reports ask of a rollup store (`costwarden.storage.sql.rollup_store.RollupStore`)."""
 
     def coverage(self) -> Coverage: ...
 

@@ -7,7 +7,7 @@ from dataclasses import fields, replace
 from decimal import Decimal
 
 from costwarden.core.usage import CostSource, EventStatus, UsageEvent
-from costwarden.ledger.base import Totals
+from costwarden.storage.ledger import Totals
 
 __all__ = [
     "COUNT_FIELDS",

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from costwarden.ledger.base import EventQuery, Totals, WhereValue
 from costwarden.reports.charts import by_hour_of_day, by_weekday
 from costwarden.reports.formats import money, period_json, totals_json
 from costwarden.reports.periods import Period
+from costwarden.storage.ledger import EventQuery, Totals, WhereValue
 from costwarden.views.periods import NO_PERIOD, PeriodFlags
 from costwarden.views.reader import aggregator_of, filters_of
 

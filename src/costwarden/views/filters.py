@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from costwarden.ledger.base import FILTER_FIELDS, WhereValue, where_values
+from costwarden.storage.ledger import FILTER_FIELDS, WhereValue, where_values
 from costwarden.views.errors import QueryError
 
 __all__ = ["Canonical", "parse_where", "canonical_where"]

@@ -11,11 +11,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from costwarden.core.units import Unit
-from costwarden.ledger.base import EventQuery, WhereValue
 from costwarden.reports.budget_view import BudgetState, budget_states, first_seen, policies_of
 from costwarden.reports.forecast import Projection, days_between, project, rate_window
 from costwarden.reports.formats import money, period_json, unit_json
 from costwarden.reports.periods import Period, local_midnight, named_period, next_month_start, utc_iso
+from costwarden.storage.ledger import EventQuery, WhereValue
 from costwarden.views.errors import QueryError
 from costwarden.views.reader import aggregator_of, filters_of
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from costwarden.ledger.base import WhereValue
 from costwarden.reports.aggregate import Aggregator
+from costwarden.storage.ledger import WhereValue
 from costwarden.views.filters import canonical_where
 
 if TYPE_CHECKING:

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from costwarden.ledger.base import EventQuery, Totals, WhereValue
 from costwarden.reports.aggregate import Aggregator, check_keys
 from costwarden.reports.formats import (
     CSV_DEFAULT_GROUPING,
@@ -23,6 +22,7 @@ from costwarden.reports.formats import (
 )
 from costwarden.reports.model import BudgetLine, Report, build_report
 from costwarden.reports.periods import utc_iso
+from costwarden.storage.ledger import EventQuery, Totals, WhereValue
 from costwarden.views.errors import QueryError
 from costwarden.views.periods import NO_PERIOD, PeriodFlags
 from costwarden.views.reader import aggregator_of, filters_of

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from costwarden.ledger.base import EventQuery, Totals
 from costwarden.reports.formats import money, rows_csv, totals_json
 from costwarden.reports.periods import utc_iso
 from costwarden.reports.session import SessionDetail, session_detail
+from costwarden.storage.ledger import EventQuery, Totals
 from costwarden.views.periods import NO_PERIOD, PeriodFlags
 from costwarden.views.reader import aggregator_of
 

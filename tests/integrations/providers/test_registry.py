@@ -20,7 +20,7 @@ from costwarden.integrations.providers import (
     unregister,
 )
 from costwarden.integrations.providers import openai as openai_adapter
-from costwarden.ledger.memory import MemoryLedger
+from costwarden.storage.memory.ledger import MemoryLedger
 from costwarden.testing import FakeProvider
 from costwarden.warden import Warden
 

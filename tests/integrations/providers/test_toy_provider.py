@@ -31,7 +31,7 @@ from costwarden.integrations.kinds import Kind, positive_int
 from costwarden.integrations.providers import adapter_for_client, adapter_named, register, unregister
 from costwarden.integrations.stream_state import StreamState
 from costwarden.integrations.usage import count, field, slices
-from costwarden.ledger.memory import MemoryLedger
+from costwarden.storage.memory.ledger import MemoryLedger
 from costwarden.warden import Warden
 
 # -- the toy provider's wire: a server speaking it ---------------------------------------------------------

@@ -1,0 +1,202 @@
+"""SQL for capture: the latest rate-limit quota per provider, and how far each log file was imported.
+
+Tables (created by migration `m0003_capture`):
+
+- `provider_quotas`: one row per provider: when it was observed (microseconds since the epoch, UTC), the
+  model and HTTP status of the call it came from, `retry_after_ms`, the parsed windows and the raw
+  rate-limit headers (both compact JSON). A snapshot replaces the stored one only if it is not older.
+- `import_offsets`: one row per (importer, file): the byte position read to (always at a line end), the
+  file's size and modification time then, a fingerprint of its first bytes (to notice a file replaced or
+  truncated), the lines read, and per-file importer state (e.g. Codex's model and running totals) as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Engine,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    select,
+)
+from sqlalchemy.dialects import postgresql as pg
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+from costwarden.storage.codec import from_micros, now_micros, to_micros
+from costwarden.storage.offsets import FileOffset, StoredSnapshot
+from costwarden.storage.quotas import QuotaSnapshot, QuotaWindow
+from costwarden.storage.sql.engine import read_transaction, write_transaction
+from costwarden.storage.sql.schema import events, metadata, text_type
+
+__all__ = [
+    "provider_quotas",
+    "import_offsets",
+    "SqlQuotaStore",
+    "SqlOffsetStore",
+    "stored_snapshots",
+]
+
+provider_quotas = Table(
+    "provider_quotas",
+    metadata,
+    Column("provider", String(255).with_variant(String(255, collation="C"), "postgresql"), nullable=False),
+    Column("observed_at", BigInteger, nullable=False),
+    Column("model", text_type(), nullable=True),
+    Column("status_code", Integer, nullable=True),
+    Column("retry_after_ms", BigInteger, nullable=True),
+    Column("windows", Text(), nullable=False),
+    Column("headers", Text(), nullable=False),
+    PrimaryKeyConstraint("provider", name="pk_provider_quotas"),
+)
+
+import_offsets = Table(
+    "import_offsets",
+    metadata,
+    Column("source", String(32), nullable=False),
+    Column("path", text_type(), nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("mtime_ns", BigInteger, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("lines", BigInteger, nullable=False),
+    Column("state", Text(), nullable=True),
+    Column("updated_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("source", "path", name="pk_import_offsets"),
+)
+
+
+def _insert(dialect: str, table: Table) -> Any:
+    return pg.insert(table) if dialect == "postgresql" else sqlite_dialect.insert(table)
+
+
+class SqlQuotaStore:
+    """`QuotaStore` on the ledger's database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def save(self, snapshot: QuotaSnapshot) -> None:
+        retry = None if snapshot.retry_after is None else int(snapshot.retry_after * 1000)
+        values = {
+            "provider": snapshot.provider,
+            "observed_at": to_micros(snapshot.observed_at),
+            "model": snapshot.model,
+            "status_code": snapshot.status_code,
+            "retry_after_ms": retry,
+            "windows": snapshot.windows_json(),
+            "headers": json.dumps(dict(sorted(snapshot.headers.items())), separators=(",", ":")),
+        }
+        stmt = _insert(self._engine.dialect.name, provider_quotas).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[provider_quotas.c.provider],
+            set_={k: stmt.excluded[k] for k in values if k != "provider"},
+            where=provider_quotas.c.observed_at <= stmt.excluded.observed_at,
+        )
+        with write_transaction(self._engine) as conn:
+            conn.execute(stmt)
+
+    def _rows(self, provider: str | None) -> list[QuotaSnapshot]:
+        stmt = select(provider_quotas).order_by(provider_quotas.c.provider)
+        if provider is not None:
+            stmt = stmt.where(provider_quotas.c.provider == provider)
+        with read_transaction(self._engine) as conn:
+            rows = conn.execute(stmt).mappings().all()
+        out: list[QuotaSnapshot] = []
+        for row in rows:
+            windows = {
+                name: QuotaWindow.from_json(name, data) for name, data in json.loads(row["windows"]).items()
+            }
+            retry = row["retry_after_ms"]
+            out.append(
+                QuotaSnapshot(
+                    provider=row["provider"],
+                    observed_at=from_micros(int(row["observed_at"])),
+                    windows=windows,
+                    model=row["model"],
+                    status_code=row["status_code"],
+                    retry_after=None if retry is None else retry / 1000,
+                    headers=json.loads(row["headers"]),
+                )
+            )
+        return out
+
+    def latest(self, provider: str) -> QuotaSnapshot | None:
+        rows = self._rows(provider)
+        return rows[0] if rows else None
+
+    def all(self) -> list[QuotaSnapshot]:
+        return self._rows(None)
+
+
+class SqlOffsetStore:
+    """`OffsetStore` on the ledger's database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def get(self, source: str, path: str) -> FileOffset | None:
+        stmt = select(import_offsets).where(import_offsets.c.source == source, import_offsets.c.path == path)
+        with read_transaction(self._engine) as conn:
+            row = conn.execute(stmt).mappings().first()
+        if row is None:
+            return None
+        return FileOffset(
+            source=row["source"],
+            path=row["path"],
+            position=int(row["position"]),
+            size=int(row["size"]),
+            mtime_ns=int(row["mtime_ns"]),
+            fingerprint=row["fingerprint"],
+            lines=int(row["lines"]),
+            state=json.loads(row["state"]) if row["state"] else None,
+        )
+
+    def put(self, offset: FileOffset) -> None:
+        values = {
+            "source": offset.source,
+            "path": offset.path,
+            "position": offset.position,
+            "size": offset.size,
+            "mtime_ns": offset.mtime_ns,
+            "fingerprint": offset.fingerprint,
+            "lines": offset.lines,
+            "state": json.dumps(offset.state, separators=(",", ":")) if offset.state is not None else None,
+            "updated_at": now_micros(),
+        }
+        stmt = _insert(self._engine.dialect.name, import_offsets).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[import_offsets.c.source, import_offsets.c.path],
+            set_={k: stmt.excluded[k] for k in values if k not in ("source", "path")},
+        )
+        with write_transaction(self._engine) as conn:
+            conn.execute(stmt)
+
+    def forget(self, source: str, path: str | None = None) -> int:
+        """Drop the offsets of one file (or of every file of `source`); returns how many."""
+        stmt = import_offsets.delete().where(import_offsets.c.source == source)
+        if path is not None:
+            stmt = stmt.where(import_offsets.c.path == path)
+        with write_transaction(self._engine) as conn:
+            return int(conn.execute(stmt).rowcount or 0)
+
+
+_IDS_PER_QUERY = 500
+
+
+def stored_snapshots(engine: Engine, ids: list[str]) -> dict[str, StoredSnapshot]:
+    """The stored snapshot of each of `ids` that the ledger holds (one read transaction)."""
+    found: dict[str, StoredSnapshot] = {}
+    columns = (events.c.id, events.c.total_tokens, events.c.occurred_at, events.c.cost_units)
+    with read_transaction(engine) as conn:
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[start : start + _IDS_PER_QUERY]
+            for row in conn.execute(select(*columns).where(events.c.id.in_(chunk))):
+                found[row[0]] = StoredSnapshot(int(row[1]), int(row[2]), int(row[3]))
+    return found

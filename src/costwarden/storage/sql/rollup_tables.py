@@ -1,0 +1,108 @@
+"""The rollup tables on the ledger's `MetaData` (created by migrations `m0004_rollups` and
+`m0005_rollup_totals`; `costwarden.storage.sql.rollup_store` reads and maintains them)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy import BigInteger, Column, Index, Integer, PrimaryKeyConstraint, String, Table
+
+from costwarden.storage.sql.schema import metadata, text_type
+
+__all__ = [
+    "DIMENSIONS",
+    "TOTALS_DIMENSIONS",
+    "SUMS",
+    "TABLES",
+    "DIMS_OF",
+    "rollups",
+    "rollup_totals",
+    "rollup_state",
+]
+
+# Dimension columns of a rollup row (event field names, `user` stored as `user_name`).
+DIMENSIONS: Final[tuple[str, ...]] = (
+    "project",
+    "agent",
+    "session",
+    "run",
+    "task",
+    "task_type",
+    "plan",
+    "user_name",
+    "provider",
+    "model",
+    "status",
+    "source",
+    "cost_source",
+    "tags",
+)
+SUMS: Final[tuple[str, ...]] = (
+    "events",
+    "requests",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "web_search_requests",
+    "cost_units",
+    "unpriced_events",
+    "unpriced_units",
+    "error_events",
+)
+rollups = Table(
+    "rollups",
+    metadata,
+    Column("level", String(5), nullable=False),
+    Column("bucket_start", BigInteger, nullable=False),
+    Column("dims_key", text_type(), nullable=False),
+    Column("bucket_end", BigInteger, nullable=False),
+    Column("label", String(13), nullable=False),
+    *(Column(name, text_type(), nullable=False) for name in DIMENSIONS),
+    *(Column(name, BigInteger, nullable=False) for name in SUMS),
+    PrimaryKeyConstraint("level", "bucket_start", "dims_key", name="pk_rollups"),
+)
+Index("ix_rollups_bucket_start", rollups.c.bucket_start)
+
+# The dimensions of `rollup_totals` (a subset of DIMENSIONS).
+TOTALS_DIMENSIONS: Final[tuple[str, ...]] = (
+    "project",
+    "agent",
+    "user_name",
+    "plan",
+    "task_type",
+    "provider",
+    "model",
+    "status",
+    "source",
+    "cost_source",
+)
+rollup_totals = Table(
+    "rollup_totals",
+    metadata,
+    Column("level", String(5), nullable=False),
+    Column("bucket_start", BigInteger, nullable=False),
+    Column("dims_key", text_type(), nullable=False),
+    Column("bucket_end", BigInteger, nullable=False),
+    Column("label", String(13), nullable=False),
+    *(Column(name, text_type(), nullable=False) for name in TOTALS_DIMENSIONS),
+    *(Column(name, BigInteger, nullable=False) for name in SUMS),
+    PrimaryKeyConstraint("level", "bucket_start", "dims_key", name="pk_rollup_totals"),
+)
+Index("ix_rollup_totals_bucket_start", rollup_totals.c.bucket_start)
+TABLES: Final[tuple[Table, ...]] = (rollups, rollup_totals)
+DIMS_OF: Final[dict[str, tuple[str, ...]]] = {"rollups": DIMENSIONS, "rollup_totals": TOTALS_DIMENSIONS}
+
+rollup_state = Table(
+    "rollup_state",
+    metadata,
+    Column("id", Integer, nullable=False),
+    Column("events_before", BigInteger, nullable=True),
+    Column("hourly_before", BigInteger, nullable=True),
+    Column("daily_before", BigInteger, nullable=True),
+    Column("monthly_before", BigInteger, nullable=True),
+    Column("timezone", String(64), nullable=True),
+    PrimaryKeyConstraint("id", name="pk_rollup_state"),
+)

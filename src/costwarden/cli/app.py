@@ -97,6 +97,9 @@ def _register() -> None:
 
     for module in (report, top, trends, analyze, forecast, export, watch, insights, maintain, demo):
         module.register(app)
+    from costwarden.cli import statusline
+
+    statusline.register(app)
 
 
 def _not_utf8(args: list[str]) -> str | None:

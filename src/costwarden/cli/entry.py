@@ -1,5 +1,6 @@
-"""The console script's first step: answers `costwarden --version` without loading the CLI (typer, rich,
-pydantic, SQLAlchemy), then hands everything else to `costwarden.cli.app.main`."""
+"""The console script's first step: answers `costwarden --version` and runs `costwarden statusline`
+without loading the CLI (typer, rich, pydantic, SQLAlchemy), then hands everything else to
+`costwarden.cli.app.main`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,13 @@ def run() -> None:
     if wants_version(args):
         sys.stdout.write(version_text() + "\n")
         sys.exit(0)
+    if "statusline" in args:
+        from costwarden.statusline.command import parse_args, read_stdin
+        from costwarden.statusline.command import run as statusline
+
+        options = parse_args(args)
+        if options is not None:
+            sys.exit(statusline(options, read_stdin()))
     from costwarden.cli.app import main
 
     sys.exit(main(args))

@@ -34,10 +34,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_reports import load_sqlite  # noqa: E402
-
-from costwarden.ledger.sql import open_ledger  # noqa: E402
-from costwarden.testing.agent_logs import append, claude_assistant, write  # noqa: E402
+from bench_reports import load_sqlite
+from costwarden.ledger.sql import open_ledger
+from costwarden.testing.agent_logs import append, claude_assistant, write
 
 __all__ = ["main"]
 
@@ -138,7 +137,9 @@ def main() -> None:
         statusline = [*command, "statusline", "--no-color"]
 
         def line() -> str:
-            done = subprocess.run(statusline, input=payload, env=env, capture_output=True, text=True)
+            done = subprocess.run(
+                statusline, check=False, input=payload, env=env, capture_output=True, text=True
+            )
             if done.returncode:
                 raise SystemExit(f"statusline failed: {done.stderr}")
             return done.stdout
@@ -151,7 +152,11 @@ def main() -> None:
         shutil.rmtree(work / "cache", ignore_errors=True)
         full = line()
         assert fast == full, f"the fast way printed {fast!r}, the full way {full!r}"
-        times: dict[str, list[float]] = {"python -c pass": [], "statusline (nothing new)": [], "statusline (1 new line)": []}
+        times: dict[str, list[float]] = {
+            "python -c pass": [],
+            "statusline (nothing new)": [],
+            "statusline (1 new line)": [],
+        }
         for round_no in range(args.runs):
             started = time.perf_counter()
             subprocess.run([sys.executable, "-c", "pass"], check=True, capture_output=True)

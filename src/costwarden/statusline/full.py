@@ -4,6 +4,7 @@ On a SQLite ledger it leaves a `Snapshot` for the fast way."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -64,7 +65,7 @@ def _sums_query(
     )
 
 
-def _conditions(match: list[tuple[str, frozenset[str] | tuple[str, ...]]]) -> list[Any]:
+def _conditions(match: Sequence[tuple[str, Collection[str | None]]]) -> list[Any]:
     """The ledger's filter of each field (as `SqlLedger` reads `EventQuery.where`): any of its values."""
     from sqlalchemy import or_
 
@@ -73,7 +74,7 @@ def _conditions(match: list[tuple[str, frozenset[str] | tuple[str, ...]]]) -> li
     out: list[Any] = []
     for name, values in match:
         column = tag_value("sqlite", name[4:]) if name.startswith("tag:") else field_column(name)
-        options = [column == value for value in sorted(values)]
+        options = [column.is_(None) if v is None else column == v for v in sorted(values, key=str)]
         out.append(options[0] if len(options) == 1 else or_(*options))
     return out
 
@@ -96,7 +97,10 @@ def _budgets(
         rolling_us = round(policy.period.seconds * 1_000_000) if kind is PeriodKind.ROLLING else None
         if state.start is not None and state.end is not None:
             windows.append((state.start, state.end))
-        match = [*policy.match, *((name, (value,)) for name, value in zip(policy.per, state.key, strict=True))]
+        match = [
+            *policy.match,
+            *((name, (value,)) for name, value in zip(policy.per, state.key, strict=True)),
+        ]
         query = _sums_query(_conditions(match), state.start, state.end, rolling_us)
         thresholds = tuple(t.percent for t in policy.thresholds)
         for dimension in _DIMENSIONS:
@@ -205,11 +209,11 @@ def _save(
     session: str | None,
     queries: list[BudgetQuery],
 ) -> None:
+    import sqlite3
+
     from costwarden.ledger.codec import to_micros
     from costwarden.ledger.schema import field_column
     from costwarden.statusline.fast import budget_signature, connect_read_only, folded
-
-    import sqlite3
 
     try:
         conn = connect_read_only(str(path))

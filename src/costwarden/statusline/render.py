@@ -58,7 +58,9 @@ class BudgetFigure:
     def text(self) -> str:
         """`Daily: $4.20/$10.00 (42%)`; tokens and requests as counts (`1.2M/2M tokens (60%)`)."""
         suffix = "" if self.unit == "cost_usd" else f" {self.unit}"
-        return f"{self.name}: {self.amount(self.used)}/{self.amount(self.limit)}{suffix} ({_pct(self.percent)})"
+        return (
+            f"{self.name}: {self.amount(self.used)}/{self.amount(self.limit)}{suffix} ({_pct(self.percent)})"
+        )
 
 
 def tightest(budgets: list[BudgetFigure]) -> BudgetFigure | None:

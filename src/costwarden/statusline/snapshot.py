@@ -52,7 +52,11 @@ class Identity:
     @classmethod
     def of(cls, db: str | None, config: str | None, session: str | None) -> Identity:
         return cls(
-            db, config, os.environ.get("COSTWARDEN_DATABASE_URL"), os.environ.get("COSTWARDEN_CONFIG"), session
+            db,
+            config,
+            os.environ.get("COSTWARDEN_DATABASE_URL"),
+            os.environ.get("COSTWARDEN_CONFIG"),
+            session,
         )
 
     def name(self) -> str:

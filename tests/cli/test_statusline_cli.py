@@ -466,3 +466,16 @@ def test_the_fast_way_loads_no_heavy_module(
         [sys.executable, "-c", probe], input=payload(transcript), capture_output=True, text=True, check=True
     )
     assert done.stdout == first + "[]\n"
+
+
+def test_snapshots_unused_for_a_day_are_removed(
+    sqlite_url: str, transcript: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ("--db", sqlite_url, "statusline")
+    statusline(capsys, monkeypatch, payload(transcript, session="old"), *args)
+    old = snapshot_path(Identity.of(sqlite_url, None, "old"))
+    recent = snapshot_path(Identity.of(sqlite_url, None, SESSION))
+    day_ago = old.stat().st_mtime - 86400 - 60
+    os.utime(old, (day_ago, day_ago))
+    statusline(capsys, monkeypatch, payload(transcript), *args)
+    assert recent.is_file() and not old.exists()

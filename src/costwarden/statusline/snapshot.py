@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ FORMAT = 1
 MAX_AGE_S = 300
 """A snapshot is made again at least every five minutes (a per-value budget's busiest values can change)."""
 _CONFIG_NAMES = ("config.yaml", "config.yml", "config.toml")
+_STALE_S = 86400
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,12 +167,25 @@ def load_snapshot(identity: Identity) -> Snapshot | None:
 
 
 def save_snapshot(snapshot: Snapshot) -> None:
-    """Write atomically; a cache that cannot be written is left (the next run takes the full way)."""
+    """Write atomically, and remove snapshots unused for a day (one per session would pile up); a cache
+    that cannot be written is left (the next run takes the full way)."""
     path = snapshot_path(snapshot.identity)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         temp.write_text(snapshot.to_json(), encoding="utf-8")
         os.replace(temp, path)
+        _prune(path.parent)
     except OSError:
         pass
+
+
+def _prune(folder: Path) -> None:
+    """Remove the files of `folder` not written for `_STALE_S` (wall time: the files' own age)."""
+    cutoff = time.time() - _STALE_S
+    for entry in os.scandir(folder):
+        try:
+            if entry.is_file() and entry.stat().st_mtime < cutoff:
+                os.unlink(entry.path)
+        except OSError:
+            continue

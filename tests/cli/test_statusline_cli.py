@@ -479,3 +479,16 @@ def test_snapshots_unused_for_a_day_are_removed(
     os.utime(old, (day_ago, day_ago))
     statusline(capsys, monkeypatch, payload(transcript), *args)
     assert recent.is_file() and not old.exists()
+
+
+def test_a_relative_database_is_read_from_the_working_directory(
+    tmp_path: Path, transcript: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    args = ("--db", "costs.db", "statusline", "--format", "{today}")
+    monkeypatch.chdir(tmp_path / "a")
+    assert statusline(capsys, monkeypatch, payload(transcript), *args)[1] == "$0.03\n"
+    monkeypatch.chdir(tmp_path / "b")
+    assert statusline(capsys, monkeypatch, payload(None), *args)[1] == "$0.00\n"
+    assert statusline(capsys, monkeypatch, payload(None), *args)[1] == "$0.00\n"  # the fast way

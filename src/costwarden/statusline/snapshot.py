@@ -4,7 +4,8 @@ dir (`~/.cache/costwarden/statusline/`); written atomically, ignored when it can
 
 A snapshot holds while (`fast.read_figures` checks each):
 - the same costwarden version, the same `--db` / `--config` / `$COSTWARDEN_DATABASE_URL` /
-  `$COSTWARDEN_CONFIG`, and every config file that could be read unchanged (or still absent);
+  `$COSTWARDEN_CONFIG` and working directory, and every config file that could be read unchanged (or
+  still absent);
 - "now" is inside every calendar window it used (today, each budget's day, week or month) and within
   `MAX_AGE_S` of when it was made;
 - the budgets set from the CLI (`budget_definitions`, `budget_meta`) are the same, and retention has folded
@@ -50,15 +51,14 @@ class Identity:
     env_db: str | None
     env_config: str | None
     session: str | None
+    cwd: str
+    """Relative paths (a database file, a config file) are read from here."""
 
     @classmethod
     def of(cls, db: str | None, config: str | None, session: str | None) -> Identity:
+        env = os.environ
         return cls(
-            db,
-            config,
-            os.environ.get("COSTWARDEN_DATABASE_URL"),
-            os.environ.get("COSTWARDEN_CONFIG"),
-            session,
+            db, config, env.get("COSTWARDEN_DATABASE_URL"), env.get("COSTWARDEN_CONFIG"), session, os.getcwd()
         )
 
     def name(self) -> str:

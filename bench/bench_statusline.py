@@ -133,7 +133,9 @@ def main() -> None:
                 "rate_limits": {"five_hour": {"used_percentage": 24, "resets_at": 1793500000}},
             }
         )
-        command = [sys.executable, "-m", "costwarden", "--db", f"sqlite:///{db}", "--config", str(config)]
+        script = Path(sys.executable).parent / "costwarden"  # the console script, as Claude Code runs it
+        program = [str(script)] if script.is_file() else [sys.executable, "-m", "costwarden"]
+        command = [*program, "--db", f"sqlite:///{db}", "--config", str(config)]
         statusline = [*command, "statusline", "--no-color"]
 
         def line() -> str:

@@ -17,10 +17,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from costwarden.clock import wall_time_ns
 
 __all__ = [
     "FORMAT",
@@ -181,8 +182,8 @@ def save_snapshot(snapshot: Snapshot) -> None:
 
 
 def _prune(folder: Path) -> None:
-    """Remove the files of `folder` not written for `_STALE_S` (wall time: the files' own age)."""
-    cutoff = time.time() - _STALE_S
+    """Remove the files of `folder` not written for `_STALE_S`."""
+    cutoff = wall_time_ns() / 1e9 - _STALE_S  # the files' own age, not the clock's "now"
     for entry in os.scandir(folder):
         try:
             if entry.is_file() and entry.stat().st_mtime < cutoff:

@@ -29,19 +29,20 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_reports import load_sqlite
-from costwarden.ledger.sql import open_ledger
+from costwarden.ledger import open_ledger
 from costwarden.testing.agent_logs import append, claude_assistant, write
 
 __all__ = ["main"]
 
 NOW = datetime(2026, 10, 31, 18, 0, tzinfo=UTC)  # the generated year ends on 2026-11-01
-SESSION = "9b2c4e1a-bench-session"
+SESSION = f"bench-{uuid.uuid4().hex[:12]}"  # each run its own (a kept ledger holds the earlier runs')
 CONFIG = """\
 budgets:
   - id: daily
@@ -84,8 +85,8 @@ def _ledger(directory: Path, n: int) -> Path:
 def _line(i: int) -> str:
     at = NOW - timedelta(minutes=200 - i // 2)
     return claude_assistant(
-        message_id=f"msg_bench_{i:06d}",
-        request_id=f"req_bench_{i:06d}",
+        message_id=f"msg_{SESSION}_{i:06d}",
+        request_id=f"req_{SESSION}_{i:06d}",
         at=at.isoformat().replace("+00:00", "Z"),
         session=SESSION,
         cwd="/home/dev/project-03",
@@ -111,9 +112,6 @@ def main() -> None:
         config = work / "config.yaml"
         config.write_text(CONFIG)
         transcript = write(work / "projects" / "-home-dev-project-03" / f"{SESSION}.jsonl", [])
-        with sqlite3.connect(db) as conn:  # a kept ledger: forget the last run's session
-            conn.execute("DELETE FROM events WHERE session = ?", (SESSION,))
-            conn.execute("DELETE FROM import_offsets WHERE path LIKE ?", (f"%{SESSION}%",))
         append(transcript, [_line(i) for i in range(200)])
         env = {
             **os.environ,

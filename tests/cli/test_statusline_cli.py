@@ -214,7 +214,7 @@ def test_the_fast_way_prints_what_the_full_way_prints(
 
 def _now_us() -> int:
     from costwarden.clock import parse_now
-    from costwarden.ledger.codec import to_micros
+    from costwarden.storage.codec import to_micros
 
     return to_micros(parse_now(NOW))
 

@@ -34,8 +34,8 @@ def _sums_query(
     from sqlalchemy import bindparam, func, select
     from sqlalchemy.dialects import sqlite
 
-    from costwarden.ledger.codec import to_micros
-    from costwarden.ledger.schema import events
+    from costwarden.storage.codec import to_micros
+    from costwarden.storage.sql.schema import events
 
     tokens = (
         events.c.input_tokens
@@ -69,7 +69,7 @@ def _conditions(match: Sequence[tuple[str, Collection[str | None]]]) -> list[Any
     """The ledger's filter of each field (as `SqlLedger` reads `EventQuery.where`): any of its values."""
     from sqlalchemy import or_
 
-    from costwarden.ledger.schema import field_column, tag_value
+    from costwarden.storage.sql.schema import field_column, tag_value
 
     out: list[Any] = []
     for name, values in match:
@@ -141,14 +141,13 @@ def full_figures(
     `ConfigError` (bad configuration) or another `CostwardenError`."""
     from costwarden.clock import clock_from_env
     from costwarden.config import load_settings
-    from costwarden.ledger.base import EventQuery
-    from costwarden.ledger.codec import to_micros
-    from costwarden.ledger.engine import ledger_url, sqlite_path
-    from costwarden.ledger.rollup_store import rollups_of
-    from costwarden.reports.aggregate import Aggregator
     from costwarden.reports.budget_view import policies_of
     from costwarden.reports.live import event_values
     from costwarden.reports.periods import named_period
+    from costwarden.storage.codec import to_micros
+    from costwarden.storage.ledger import EventQuery
+    from costwarden.storage.sql.engine import ledger_url, sqlite_path
+    from costwarden.views.reader import aggregator_of
     from costwarden.warden import Warden
 
     signature = config_signature(config)
@@ -164,7 +163,7 @@ def full_figures(
             import_files(warden, ClaudeCodeParser(), files)
         ledger = warden.ledger
         tz = settings.tz
-        aggregator = Aggregator(ledger=ledger, tz=tz, rollups=rollups_of(ledger))
+        aggregator = aggregator_of(warden)
         now = clock.now()
         session = identity.session
         with aggregator.snapshot():
@@ -211,9 +210,9 @@ def _save(
 ) -> None:
     import sqlite3
 
-    from costwarden.ledger.codec import to_micros
-    from costwarden.ledger.schema import field_column
     from costwarden.statusline.fast import budget_signature, connect_read_only, folded
+    from costwarden.storage.codec import to_micros
+    from costwarden.storage.sql.schema import field_column
 
     try:
         conn = connect_read_only(str(path))

@@ -10,17 +10,14 @@ from rich.table import Table
 
 from costwarden.core.money import format_usd
 from costwarden.core.usage import ATTRIBUTION_FIELDS, TOKEN_FIELDS, UsageEvent
+from costwarden.reports.formats import money
 
 __all__ = ["money_str", "event_to_json", "print_event"]
 
 
 def money_str(amount: Decimal) -> str:
-    """Exact decimal string for JSON/CSV: no exponent, no trailing zeros beyond cents."""
-    text = f"{amount.normalize():f}"
-    if "." not in text:
-        return f"{text}.00"
-    whole, frac = text.split(".")
-    return f"{whole}.{frac.ljust(2, '0')}"
+    """Exact decimal string for JSON/CSV (`reports.formats.money`): no exponent, at least two decimals."""
+    return money(amount)
 
 
 def event_to_json(event: UsageEvent) -> dict[str, Any]:

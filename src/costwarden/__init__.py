@@ -12,9 +12,10 @@ configuration types; everything else is imported from its own module (`costwarde
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing alone costs more than this module
 if TYPE_CHECKING:
+    from typing import Any
+
     from costwarden.config import Settings, load_settings
     from costwarden.context import current_attribution
     from costwarden.core.calls import Admission, CallRequest, Decision

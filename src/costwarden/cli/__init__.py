@@ -5,11 +5,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from costwarden.cli.entry import run
 
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: `costwarden --version` does without typing
 if TYPE_CHECKING:
+    from typing import Any
+
     from costwarden.cli.app import app, main
 
 __all__ = ["app", "main", "run"]

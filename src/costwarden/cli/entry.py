@@ -1,5 +1,5 @@
-"""The console script's first step: answers `costwarden --version` and runs `costwarden statusline`
-without loading the CLI (typer, rich, pydantic, SQLAlchemy), then hands everything else to
+"""The console script's first step: answers `costwarden --version` and `--help` and runs `costwarden
+statusline` without loading the CLI (typer, rich, pydantic, SQLAlchemy), then hands everything else to
 `costwarden.cli.app.main`."""
 
 from __future__ import annotations
@@ -17,6 +17,13 @@ def run() -> None:
     if wants_version(args):
         sys.stdout.write(version_text() + "\n")
         sys.exit(0)
+    if args and args[-1] == "--help":
+        from costwarden.cli.fasthelp import stored_help
+
+        text = stored_help(args)
+        if text is not None:
+            sys.stdout.write(text)
+            sys.exit(0)
     if "statusline" in args:
         from costwarden.statusline.command import parse_args, read_stdin
         from costwarden.statusline.command import run as statusline

@@ -70,7 +70,7 @@ def test_a_narrow_terminal_gets_the_help_from_the_app(monkeypatch: pytest.Monkey
         ["report", "--help", "--json"],
     ],
 )
-def test_anything_but_names_then_help_goes_to_the_app(monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
+def test_anything_else_goes_to_the_app(monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
     monkeypatch.setenv("COLUMNS", "100")
     assert stored_help(args) is None
 

@@ -70,3 +70,40 @@ def test_help_loads_only_the_stored_texts(args: list[str]) -> None:
         "costwarden.cli.helptexts",
         "costwarden.cli.version",
     ]
+
+
+def test_a_command_loads_its_own_command_module_alone() -> None:
+    """`costwarden report ...` registers `report` only; the other commands' modules stay unloaded."""
+    action = RUN.format(args=["--db", "sqlite://", "report", "--today", "--json"])
+    commands = [name for name in loaded(action) if name.startswith("costwarden.cli.")]
+    from costwarden.cli.app import COMMAND_MODULES
+
+    others = {f"costwarden.cli.{module}" for module in COMMAND_MODULES.values()} - {"costwarden.cli.report"}
+    assert "costwarden.cli.report" in commands
+    assert others.isdisjoint(commands), sorted(others.intersection(commands))
+
+
+def test_every_command_module_registers_its_own_name() -> None:
+    import importlib
+
+    import typer
+
+    from costwarden.cli.app import COMMAND_MODULES
+
+    for name, module in COMMAND_MODULES.items():
+        app = typer.Typer()
+        importlib.import_module(f"costwarden.cli.{module}").register(app)
+        names = [info.name for info in [*app.registered_commands, *app.registered_groups]]
+        assert names == [name], module
+
+
+def test_help_lists_the_commands_in_the_same_order_whatever_ran_first() -> None:
+    from costwarden.cli.app import COMMAND_MODULES, _register, app
+
+    _register("watch")
+    _register()
+    order = list(COMMAND_MODULES)
+    for infos in (app.registered_commands, app.registered_groups):
+        names = [info.name or "" for info in infos]
+        assert names == sorted(names, key=order.index)
+    assert {info.name for info in [*app.registered_commands, *app.registered_groups]} == set(order)

@@ -81,25 +81,60 @@ def _console(plain: bool, *, stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
-_registered = False
+COMMAND_MODULES: dict[str, str] = {
+    "record": "record",
+    "prices": "prices",
+    "tiers": "tiers",
+    "db": "db",
+    "import": "importer",
+    "budget": "budget",
+    "alerts": "alerts",
+    "report": "report",
+    "top": "top",
+    "trends": "trends",
+    "analyze": "analyze",
+    "forecast": "forecast",
+    "export": "export",
+    "watch": "watch",
+    "insights": "insights",
+    "maintain": "maintain",
+    "demo": "demo",
+    "statusline": "statusline",
+}
+"""Each command (or group) -> its module in `costwarden.cli`, in the order they are listed in `--help`.
+A command line naming one loads that module alone."""
+
+_registered: set[str] = set()
 
 
-def _register() -> None:
-    global _registered
-    if _registered:
-        return
-    _registered = True
-    from costwarden.cli import alerts, budget, db, importer, prices, record, tiers
+def _register(name: str | None = None) -> None:
+    """Add the command `name` to the app, or every command (`None`), each once, in the order of
+    `COMMAND_MODULES` whatever the order they were added in."""
+    import importlib
 
-    for module in (record, prices, tiers, db, importer, budget, alerts):
-        module.register(app)
-    from costwarden.cli import analyze, demo, export, forecast, insights, maintain, report, top, trends, watch
+    names = list(COMMAND_MODULES) if name is None else [name]
+    for command in names:
+        if command in _registered:
+            continue
+        _registered.add(command)
+        importlib.import_module(f"costwarden.cli.{COMMAND_MODULES[command]}").register(app)
+    order = {command: index for index, command in enumerate(COMMAND_MODULES)}
+    app.registered_commands.sort(key=lambda info: order.get(info.name or "", len(order)))
+    app.registered_groups.sort(key=lambda info: order.get(info.name or "", len(order)))
 
-    for module in (report, top, trends, analyze, forecast, export, watch, insights, maintain, demo):
-        module.register(app)
-    from costwarden.cli import statusline
 
-    statusline.register(app)
+def _command_named(args: list[str]) -> str | None:
+    """The command the command line names (its first word that is not an option or an option's value),
+    if it is one of `COMMAND_MODULES`."""
+    index = 0
+    while index < len(args):
+        token = args[index]
+        if token == "--":
+            return None
+        if not token.startswith("-"):
+            return token if token in COMMAND_MODULES else None
+        index += 2 if token in _GLOBAL_VALUES else 1
+    return None
 
 
 def _not_utf8(args: list[str]) -> str | None:
@@ -159,7 +194,7 @@ def hoist_global_flags(args: list[str]) -> list[str]:
 
 def _parse_command_line(args: list[str]) -> tuple[list[str], tuple[str, ...]]:
     """`hoist_global_flags(args)` and the names of the (sub)commands given (`("budget", "status")`)."""
-    _register()
+    _register(_command_named(args))
     path: list[str] = []
     command: Any = typer.main.get_command(app)
     hoisted: list[str] = []

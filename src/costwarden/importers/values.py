@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from costwarden.core.limits import MAX_TOKENS, MAX_USD, date_in_range, date_range_message
 from costwarden.core.usage import ATTRIBUTION_FIELDS, UsageEvent
 
@@ -35,18 +37,27 @@ class Malformed(ValueError):
 
 
 def load_object(line: bytes) -> dict[str, Any]:
-    """The JSON object of one line."""
+    """The JSON object of one line. orjson reads it; whatever orjson refuses (invalid JSON, but also what
+    the standard parser accepts: NaN, integers beyond 64 bits, lone surrogates) is read by the standard
+    parser, so a line is taken or refused, and its values are, exactly as `json.loads` does."""
     try:
-        record = json.loads(line)
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        record = _standard_load(line)
+    if not isinstance(record, dict):
+        raise Malformed("not a JSON object")
+    return record
+
+
+def _standard_load(line: bytes) -> Any:
+    try:
+        return json.loads(line)
     except json.JSONDecodeError as exc:
         raise Malformed(f"invalid JSON ({exc.msg})") from None
     except RecursionError:
         raise Malformed("JSON nested too deeply") from None
     except ValueError:  # invalid UTF-8 and the like
         raise Malformed("invalid JSON (not UTF-8 text)") from None
-    if not isinstance(record, dict):
-        raise Malformed("not a JSON object")
-    return record
 
 
 def check_tokens(value: object, field: str) -> int:

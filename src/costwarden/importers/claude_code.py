@@ -86,6 +86,7 @@ class ClaudeCodeParser:
     """`LineParser` for Claude Code JSONL."""
 
     source = SOURCE
+    parallel = True  # `finish` does nothing: files may be read by several processes
 
     def new_state(self, path: Path) -> dict[str, Any]:
         return {}
@@ -143,28 +144,22 @@ def _event(
 ) -> UsageEvent:
     """`ids`: the API's message id (`msg_...`) and request id (`req_...`) the provider reported."""
     cwd = record.get("cwd") if isinstance(record.get("cwd"), str) else None
-    tags: dict[str, str] = {}
-    if cwd:
-        tags["cwd"] = cwd
     branch = record.get("gitBranch")
-    if isinstance(branch, str) and branch:
-        tags["git_branch"] = branch
-    if record.get("isSidechain") is True:
-        tags["sidechain"] = "true"
     session = record.get("sessionId")
     try:
+        attribution = _attribution(
+            cwd or None,
+            branch if isinstance(branch, str) and branch else None,
+            record.get("isSidechain") is True,
+            session if isinstance(session, str) else None,
+        )
         return UsageEvent(
             id=event_id,
             occurred_at=occurred_at,
             provider="anthropic",
             model=model,
             usage=_usage(usage),
-            attribution=Attribution(
-                project=_project(cwd) if cwd else None,
-                agent="claude-code",
-                session=session if isinstance(session, str) else None,
-                tags=tags,
-            ),
+            attribution=attribution,
             source=EventSource.IMPORT,
             service_tier=tier,
             provider_cost=cost,
@@ -176,8 +171,18 @@ def _event(
 
 
 @functools.lru_cache(maxsize=1024)
-def _project(cwd: str) -> str:
-    return PurePath(cwd).name or cwd
+def _attribution(cwd: str | None, branch: str | None, sidechain: bool, session: str | None) -> Attribution:
+    """The attribution of a session's lines (one object for all of them: it is immutable)."""
+    tags: dict[str, str] = {}
+    if cwd:
+        tags["cwd"] = cwd
+    if branch:
+        tags["git_branch"] = branch
+    if sidechain:
+        tags["sidechain"] = "true"
+    return Attribution(
+        project=(PurePath(cwd).name or cwd) if cwd else None, agent="claude-code", session=session, tags=tags
+    )
 
 
 def _tier(usage: dict[str, Any]) -> str | None:

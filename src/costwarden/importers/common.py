@@ -6,6 +6,11 @@ being written is left for next time). If a file shrank or its first bytes change
 rewritten: it is read again from the start; event ids are deterministic, so nothing is counted twice.
 Offsets are stored after the events before them were recorded, so a crash re-reads, never skips.
 
+A large import of many files on a ledger other processes can open (a SQLite file, PostgreSQL) is shared with
+a forked worker process (`costwarden.importers.parallel`) when the parser allows it (`LineParser.parallel`):
+each process reads its own files and writes its own batches; the ledger keeps the highest snapshot of each
+id whichever process writes it, so the result is the same as one process's.
+
 One bad line never stops an import: a line that cannot be read, a value that cannot be stored (see
 `costwarden.importers.values`), a line longer than `max_line_bytes` (skipped without being held in memory)
 or a file that cannot be read is counted as malformed with its file and line, logged (logger
@@ -44,6 +49,7 @@ __all__ = [
     "read_new_lines",
     "fingerprint",
     "import_files",
+    "import_group",
     "pending_bytes",
     "env_paths",
     "LedgerTarget",
@@ -71,7 +77,10 @@ Record = tuple[str, Callable[[], UsageEvent]]
 
 @runtime_checkable
 class LineParser(Protocol):
-    """One log format: turns a complete line into usage records (or none)."""
+    """One log format: turns a complete line into usage records (or none).
+
+    A parser whose `finish` needs nothing that `parse` gathered may say so with a class attribute
+    `parallel = True`: its files may then be read by several processes."""
 
     source: str
 
@@ -311,12 +320,42 @@ def import_files(
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     progress: Callable[[int], None] | None = None,
     offsets: OffsetStore | None = None,
+    processes: int | None = None,
 ) -> ImportStats:
     """Import the new lines of `files`; returns what was read and what the ledger took (see
     `ImportStats`). Never stops at a bad line or an unreadable file: they are counted in `malformed` and
-    listed in `malformed_at`. Events older than the retention horizon are refused and counted."""
+    listed in `malformed_at`. Events older than the retention horizon are refused and counted.
+
+    `processes`: None reads the files in two processes when that pays (`parallel.worth_sharing`), 1 in
+    this process only, 2 in two whenever the ledger and the parser allow it."""
+    from costwarden.importers.parallel import import_shared, worth_sharing
+
     store = offsets if offsets is not None else offsets_for(warden)
     target = LedgerTarget(warden)
+
+    def run(group: Sequence[Path], advance: Callable[[int], None] | None) -> ImportStats:
+        sizes = {"batch_size": batch_size, "max_line_bytes": max_line_bytes}
+        return import_group(target, store, parser, group, progress=advance, **sizes)
+
+    if offsets is None and worth_sharing(warden, parser, files, store, processes):
+        total = import_shared(run, files, store, parser, progress)
+    else:
+        total = run(files, progress)
+    parser.finish(warden)
+    return total
+
+
+def import_group(
+    target: LedgerTarget,
+    store: OffsetStore,
+    parser: LineParser,
+    files: Sequence[Path],
+    *,
+    batch_size: int,
+    max_line_bytes: int,
+    progress: Callable[[int], None] | None,
+) -> ImportStats:
+    """`import_files` of `files` in this process (without `parser.finish`)."""
     total = ImportStats()
     for path in files:
         try:
@@ -335,7 +374,6 @@ def import_files(
             stats = ImportStats(files=1)
             stats.skip(path, None, f"cannot read the file: {exc.strerror or exc}")
         total.merge(stats)
-    parser.finish(warden)
     return total
 
 

@@ -8,6 +8,7 @@ counted; the import goes on.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from datetime import UTC, datetime
@@ -119,6 +120,13 @@ def timestamp(value: object, *, assume_utc: bool = False, field: str = "timestam
     A timestamp without a zone is refused, or read as UTC with `assume_utc`."""
     if not isinstance(value, str):
         raise Malformed(f"missing {field}")
+    return _instant(value, assume_utc, field)
+
+
+@functools.lru_cache(maxsize=4096)
+def _instant(value: str, assume_utc: bool, field: str) -> datetime:
+    """`timestamp` of a string, remembered (a streamed message's lines share their timestamps; a refused
+    one raises each time)."""
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -130,14 +138,24 @@ def timestamp(value: object, *, assume_utc: bool = False, field: str = "timestam
     return check_instant(parsed, field)
 
 
+_STORABLE: set[str] = set()
+"""Texts already found storable (projects, sessions, models and ids come back line after line)."""
+_STORABLE_MAX = 1 << 16
+
+
 def check_text(value: str, field: str) -> str:
     """`value` if the ledger can store it: no NUL character (PostgreSQL refuses them), valid UTF-8."""
+    if value in _STORABLE:
+        return value
     if "\x00" in value:
         raise Malformed(f"{field}: contains a NUL character")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise Malformed(f"{field}: not valid Unicode text (a lone surrogate)") from None
+    if len(_STORABLE) >= _STORABLE_MAX:
+        _STORABLE.clear()
+    _STORABLE.add(value)
     return value
 
 

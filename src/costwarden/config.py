@@ -13,14 +13,12 @@ Every error names the file, the key path and what was expected, e.g.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pydantic
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from costwarden.core.limits import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, MAX_TOKENS
@@ -195,6 +193,8 @@ def _read_text(path: Path) -> str:
 def _read_file(path: Path) -> Mapping[str, Any]:
     text = _read_text(path)
     if path.suffix == ".toml":
+        import tomllib  # here: a command without a config file reads neither format
+
         try:
             data: Any = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -202,6 +202,8 @@ def _read_file(path: Path) -> Mapping[str, Any]:
         except RecursionError:
             raise ConfigError(_TOO_DEEP, source=str(path)) from None
     else:
+        import yaml
+
         try:
             data = yaml.safe_load(text)
         except RecursionError:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from costwarden.importers import ClaudeCodeParser, find_files, import_files
-from costwarden.importers.common import offsets_for
+from costwarden.importers.common import MemoryOffsetStore, offsets_for
 from costwarden.importers.parallel import import_shared, split, worth_sharing
 from costwarden.importers.stats import ImportStats
 from costwarden.ledger import MemoryLedger
@@ -165,6 +165,7 @@ def test_only_a_ledger_another_process_opens_is_shared(
         assert not worth_sharing(warden, parser, files, store, 1)
         assert not worth_sharing(warden, parser, files[:1], store, 2)
         assert not worth_sharing(warden, parser, files, store, None)  # too little to read to pay
+        assert not worth_sharing(warden, parser, files, MemoryOffsetStore(), 2)  # the worker's would be lost
 
 
 def test_parsers_that_gather_state_read_in_one_process(tmp_path: Path, logs: Path) -> None:

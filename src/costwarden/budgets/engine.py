@@ -3,7 +3,6 @@ queue / fall back), settlement, release, run slots, alerts and rebuilds, over an
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -239,6 +238,8 @@ class BudgetEngine:
                 self._freed.wait(outcome.seconds)
 
     async def _auntil(self, attempt: Callable[[], _T | _Wait]) -> _T:
+        import asyncio  # here: loading asyncio costs every command that never waits in a loop
+
         while True:
             outcome = attempt()
             if not isinstance(outcome, _Wait):

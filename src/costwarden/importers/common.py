@@ -337,7 +337,7 @@ def import_files(
         sizes = {"batch_size": batch_size, "max_line_bytes": max_line_bytes}
         return import_group(target, store, parser, group, progress=advance, **sizes)
 
-    if offsets is None and worth_sharing(warden, parser, files, store, processes):
+    if worth_sharing(warden, parser, files, store, processes):
         total = import_shared(run, files, store, parser, progress)
     else:
         total = run(files, progress)

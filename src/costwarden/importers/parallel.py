@@ -42,19 +42,20 @@ _PROGRESS_EVERY = 1 << 20
 Run = Callable[[Sequence[Path], Callable[[int], None] | None], ImportStats]
 
 
-def _shareable(warden: Warden) -> bool:
-    """Whether another process opening the same settings reaches the same ledger (not memory, not an
-    in-memory SQLite database)."""
+def _shareable(warden: Warden, store: OffsetStore) -> bool:
+    """Whether a forked worker writes to the same ledger and offsets: the ledger's own database, a
+    PostgreSQL one or a SQLite file (not memory, not an in-memory SQLite database)."""
     backend = warden.backend
-    if backend.kind == "postgresql":
-        return True
-    if backend.kind != "sqlite":
+    if backend.kind not in ("postgresql", "sqlite"):
         return False
+    from costwarden.storage.sql.capture_store import SqlOffsetStore
     from costwarden.storage.sql.engine import sqlite_path
     from costwarden.storage.sql.ledger import SqlLedger
 
     ledger = warden.ledger
-    return isinstance(ledger, SqlLedger) and sqlite_path(ledger.engine.url) is not None
+    if not isinstance(ledger, SqlLedger) or not isinstance(store, SqlOffsetStore):
+        return False
+    return backend.kind == "postgresql" or sqlite_path(ledger.engine.url) is not None
 
 
 def _pending(store: OffsetStore, source: str, path: Path) -> int:
@@ -78,7 +79,7 @@ def worth_sharing(
         return False
     if processes is None and (os.cpu_count() or 1) < 2:
         return False
-    if not _shareable(warden):
+    if not _shareable(warden, store):
         return False
     pending = [_pending(store, parser.source, path) for path in files]
     if sum(1 for size in pending if size) < 2:

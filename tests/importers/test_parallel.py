@@ -88,6 +88,34 @@ def test_two_processes_write_what_one_writes(tmp_path: Path, logs: Path) -> None
     assert (again.bytes_read, again.inserted) == (0, 0)
 
 
+BUDGETS = """\
+budgets:
+  - {id: per-project, scope: project, period: total, cost_usd: 1000000}
+  - {id: per-session, scope: session, period: total, tokens: 100000000000}
+"""
+
+
+def _counters(path: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(
+            "SELECT key, spent_cost, spent_tokens, spent_requests FROM budget_counters ORDER BY key"
+        ).fetchall()
+
+
+def test_budget_counters_are_those_of_one_process(tmp_path: Path, logs: Path) -> None:
+    from costwarden.config import load_settings
+
+    config = tmp_path / "config.yaml"
+    config.write_text(BUDGETS, encoding="utf-8")
+    for name, processes in (("one", 1), ("two", 2)):
+        settings = load_settings(str(config), database=f"sqlite:///{tmp_path / name}.db")
+        with Warden(settings) as warden:
+            import_files(warden, ClaudeCodeParser(), find_files([logs]), batch_size=5, processes=processes)
+    counted = _counters(tmp_path / "one.db")
+    assert len(counted) == 3 + 6  # three projects, six sessions
+    assert _counters(tmp_path / "two.db") == counted
+
+
 def test_progress_counts_every_byte_of_both_processes(tmp_path: Path, logs: Path) -> None:
     seen: list[int] = []
     with open_ledger(f"sqlite:///{tmp_path / 'l.db'}") as ledger, Warden(ledger=ledger) as warden:

@@ -11,7 +11,7 @@ of int multiplications; the total is rounded once, half-even, to the storage uni
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -241,6 +241,16 @@ class Slices(Mapping[str, Decimal]):
 
     def __contains__(self, key: object) -> bool:
         return key in self._values()
+
+    # The dict's own views: iterating them costs no Python call per slice (storing an event reads them all).
+    def items(self) -> ItemsView[str, Decimal]:
+        return self._values().items()
+
+    def keys(self) -> KeysView[str]:
+        return self._values().keys()
+
+    def values(self) -> ValuesView[Decimal]:
+        return self._values().values()
 
     def __repr__(self) -> str:
         return repr(self._values())

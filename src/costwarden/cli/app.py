@@ -89,9 +89,9 @@ def _register() -> None:
     if _registered:
         return
     _registered = True
-    from costwarden.cli import alerts, budget, db, importer, prices, record, tiers
+    from costwarden.cli import alerts, budget, db, importer, prices, quota, record, tiers
 
-    for module in (record, prices, tiers, db, importer, budget, alerts):
+    for module in (record, prices, tiers, db, importer, budget, quota, alerts):
         module.register(app)
     from costwarden.cli import analyze, demo, export, forecast, insights, maintain, report, top, trends, watch
 
@@ -144,6 +144,8 @@ READ_ONLY_COMMANDS: frozenset[tuple[str, ...]] = frozenset(
         ("budget", "status"),
         ("budget", "list"),
         ("budget", "check"),
+        ("quota", "report"),
+        ("quota", "status"),
     }
 )
 """Commands that only read the ledger: on a SQLite file that does not exist they say so (exit 2) instead

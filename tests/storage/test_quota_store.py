@@ -112,7 +112,8 @@ def test_upgrade_copies_the_old_latest_snapshots_into_readings(db_url: str) -> N
     }
     with open_ledger(db_url, migrations=before) as old, old.write() as conn:
         columns = "provider, observed_at, model, status_code, retry_after_ms, windows, headers"
-        values = f"'anthropic', {to_micros(T0)}, 'claude-haiku-4-5', 200, NULL, '{json.dumps(windows)}', '{{}}'"
+        stored = json.dumps(windows)
+        values = f"'anthropic', {to_micros(T0)}, 'claude-haiku-4-5', 200, NULL, '{stored}', '{{}}'"
         conn.exec_driver_sql(f"INSERT INTO provider_quotas ({columns}) VALUES ({values})")
     with open_ledger(db_url) as ledger:
         stored = SqlQuotaStore(ledger.engine).latest("anthropic")

@@ -28,6 +28,7 @@ from costwarden.core.routing import ProviderConfig
 from costwarden.errors import ConfigError
 from costwarden.pricing.config import PricingConfig
 from costwarden.pricing.tiers import TiersConfig
+from costwarden.quotas.plans import SubscriptionConfig
 
 __all__ = [
     "CONFIG_ENV",
@@ -83,6 +84,7 @@ class Settings(_Section):
     tiers: TiersConfig = Field(default_factory=TiersConfig)
     budgets: list[BudgetConfig] = Field(default_factory=list)
     providers: list[ProviderConfig] = Field(default_factory=list)
+    subscriptions: list[SubscriptionConfig] = Field(default_factory=list)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     admission: AdmissionConfig = Field(default_factory=AdmissionConfig)
     estimation: EstimationConfig = Field(default_factory=EstimationConfig)
@@ -111,7 +113,7 @@ class Settings(_Section):
             )
         return value
 
-    @field_validator("budgets", "providers", mode="before")
+    @field_validator("budgets", "providers", "subscriptions", mode="before")
     @classmethod
     def _list_or_none(cls, value: object) -> object:
         return [] if value is None else value
@@ -328,6 +330,7 @@ def _check_unique(settings: Settings, source: str | None) -> None:
     sections = (
         ("budgets", "id", [b.id for b in settings.budgets]),
         ("providers", "name", [p.name for p in settings.providers]),
+        ("subscriptions", "account", [s.key for s in settings.subscriptions]),
     )
     for section, key, names in sections:
         seen: set[str] = set()

@@ -13,7 +13,7 @@ from costwarden.config import settings_from_mapping
 from costwarden.core.controller import NullBudgets
 from costwarden.storage import backend_for_ledger, open_backend
 from costwarden.storage.memory.ledger import MemoryLedger
-from costwarden.storage.quotas import QuotaSnapshot
+from costwarden.storage.quotas import QuotaSnapshot, QuotaWindow
 from costwarden.storage.sql.ledger import SqlLedger
 
 BUDGET = {"budgets": [{"id": "daily", "period": "day", "cost_usd": 5}]}
@@ -49,7 +49,8 @@ def test_memory_keeps_side_stores_per_ledger_object() -> None:
     settings = settings_from_mapping({})
     backend = open_backend("memory://", settings)
     assert isinstance(backend.ledger, MemoryLedger) and not backend.durable and backend.rollups is None
-    snapshot = QuotaSnapshot(provider="openai", observed_at=_now())
+    window = QuotaWindow(name="requests", limit=100, remaining=90)
+    snapshot = QuotaSnapshot(provider="openai", observed_at=_now(), windows={"requests": window})
     backend.quotas.save(snapshot)
     twin = backend_for_ledger(backend.ledger, settings)
     assert twin.quotas.latest("openai") == snapshot

@@ -15,6 +15,7 @@ from costwarden.views.analyze import AnalyzeResult
 from costwarden.views.forecast import ForecastResult
 from costwarden.views.insights import InsightsResult
 from costwarden.views.live import LiveResult
+from costwarden.views.quota_status import QuotaStatusResult
 from costwarden.views.report import ReportQuery, ReportResult, summary_report
 from costwarden.views.session import SessionResult
 from costwarden.views.top import TopResult
@@ -31,6 +32,7 @@ PINNED = {
     ForecastResult: "costwarden.forecast/2",
     LiveResult: "costwarden.watch/2",
     InsightsResult: "costwarden.insights/1",
+    QuotaStatusResult: "costwarden.quota_status/1",
 }
 VIEWS = Path(costwarden.views.__file__).parent
 

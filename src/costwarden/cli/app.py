@@ -88,6 +88,7 @@ COMMAND_MODULES: dict[str, str] = {
     "db": "db",
     "import": "importer",
     "budget": "budget",
+    "quota": "quota",
     "alerts": "alerts",
     "report": "report",
     "top": "top",

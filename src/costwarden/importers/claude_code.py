@@ -12,7 +12,8 @@ Claude Code writes several lines per message while it streams, all with the same
 ledger the snapshot with more tokens wins), so the last snapshot is what counts, also when the same
 message appears in several files. Project = the last component of `cwd` (the full path is the `cwd` tag),
 session = `sessionId`, agent = `claude-code`; `costUSD` becomes the provider-reported cost; `message.id`
-and `requestId` are kept as the event's `provider_response_id` and `provider_request_id`.
+and `requestId` are kept as the event's `provider_response_id` and `provider_request_id`. A synthetic "usage
+limit reached" message is a limit hit: a quota reading of provider `anthropic` (`importers.claude_limits`).
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ from typing import Any
 from costwarden.core.limits import MAX_TOKENS
 from costwarden.core.usage import Attribution, EventSource, Usage, UsageEvent
 from costwarden.errors import ValidationError
+from costwarden.importers.claude_limits import limit_hit
 from costwarden.importers.common import Record, env_paths
 from costwarden.importers.values import Malformed, amount, check_text, load_object, timestamp, tokens
 from costwarden.integrations.providers import adapter_named
+from costwarden.storage.quotas import QuotaSnapshot
 from costwarden.warden import Warden
 
 __all__ = ["SOURCE", "ClaudeCodeParser", "default_paths"]
@@ -88,23 +91,33 @@ class ClaudeCodeParser:
     source = SOURCE
     parallel = True  # `finish` does nothing: files may be read by several processes
 
+    def __init__(self) -> None:
+        self._hits: list[QuotaSnapshot] = []
+
     def new_state(self, path: Path) -> dict[str, Any]:
         return {}
 
     def finish(self, warden: Warden) -> None:
-        pass
+        if self._hits:
+            warden.quotas.record_many(self._hits)
+            self._hits = []
 
     def parse(self, line: bytes, offset: int, state: dict[str, Any]) -> list[Record]:
-        if b'"usage"' not in line:
+        limit = b"limit reached" in line
+        if b'"usage"' not in line and not limit:
             if not (line.lstrip().startswith(b"{") and line.rstrip().endswith(b"}")):
                 raise Malformed("not a JSON object")
             return []  # user turns, tool results, summaries: no usage
         record = load_object(line)
         message = record.get("message")
-        if not isinstance(message, dict) or not isinstance(message.get("usage"), dict):
+        if not isinstance(message, dict):
             return []
         model = message.get("model")
-        if model == _SYNTHETIC:
+        if model == _SYNTHETIC or (limit and record.get("isApiErrorMessage")):
+            if limit:
+                self._limit_hit(record, message)
+            return []
+        if not isinstance(message.get("usage"), dict):
             return []
         if not isinstance(model, str) or not model:
             raise Malformed("assistant message without a model")
@@ -130,6 +143,17 @@ class ClaudeCodeParser:
         tier = _tier(usage)
         ids = (response_id, request_id or None)
         return [(event_id, lambda: _event(event_id, occurred_at, model, usage, tier, cost, record, ids))]
+
+    def _limit_hit(self, record: dict[str, Any], message: dict[str, Any]) -> None:
+        content = message.get("content")
+        parts = content if isinstance(content, list) else [{"text": content}]
+        texts = [str(p["text"]) for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str)]
+        for text in texts:
+            if "limit reached" in text.lower():
+                hit = limit_hit(text, timestamp(record.get("timestamp")))
+                if hit is not None:
+                    self._hits.append(hit)
+                return
 
 
 def _event(

@@ -11,8 +11,10 @@ The event id is the turn's identity within its conversation, `codex:<digest>` of
 conversation's running total after the turn (the turn's own usage when no running total is logged): not a
 byte offset or a file name, so a file whose first bytes were rewritten is read again without counting a
 turn twice, and a forked session, which replays its parent's `token_count` lines with their original
-times and totals, adds only its own turns. The newest `rate_limits` seen (the subscription's 5-hour and weekly
-windows) become the latest quota of provider `codex`.
+times and totals, adds only its own turns. Every `rate_limits` block (the subscription's 5-hour and weekly
+windows: `used_percent`, `window_minutes`, `resets_at` epoch or the older `resets_in_seconds`, `plan_type`)
+becomes a quota reading of provider `codex` (windows `primary-<minutes>m`, `secondary-<minutes>m`, the plan
+type as their status).
 
 A session logged before any `turn_context` names no model: such turns are recorded as `gpt-5` with the
 tag `model=assumed`.
@@ -119,16 +121,15 @@ class CodexParser:
     source = SOURCE
 
     def __init__(self) -> None:
-        self._quota: QuotaSnapshot | None = None
+        self._quotas: list[QuotaSnapshot] = []
 
     def new_state(self, path: Path) -> dict[str, Any]:
         return {"session": path.stem.removeprefix("rollout-"), "model": None, "cwd": None, "total": None}
 
     def finish(self, warden: Warden) -> None:
-        if self._quota is not None:
-            warden.quotas.record(self._quota)
-            warden.quotas.flush()
-            self._quota = None
+        if self._quotas:
+            warden.quotas.record_many(self._quotas)
+            self._quotas = []
 
     def parse(self, line: bytes, offset: int, state: dict[str, Any]) -> list[Record]:
         record = load_object(line)
@@ -205,6 +206,10 @@ class CodexParser:
         if not isinstance(limits, dict):
             return
         windows: dict[str, QuotaWindow] = {}
+        plan_type = limits.get("plan_type")
+        if plan_type is not None and not isinstance(plan_type, str):
+            raise Malformed(f"rate_limits.plan_type: expected a string, got {plan_type!r}")
+        plan = check_text(plan_type, "rate_limits.plan_type")[:64] if plan_type else None
         for name in ("primary", "secondary"):
             window = limits.get(name)
             if not isinstance(window, dict):
@@ -222,9 +227,16 @@ class CodexParser:
                 name=label,
                 utilization=None if used is None else used / 100,
                 reset_at=reset_at,
+                status=plan,
             )
-        if windows and (self._quota is None or self._quota.observed_at <= at):
+        if windows:
             raw = json.dumps(limits, separators=(",", ":"))[:2000]
-            self._quota = QuotaSnapshot(
-                provider="codex", observed_at=at, windows=windows, headers={"rate_limits": raw}
+            self._quotas.append(
+                QuotaSnapshot(
+                    provider="codex",
+                    observed_at=at,
+                    windows=windows,
+                    headers={"rate_limits": raw},
+                    source="codex",
+                )
             )

@@ -93,9 +93,13 @@ class TrackedCall:
         request_id = request_id_of_headers(headers)
         if request_id is not None:
             self.provider_request_id = request_id
-        if headers:
+        if headers or status_code == 429:
             self.quotas.observe(
-                self.admission.provider, headers, model=self.admission.model, status_code=status_code
+                self.admission.provider,
+                headers or {},
+                account=self.admission.request.attribution.tags.get("account"),
+                model=self.admission.model,
+                status_code=status_code,
             )
 
     def settle(

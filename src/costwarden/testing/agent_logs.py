@@ -17,6 +17,7 @@ __all__ = [
     "compact",
     "claude_user",
     "claude_assistant",
+    "claude_limit_reached",
     "codex_meta",
     "codex_turn_context",
     "codex_usage",
@@ -123,6 +124,45 @@ def claude_assistant(
     return compact(record)
 
 
+def claude_limit_reached(
+    at: str, text: str, *, session: str = "5f0c1c9e-sess", cwd: str = "/home/dev/shop"
+) -> str:
+    """The synthetic assistant message Claude Code writes when a subscription limit is hit, e.g.
+    `Claude AI usage limit reached|1765836000` or `5-hour limit reached ∙ resets 3pm`."""
+    record: dict[str, Any] = {
+        "parentUuid": "p-1",
+        "isSidechain": False,
+        "userType": "external",
+        "cwd": cwd,
+        "sessionId": session,
+        "version": "2.0.14",
+        "gitBranch": "main",
+        "message": {
+            "id": f"limit-{at}",
+            "container": None,
+            "model": "<synthetic>",
+            "role": "assistant",
+            "stop_reason": "stop_sequence",
+            "stop_sequence": "",
+            "type": "message",
+            "usage": {
+                "input_tokens": 0,
+                "output_tokens": 0,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 0,
+                "server_tool_use": {"web_search_requests": 0},
+                "service_tier": None,
+            },
+            "content": [{"type": "text", "text": text}],
+        },
+        "type": "assistant",
+        "uuid": f"a-limit-{at}",
+        "timestamp": at,
+        "isApiErrorMessage": True,
+    }
+    return compact(record)
+
+
 def codex_meta(session: str, cwd: str, at: str) -> str:
     payload = {
         "id": session,
@@ -156,17 +196,24 @@ def codex_usage(inp: int, cached: int, out: int, reasoning: int) -> dict[str, in
 
 
 def codex_token_count(
-    at: str, *, last: dict[str, int] | None, total: dict[str, int] | None, used_percent: float = 12.0
+    at: str,
+    *,
+    last: dict[str, int] | None,
+    total: dict[str, int] | None,
+    used_percent: float = 12.0,
+    rate_limits: dict[str, Any] | None = None,
 ) -> str:
+    """A `token_count` event; `rate_limits` replaces the default block (older `resets_in_seconds` form)."""
     info: dict[str, Any] = {"model_context_window": 272000}
     if last is not None:
         info["last_token_usage"] = last
     if total is not None:
         info["total_token_usage"] = total
-    rate_limits = {
-        "primary": {"used_percent": used_percent, "window_minutes": 300, "resets_in_seconds": 3600},
-        "secondary": {"used_percent": 3.0, "window_minutes": 10080, "resets_in_seconds": 500000},
-    }
+    if rate_limits is None:
+        rate_limits = {
+            "primary": {"used_percent": used_percent, "window_minutes": 300, "resets_in_seconds": 3600},
+            "secondary": {"used_percent": 3.0, "window_minutes": 10080, "resets_in_seconds": 500000},
+        }
     payload = {"type": "token_count", "info": info, "rate_limits": rate_limits}
     return compact({"timestamp": at, "type": "event_msg", "payload": payload})
 

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 from costwarden.forking import ForkSafeLock
 from costwarden.storage.budgets import BudgetStores
-from costwarden.storage.sql.capture_store import SqlOffsetStore, SqlQuotaStore, stored_snapshots
+from costwarden.storage.sql.capture_store import SqlOffsetStore, stored_snapshots
 from costwarden.storage.sql.insight_store import SqlDismissals
+from costwarden.storage.sql.quota_store import SqlQuotaStore
 from costwarden.storage.sql.rollup_store import RollupStore
 
 if TYPE_CHECKING:

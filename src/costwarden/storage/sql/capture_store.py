@@ -1,10 +1,7 @@
-"""SQL for capture: the latest rate-limit quota per provider, and how far each log file was imported.
+"""SQL for capture: how far each log file was imported (quota readings: `quota_store`).
 
 Tables (created by migration `m0003_capture`):
 
-- `provider_quotas`: one row per provider: when it was observed (microseconds since the epoch, UTC), the
-  model and HTTP status of the call it came from, `retry_after_ms`, the parsed windows and the raw
-  rate-limit headers (both compact JSON). A snapshot replaces the stored one only if it is not older.
 - `import_offsets`: one row per (importer, file): the byte position read to (always at a line end), the
   file's size and modification time then, a fingerprint of its first bytes (to notice a file replaced or
   truncated), the lines read, and per-file importer state (e.g. Codex's model and running totals) as JSON.
@@ -19,7 +16,6 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Engine,
-    Integer,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -29,32 +25,16 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from costwarden.storage.codec import from_micros, now_micros, to_micros
+from costwarden.storage.codec import now_micros
 from costwarden.storage.offsets import FileOffset, StoredSnapshot
-from costwarden.storage.quotas import QuotaSnapshot, QuotaWindow
 from costwarden.storage.sql.engine import read_transaction, write_transaction
 from costwarden.storage.sql.schema import events, metadata, text_type
 
 __all__ = [
-    "provider_quotas",
     "import_offsets",
-    "SqlQuotaStore",
     "SqlOffsetStore",
     "stored_snapshots",
 ]
-
-provider_quotas = Table(
-    "provider_quotas",
-    metadata,
-    Column("provider", String(255).with_variant(String(255, collation="C"), "postgresql"), nullable=False),
-    Column("observed_at", BigInteger, nullable=False),
-    Column("model", text_type(), nullable=True),
-    Column("status_code", Integer, nullable=True),
-    Column("retry_after_ms", BigInteger, nullable=True),
-    Column("windows", Text(), nullable=False),
-    Column("headers", Text(), nullable=False),
-    PrimaryKeyConstraint("provider", name="pk_provider_quotas"),
-)
 
 import_offsets = Table(
     "import_offsets",
@@ -74,65 +54,6 @@ import_offsets = Table(
 
 def _insert(dialect: str, table: Table) -> Any:
     return pg.insert(table) if dialect == "postgresql" else sqlite_dialect.insert(table)
-
-
-class SqlQuotaStore:
-    """`QuotaStore` on the ledger's database."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    def save(self, snapshot: QuotaSnapshot) -> None:
-        retry = None if snapshot.retry_after is None else int(snapshot.retry_after * 1000)
-        values = {
-            "provider": snapshot.provider,
-            "observed_at": to_micros(snapshot.observed_at),
-            "model": snapshot.model,
-            "status_code": snapshot.status_code,
-            "retry_after_ms": retry,
-            "windows": snapshot.windows_json(),
-            "headers": json.dumps(dict(sorted(snapshot.headers.items())), separators=(",", ":")),
-        }
-        stmt = _insert(self._engine.dialect.name, provider_quotas).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[provider_quotas.c.provider],
-            set_={k: stmt.excluded[k] for k in values if k != "provider"},
-            where=provider_quotas.c.observed_at <= stmt.excluded.observed_at,
-        )
-        with write_transaction(self._engine) as conn:
-            conn.execute(stmt)
-
-    def _rows(self, provider: str | None) -> list[QuotaSnapshot]:
-        stmt = select(provider_quotas).order_by(provider_quotas.c.provider)
-        if provider is not None:
-            stmt = stmt.where(provider_quotas.c.provider == provider)
-        with read_transaction(self._engine) as conn:
-            rows = conn.execute(stmt).mappings().all()
-        out: list[QuotaSnapshot] = []
-        for row in rows:
-            windows = {
-                name: QuotaWindow.from_json(name, data) for name, data in json.loads(row["windows"]).items()
-            }
-            retry = row["retry_after_ms"]
-            out.append(
-                QuotaSnapshot(
-                    provider=row["provider"],
-                    observed_at=from_micros(int(row["observed_at"])),
-                    windows=windows,
-                    model=row["model"],
-                    status_code=row["status_code"],
-                    retry_after=None if retry is None else retry / 1000,
-                    headers=json.loads(row["headers"]),
-                )
-            )
-        return out
-
-    def latest(self, provider: str) -> QuotaSnapshot | None:
-        rows = self._rows(provider)
-        return rows[0] if rows else None
-
-    def all(self) -> list[QuotaSnapshot]:
-        return self._rows(None)
 
 
 class SqlOffsetStore:

@@ -23,6 +23,7 @@ from costwarden.storage.sql.migrations import (
     m0009_long_ids,
     m0010_reservation_journal,
     m0011_late_events,
+    m0012_quota_readings,
 )
 
 __all__ = ["MIGRATIONS"]
@@ -39,4 +40,5 @@ MIGRATIONS: Sequence[Migration] = (
     m0009_long_ids,
     m0010_reservation_journal,
     m0011_late_events,
+    m0012_quota_readings,
 )

@@ -76,7 +76,7 @@ def test_writes_are_throttled_but_kept_in_memory_and_flushed() -> None:
     quotas.observe("openai", headers)
     first = store.latest("openai")
     quotas.observe("openai", {**headers, "x-ratelimit-remaining-requests": "80"})
-    assert store.latest("openai") is first  # held back by the throttle
+    assert store.latest("openai") == first  # held back by the throttle
     assert quotas.latest("openai").windows["requests"].remaining == 80  # type: ignore[union-attr]
     quotas.observe("openai", {**headers, "x-ratelimit-remaining-requests": "5"})  # low: written at once
     assert store.latest("openai").windows["requests"].remaining == 5  # type: ignore[union-attr]

@@ -1,31 +1,25 @@
-"""The latest known rate-limit quota of each provider, read from the response headers of real calls.
+"""Rate-limit headers of a response -> a `QuotaSnapshot` (the passive source of quota readings).
 
 OpenAI sends `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` (resets as durations such as
 `6m0s`); Anthropic sends `anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,remaining,
 reset}` (resets as RFC 3339 times) and, for subscription plans, `anthropic-ratelimit-unified-*` windows
 with a utilization. Both may send `retry-after`.
 
-`Quotas.observe(...)` keeps the newest snapshot per provider in memory and writes it to the store at most
-once per `persist_interval` seconds per provider, at once when a window runs low (<= 10 % left) or the
-call was rate limited (HTTP 429), and on `flush()`.
+`parse_quota_headers` reads them; `costwarden.quotas.Quotas.observe` keeps what they say.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-import time
-import weakref
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from costwarden.clock import Clock, clock_from_env, default_now
-from costwarden.forking import ForkSafeLock
-from costwarden.storage.quotas import MemoryQuotaStore, QuotaSnapshot, QuotaStore, QuotaWindow
+from costwarden.clock import default_now
+from costwarden.storage.quotas import DEFAULT_ACCOUNT, QuotaSnapshot, QuotaWindow
 
 __all__ = [
-    "Quotas",
     "parse_quota_headers",
     "parse_duration",
     "ratelimit_headers",
@@ -94,10 +88,12 @@ def parse_quota_headers(
     now: datetime | None = None,
     model: str | None = None,
     status_code: int | None = None,
+    account: str | None = None,
 ) -> QuotaSnapshot | None:
-    """A snapshot from a response's headers, or None when they carry no rate-limit information."""
+    """A snapshot from a response's headers, or None when they carry no rate-limit information (a 429
+    without any such header still gives a snapshot: the provider refused the call)."""
     raw = ratelimit_headers(headers)
-    if not raw:
+    if not raw and status_code != 429:
         return None
     at = now or default_now()
     fields: dict[str, dict[str, Any]] = {}
@@ -141,79 +137,5 @@ def parse_quota_headers(
         status_code=status_code,
         retry_after=retry_after,
         headers=raw,
+        account=account or DEFAULT_ACCOUNT,
     )
-
-
-class Quotas:
-    """Latest known quota per provider, persisted to a store with a write throttle."""
-
-    def __init__(
-        self, store: QuotaStore | None = None, *, persist_interval: float = 1.0, clock: Clock | None = None
-    ) -> None:
-        self.store: QuotaStore = store if store is not None else MemoryQuotaStore()
-        self.clock: Clock = clock if clock is not None else clock_from_env()
-        """"Now" for reset times given as durations (default: `$COSTWARDEN_NOW` or the system clock)."""
-        self.persist_interval = persist_interval
-        self._latest: dict[str, QuotaSnapshot] = {}
-        self._pending: dict[str, QuotaSnapshot] = {}
-        self._persisted_at: dict[str, float] = {}
-        self._lock = ForkSafeLock()
-        weakref.finalize(self, _flush_pending, self.store, self._pending, self._lock)
-
-    def observe(
-        self,
-        provider: str,
-        headers: Mapping[str, str],
-        *,
-        model: str | None = None,
-        status_code: int | None = None,
-    ) -> QuotaSnapshot | None:
-        """Read a response's headers; returns the snapshot (None when they carry no quota information)."""
-        snapshot = parse_quota_headers(
-            provider, headers, now=self.clock.now(), model=model, status_code=status_code
-        )
-        if snapshot is None:
-            return None
-        self.record(snapshot)
-        return snapshot
-
-    def record(self, snapshot: QuotaSnapshot) -> None:
-        """Keep a snapshot as the latest of its provider (persisted per the throttle)."""
-        now = time.monotonic()
-        with self._lock:
-            self._latest[snapshot.provider] = snapshot
-            last = self._persisted_at.get(snapshot.provider)
-            due = last is None or now - last >= self.persist_interval or snapshot.low
-            if not due:
-                self._pending[snapshot.provider] = snapshot
-                return
-            self._pending.pop(snapshot.provider, None)
-            self._persisted_at[snapshot.provider] = now
-        self.store.save(snapshot)
-
-    def latest(self, provider: str) -> QuotaSnapshot | None:
-        """The newest snapshot of a provider: this process's, else the stored one."""
-        found = self._latest.get(provider)
-        return found if found is not None else self.store.latest(provider)
-
-    def all(self) -> list[QuotaSnapshot]:
-        """The newest snapshot of every provider known here or in the store."""
-        merged = {s.provider: s for s in self.store.all()}
-        for provider, snapshot in self._latest.items():
-            stored = merged.get(provider)
-            if stored is None or stored.observed_at <= snapshot.observed_at:
-                merged[provider] = snapshot
-        return sorted(merged.values(), key=lambda s: s.provider)
-
-    def flush(self) -> None:
-        """Write snapshots held back by the throttle."""
-        _flush_pending(self.store, self._pending, self._lock)
-
-
-def _flush_pending(store: QuotaStore, pending: dict[str, QuotaSnapshot], lock: ForkSafeLock) -> None:
-    with lock:
-        items = list(pending.values())
-        pending.clear()
-    for snapshot in items:
-        with contextlib.suppress(Exception):  # at interpreter exit the database may already be gone
-            store.save(snapshot)

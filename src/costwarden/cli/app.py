@@ -97,9 +97,10 @@ def _register() -> None:
 
     for module in (report, top, trends, analyze, forecast, export, watch, insights, maintain, demo):
         module.register(app)
-    from costwarden.cli import statusline
+    from costwarden.cli import gateway, statusline
 
     statusline.register(app)
+    gateway.register(app)
 
 
 def _not_utf8(args: list[str]) -> str | None:

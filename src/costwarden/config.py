@@ -26,6 +26,7 @@ from costwarden.core.policy import AdmissionConfig, AlertsConfig, BudgetConfig
 from costwarden.core.redact import mask_url
 from costwarden.core.routing import ProviderConfig
 from costwarden.errors import ConfigError
+from costwarden.gateway.config import GatewayConfig
 from costwarden.pricing.config import PricingConfig
 from costwarden.pricing.tiers import TiersConfig
 from costwarden.quotas.plans import SubscriptionConfig
@@ -89,6 +90,7 @@ class Settings(_Section):
     admission: AdmissionConfig = Field(default_factory=AdmissionConfig)
     estimation: EstimationConfig = Field(default_factory=EstimationConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     source: str | None = Field(default=None, exclude=True)
     """The file the settings were read from (None: defaults only)."""
 

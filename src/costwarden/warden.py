@@ -330,6 +330,7 @@ class Warden:
         usage: Usage | None = None,
         event_id: str | None = None,
         provider_request_id: str | None = None,
+        source: EventSource | str = EventSource.SDK,
     ) -> UsageEvent:
         """Record a failed or cancelled call (usage zero unless known) and give the reservation back."""
         return self.settle(
@@ -338,6 +339,7 @@ class Warden:
             status=status,
             event_id=event_id,
             provider_request_id=provider_request_id,
+            source=source,
         )
 
     @contextmanager

@@ -101,6 +101,7 @@ COMMAND_MODULES: dict[str, str] = {
     "maintain": "maintain",
     "demo": "demo",
     "statusline": "statusline",
+    "gateway": "gateway",
 }
 """Each command (or group) -> its module in `costwarden.cli`, in the order they are listed in `--help`.
 A command line naming one loads that module alone."""

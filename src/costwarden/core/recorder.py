@@ -78,4 +78,5 @@ class Admitter(Recorder, Protocol):
         usage: Usage | None = None,
         event_id: str | None = None,
         provider_request_id: str | None = None,
+        source: EventSource | str = EventSource.SDK,
     ) -> UsageEvent: ...

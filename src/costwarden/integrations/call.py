@@ -13,7 +13,7 @@ from typing import Any
 
 from costwarden.core.calls import Admission, is_cancellation
 from costwarden.core.recorder import Admitter
-from costwarden.core.usage import EventStatus, Usage, UsageEvent
+from costwarden.core.usage import EventSource, EventStatus, Usage, UsageEvent
 from costwarden.estimate import TokenEstimator
 from costwarden.integrations.stream_state import StreamState
 from costwarden.quotas import Quotas
@@ -60,8 +60,11 @@ class TrackedCall:
         quotas: Quotas,
         estimator: TokenEstimator,
         event_id: str | None = None,
+        source: EventSource = EventSource.SDK,
     ) -> None:
         self.warden = warden
+        self.source = source
+        """What captured the call (`sdk` for wrapped clients, `proxy` for the gateway)."""
         self.admission = admission
         self.quotas = quotas
         self.estimator = estimator
@@ -127,6 +130,7 @@ class TrackedCall:
             estimated=estimated,
             provider_response_id=response_id,
             provider_request_id=request_id or self.provider_request_id,
+            source=self.source,
         )
         return self.event
 
@@ -146,6 +150,7 @@ class TrackedCall:
             status=status,
             event_id=self.event_id,
             provider_request_id=request_id or self.provider_request_id,
+            source=self.source,
         )
 
     def settle_stream(self, state: StreamState, reason: str, exc: BaseException | None = None) -> None:

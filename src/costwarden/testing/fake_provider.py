@@ -45,6 +45,7 @@ _ROUTES = {
     "/responses": "responses",
     "/v1/messages": "anthropic",
     "/messages": "anthropic",
+    "/v1/messages/count_tokens": "count_tokens",
 }
 
 
@@ -56,6 +57,8 @@ class ReceivedRequest:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    raw: bytes = b""
+    """The body exactly as it arrived."""
 
 
 class _Server(ThreadingHTTPServer):
@@ -95,7 +98,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _stream(self, events: list[tuple[str | None, str]], headers: dict[str, str], cut: int | None) -> None:
+    def _stream(
+        self, events: list[tuple[str | None, str]], headers: dict[str, str], cut: int | None, pause: float
+    ) -> None:
         self.send_response(200)
         self.send_header("content-type", "text/event-stream; charset=utf-8")
         self.send_header("cache-control", "no-cache")
@@ -109,6 +114,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
+            if pause and index:
+                self.wfile.flush()
+                time.sleep(pause)
             payload = sse(event, data)
             self.wfile.write(f"{len(payload):x}\r\n".encode() + payload + b"\r\n")
         self.wfile.write(b"0\r\n\r\n")
@@ -222,7 +230,10 @@ class FakeProvider:
             return
         headers = {k.lower(): v for k, v in handler.headers.items()}
         with self._lock:
-            self.requests.append(ReceivedRequest(api=api, path=path, headers=headers, body=body))
+            self.requests.append(ReceivedRequest(api=api, path=path, headers=headers, body=body, raw=raw))
+        if api == "count_tokens":
+            handler._json(200, {"input_tokens": self._counts(body, self.default)[0]}, {})
+            return
         reply, number = self._next()
         if reply.delay:
             time.sleep(reply.delay)
@@ -242,7 +253,7 @@ class FakeProvider:
         if rendered.body is not None:
             handler._json(rendered.status, rendered.body, out_headers)
         else:
-            handler._stream(rendered.events, out_headers, reply.interrupt_after)
+            handler._stream(rendered.events, out_headers, reply.interrupt_after, reply.chunk_delay)
 
     @staticmethod
     def _counts(body: dict[str, Any], reply: Reply) -> tuple[int, int]:

@@ -25,6 +25,7 @@ class Reply:
     `error`: answer with this HTTP status and the provider's error JSON instead.
     `interrupt_after`: in a stream, drop the connection after this many events.
     `omit_usage`: leave usage out (a provider or proxy that does not report it).
+    `chunk_delay`: in a stream, seconds to wait before each event after the first (a slow generation).
     """
 
     text: str = "Hello from the fake provider."
@@ -41,6 +42,7 @@ class Reply:
     interrupt_after: int | None = None
     omit_usage: bool = False
     delay: float = 0.0
+    chunk_delay: float = 0.0
     chunks: int = 3
     service_tier: str | None = None
     headers: dict[str, str] = field(default_factory=dict)

@@ -97,6 +97,9 @@ def _register() -> None:
 
     for module in (report, top, trends, analyze, forecast, export, watch, insights, maintain, demo):
         module.register(app)
+    from costwarden.cli import compare
+
+    compare.register(app)
     from costwarden.cli import statusline
 
     statusline.register(app)
@@ -133,6 +136,7 @@ def _takes_value(param: Any) -> bool:
 READ_ONLY_COMMANDS: frozenset[tuple[str, ...]] = frozenset(
     {
         ("report",),
+        ("compare",),
         ("top",),
         ("trends",),
         ("analyze",),

@@ -61,6 +61,12 @@ def report(
             "(--by project --by model).",
         ),
     ] = None,
+    by_project: Annotated[bool, typer.Option("--by-project", help="Same as --by project.")] = False,
+    by_session: Annotated[bool, typer.Option("--by-session", help="Same as --by session.")] = False,
+    by_model: Annotated[bool, typer.Option("--by-model", help="Same as --by model.")] = False,
+    by_agent: Annotated[
+        bool, typer.Option("--by-agent", help="Same as --by agent (with runs, tokens and cost per run).")
+    ] = False,
     where: WhereOpt = None,
     fmt: Annotated[
         Format | None, typer.Option("--format", help="table (default), json, csv or summary.")
@@ -85,9 +91,19 @@ def report(
     if session is not None:
         _session(state, SessionQuery(session, period_flags), chosen)
         return
+    spelled = [
+        name
+        for name, flag in (
+            ("project", by_project),
+            ("session", by_session),
+            ("model", by_model),
+            ("agent", by_agent),
+        )
+        if flag
+    ]
     query = ReportQuery(
         period=period_flags,
-        group_by=tuple(by or ()),
+        group_by=(*(by or ()), *spelled),
         where=parse_where(where),
         top=top,
         budgets=chosen in (Format.TABLE, Format.JSON),
@@ -101,6 +117,8 @@ def report(
         typer.echo(result.to_csv(), nl=False)
     elif chosen is Format.SUMMARY:
         typer.echo(summary_text(result.report))
+        if result.basis is not None:
+            typer.echo(result.basis.line())
     else:
         sections = []
         if query.detailed and not result.report.group_by:
@@ -109,6 +127,8 @@ def report(
                 ("BY PROVIDER", ("provider",), result.by_provider),
             ]
         print_wide(state.console, report_renderable(result.report, detailed, sections))
+        if result.basis is not None:
+            state.console.print(result.basis.line(), markup=False)
 
 
 def register(app: typer.Typer) -> None:

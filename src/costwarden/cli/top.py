@@ -129,6 +129,8 @@ def top(
         state.console.print(f"No {kind} with spend in {period.label}.")
         return
     print_wide(state.console, table)
+    if result.basis is not None:
+        state.console.print(result.basis.line(), markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -12,6 +12,7 @@ from costwarden.reports.formats import period_json, rows_csv, totals_json
 from costwarden.reports.model import share
 from costwarden.reports.periods import Period
 from costwarden.storage.ledger import EventQuery, Totals, WhereValue
+from costwarden.views.basis import Basis, basis_of
 from costwarden.views.errors import QueryError
 from costwarden.views.periods import NO_PERIOD, PeriodFlags
 from costwarden.views.reader import aggregator_of, filters_of
@@ -58,6 +59,7 @@ class TopResult:
     whole: Totals
     projects: dict[str, str | None] = field(default_factory=dict)
     """The project of each ranked session, run or agent (empty when not asked or not applicable)."""
+    basis: Basis | None = None
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -79,7 +81,13 @@ class TopResult:
             item.update(totals_json(row))
             item["share_percent"] = str(self.share(row))
             items.append(item)
-        return {"schema": TOP_SCHEMA, "period": period_json(self.period), "by": self.kind, "rows": items}
+        return {
+            "schema": TOP_SCHEMA,
+            "period": period_json(self.period),
+            "by": self.kind,
+            "rows": items,
+            "basis": None if self.basis is None else self.basis.to_json(),
+        }
 
     def to_csv(self) -> str:
         return rows_csv(self.rows, self.keys)
@@ -102,4 +110,5 @@ def top(warden: Warden, query: TopQuery) -> TopResult:
             for row in aggregator.totals(every, (keys[0], "project")):
                 if row.key[0] is not None and row.key[0] not in projects:
                     projects[row.key[0]] = row.key[1]  # rows come most expensive first
-    return TopResult(query.kind, period, ranked, whole, projects)
+        basis = basis_of(warden, aggregator, every, min(warden.clock.now(), period.end))
+    return TopResult(query.kind, period, ranked, whole, projects, basis)

@@ -97,9 +97,10 @@ def _register() -> None:
 
     for module in (report, top, trends, analyze, forecast, export, watch, insights, maintain, demo):
         module.register(app)
-    from costwarden.cli import compare
+    from costwarden.cli import compare, config_cmd
 
     compare.register(app)
+    config_cmd.register(app)
     from costwarden.cli import statusline
 
     statusline.register(app)

@@ -272,3 +272,45 @@ def test_unknown_keys_and_bad_values_name_the_file_and_key(seed: Walk, text: str
     with pytest.raises(ConfigError) as info:
         load_settings(path)
     assert (info.value.source, info.value.key) == (str(path), key)
+
+
+def test_usage_by_agent_carries_run_count_and_per_run_averages(seed: Walk) -> None:
+    """Seed 001's "usage by agent type": total tokens and cost, COUNT(DISTINCT run_id) and the average per
+    run. Each call: 10,000 in + 2,000 out of `sonnet` = $0.03 + $0.03 = $0.06 and 12,000 tokens.
+    feature-dev: 3 calls in 2 runs -> 36,000 tokens / 2 = 18,000 per run, $0.18 / 2 = $0.09 per run;
+    bugfix-dev: 1 call in 1 run; clarifier: 1 call outside any run (no runs)."""
+    seed.write_config("config.yaml", PRICING)
+    calls = [("feature-dev", "f1"), ("feature-dev", "f1"), ("feature-dev", "f2"), ("bugfix-dev", "b1")]
+    with seed.warden() as warden:
+        for agent, run in calls:
+            warden.record(
+                provider="anthropic",
+                model="sonnet",
+                input_tokens=10_000,
+                output_tokens=2_000,
+                agent=agent,
+                run=run,
+            )
+        warden.record(
+            provider="anthropic", model="sonnet", input_tokens=10_000, output_tokens=2_000, agent="clarifier"
+        )
+    groups = {g["key"]["agent"]: g for g in seed.run("report", "--by-agent", "--json").json()["groups"]}
+    picked = {
+        agent: (g["cost"], g["total_tokens"], g["run_count"], g["average_tokens_per_run"], g["cost_per_run"])
+        for agent, g in groups.items()
+    }
+    assert picked == {
+        "feature-dev": ("0.18", 36_000, 2, "18000.0", "0.09"),
+        "bugfix-dev": ("0.06", 12_000, 1, "12000.0", "0.06"),
+        "clarifier": ("0.06", 12_000, 0, "0", "0.00"),
+    }
+    table = seed.ok("report", "--by", "agent")
+    runs = table[table.index("RUNS BY AGENT") :].splitlines()
+    assert any(line.split() == ["feature-dev", "2", "18K", "$0.09"] for line in runs), runs
+    ranked = seed.run("top", "--agents", "--json").json()["rows"]
+    assert [(r["key"]["agent"], r["run_count"], r["cost_per_run"]) for r in ranked] == [
+        ("feature-dev", 2, "0.09"),
+        ("bugfix-dev", 1, "0.06"),
+        ("clarifier", 0, "0.00"),
+    ]
+    assert "feature-dev" in seed.ok("top", "--agents")

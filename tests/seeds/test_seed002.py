@@ -110,3 +110,39 @@ def test_bad_keys_name_the_file_and_key(seed: Walk, text: str, key: str, words: 
     path = seed.write_config("config.yaml", text + PROVIDERS)
     ran = seed.run("report")
     assert ran.code == 2 and f"{path}: {key}: " in ran.err and words in ran.err, ran.err
+
+
+def test_plan_status_shows_cost_tokens_and_the_budgets_remaining(seed: Walk) -> None:
+    """`plan status` with cost tracking fields: $1.85 spent, $0.15 left of the plan's $2.00 (92.5 %), and
+    $23.15 left of the day's $25.00; a plan that has not spent yet has its whole $2.00."""
+    seed.write_config("config.yaml", KEYS + PROVIDERS)
+    with seed.warden() as warden:
+        warden.record(
+            provider="openai",
+            model="gpt-4o",
+            input_tokens=0,
+            output_tokens=185_000,
+            occurred_at=NOW,
+            plan="p1",
+            run="r1",
+            agent="planner",
+        )
+    data = seed.run("report", "--plan", "p1", "--json").json()
+    assert (data["plan"], data["totals"]["cost"], data["totals"]["output_tokens"], data["runs"]) == (
+        "p1",
+        "1.85",
+        185_000,
+        1,
+    )
+    budgets = {b["id"]: b for b in data["budgets"]}
+    assert (budgets["budget-per-plan"]["remaining"], budgets["budget-per-plan"]["percent"]) == (
+        "0.15",
+        "92.5",
+    )
+    assert budgets["budget-per-plan"]["state"] == "warning"
+    assert budgets["budget-per-day"]["remaining"] == "23.15"
+    table = seed.ok("report", "--plan", "p1")
+    assert "Plan p1" in table and "$1.85" in table and "$0.15" in table and "185,000" in table
+    assert table.strip().splitlines()[-1].startswith("Basis: 1 of 1 calls")
+    fresh = {b["id"]: b["remaining"] for b in seed.run("report", "--plan", "p9", "--json").json()["budgets"]}
+    assert fresh == {"budget-per-plan": "2.00", "budget-per-day": "23.15"}

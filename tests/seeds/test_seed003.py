@@ -101,3 +101,42 @@ def test_bad_keys_name_the_file_and_key(seed: Walk, text: str, key: str) -> None
     path = seed.write_config("budgets.yaml", text)
     ran = seed.run("report")
     assert ran.code == 2 and f"{path}: {key}: " in ran.err, ran.err
+
+
+def test_costs_shows_today_month_and_each_backend_beside_the_budgets(seed: Walk) -> None:
+    """Yesterday claude spent $3.00 (200,000 output tokens), today $17.25: today $17.25, this month
+    $20.25; claude's $20.00 a month has nothing left, kimi's $15.00 is untouched."""
+    seed.write_config("budgets.yaml", BUDGETS + PROVIDERS)
+    with seed.warden() as warden:
+        warden.record(
+            provider="anthropic",
+            model="claude-sonnet-4-5",
+            output_tokens=200_000,
+            occurred_at=NOW.replace(day=17),
+        )
+        warden.record(
+            provider="anthropic", model="claude-sonnet-4-5", output_tokens=1_150_000, occurred_at=NOW
+        )
+    data = seed.run("costs", "--json").json()
+    assert (data["today"]["cost"], data["month"]["cost"]) == ("17.25", "20.25")
+    backends = {b["provider"]: b for b in data["backends"]}
+    assert next(iter(backends)) == "anthropic"
+    claude = backends["anthropic"]
+    assert (claude["today"], claude["month"], claude["budget"]["limit"], claude["budget"]["remaining"]) == (
+        "17.25",
+        "20.25",
+        "20.00",
+        "0.00",
+    )
+    assert (
+        backends["moonshotai"]["budget"]["remaining"] == "15.00" and backends["moonshotai"]["month"] == "0.00"
+    )
+    assert "ollama" in backends and backends["ollama"]["budget"] is None
+    states = {(b["id"], b["scope"]): (b["spent"], b["remaining"], b["state"]) for b in data["budgets"]}
+    assert states[("cloud-daily", "global")] == ("17.25", "0.00", "exhausted")
+    assert states[("cloud-monthly", "global")] == ("20.25", "29.75", "ok")
+    assert states[("per-backend-month", "provider=anthropic")] == ("20.25", "0.00", "exhausted")
+    table = seed.ok("costs")
+    assert "Today:" in table and "$17.25" in table and "This month:" in table and "$20.25" in table
+    assert "anthropic" in table and "$20.00/month" in table
+    assert table.strip().splitlines()[-1].startswith("Basis: 2 of 2 calls")

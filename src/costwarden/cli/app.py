@@ -97,9 +97,10 @@ def _register() -> None:
 
     for module in (report, top, trends, analyze, forecast, export, watch, insights, maintain, demo):
         module.register(app)
-    from costwarden.cli import compare, config_cmd
+    from costwarden.cli import compare, config_cmd, costs
 
     compare.register(app)
+    costs.register(app)
     config_cmd.register(app)
     from costwarden.cli import statusline
 
@@ -138,6 +139,7 @@ READ_ONLY_COMMANDS: frozenset[tuple[str, ...]] = frozenset(
     {
         ("report",),
         ("compare",),
+        ("costs",),
         ("top",),
         ("trends",),
         ("analyze",),

@@ -246,10 +246,13 @@ def _side(
             sessions[row.key[0]] = sessions.get(row.key[0], 0) + 1
     models: dict[str, list[Totals]] = {}
     if top:
-        for row in aggregator.totals(query, (by, "provider", "model")):
-            picked = models.setdefault(str(row.key[0]), [])
+        keys = tuple(dict.fromkeys((by, "provider", "model")))  # `--by provider`: one provider column
+        at = keys.index(by)
+        for row in aggregator.totals(query, keys):
+            pair = (row.key[keys.index("provider")], row.key[keys.index("model")])
+            picked = models.setdefault(str(row.key[at]), [])
             if len(picked) < top:
-                picked.append(replace(row, key=row.key[1:]))
+                picked.append(replace(row, key=pair))
     return totals, sessions, models
 
 

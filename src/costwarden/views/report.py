@@ -8,8 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from costwarden.reports.agent_runs import AgentRuns, agent_runs
 from costwarden.reports.aggregate import Aggregator, check_keys
 from costwarden.reports.formats import (
     CSV_DEFAULT_GROUPING,
@@ -64,9 +66,15 @@ class ReportResult:
     """Rows by `CSV_DEFAULT_GROUPING` (asked with `ReportQuery.breakdown`, without a grouping)."""
     basis: Basis | None = None
     """What the figures rest on (`costwarden.views.basis`)."""
+    agent_runs: dict[str | None, AgentRuns] = field(default_factory=dict)
+    """Runs per agent (seed 001), with `--by agent` (alone) or `detailed`."""
 
     def to_json(self) -> dict[str, Any]:
         out = report_json(self.report)
+        if self.report.group_by == ("agent",):
+            for group in out["groups"]:
+                runs = self.agent_runs.get(group["key"]["agent"])
+                group.update(AgentRuns(None, 0, 0, Decimal(0)).to_json() if runs is None else runs.to_json())
         out["basis"] = None if self.basis is None else self.basis.to_json()
         return out
 
@@ -133,10 +141,11 @@ def summary_report(warden: Warden, query: ReportQuery) -> ReportResult:
             aggregator, period, group_by=keys, where=filters, top=query.top, budgets=budgets, now=now
         )
         basis = basis_of(warden, aggregator, every, min(now, period.end))
+        runs = agent_runs(aggregator, every) if keys == ("agent",) or (query.detailed and not keys) else {}
         if not keys:
             if query.breakdown:
                 breakdown = aggregator.totals(every, CSV_DEFAULT_GROUPING)
             if query.detailed:
                 by_agent = aggregator.totals(every, ("agent",))
                 by_provider = aggregator.totals(every, ("provider",))
-    return ReportResult(report, by_agent, by_provider, breakdown, basis)
+    return ReportResult(report, by_agent, by_provider, breakdown, basis, runs)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from costwarden.reports.agent_runs import AgentRuns, agent_runs
 from costwarden.reports.formats import period_json, rows_csv, totals_json
 from costwarden.reports.model import share
 from costwarden.reports.periods import Period
@@ -60,6 +61,8 @@ class TopResult:
     projects: dict[str, str | None] = field(default_factory=dict)
     """The project of each ranked session, run or agent (empty when not asked or not applicable)."""
     basis: Basis | None = None
+    runs: dict[str | None, AgentRuns] = field(default_factory=dict)
+    """Runs per agent when ranking agents (seed 001: run_count, average tokens and cost per run)."""
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -80,6 +83,9 @@ class TopResult:
                 item["project"] = self.project_of(row)
             item.update(totals_json(row))
             item["share_percent"] = str(self.share(row))
+            if self.kind == "agents":
+                runs = self.runs.get(row.key[0])
+                item.update((runs or AgentRuns(row.key[0], 0, 0, Decimal(0))).to_json())
             items.append(item)
         return {
             "schema": TOP_SCHEMA,
@@ -111,4 +117,5 @@ def top(warden: Warden, query: TopQuery) -> TopResult:
                 if row.key[0] is not None and row.key[0] not in projects:
                     projects[row.key[0]] = row.key[1]  # rows come most expensive first
         basis = basis_of(warden, aggregator, every, min(warden.clock.now(), period.end))
-    return TopResult(query.kind, period, ranked, whole, projects, basis)
+        runs = agent_runs(aggregator, every) if query.kind == "agents" else {}
+    return TopResult(query.kind, period, ranked, whole, projects, basis, runs)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
+import pytest
+
+from costwarden.cli import main
 from costwarden.config import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,3 +38,23 @@ def test_readme_example_loads(tmp_path: Path) -> None:
         cfg = tmp_path / f"r{i}.yaml"
         cfg.write_text(block)
         load_settings(cfg)
+
+
+def test_dialect_example_loads_and_imports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```yaml dialect\n(.*?)```", text, flags=re.S)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.yaml").write_text(block, encoding="utf-8")
+    settings = load_settings("config.yaml")
+    assert [b.id for b in settings.budgets] == [
+        "limits-global-day",
+        "limits-global-concurrent",
+        "limits-project-day",
+    ]
+    assert settings.budgets[2].overrides["my-arpg"].cost_usd == 30
+    (line,) = [ln for ln in re.findall(r"```sh\n(.*?)```", text, flags=re.S)[0].splitlines() if ln]
+    assert main(shlex.split(line)[1:]) == 0
+    assert "limits.global.max_cost_per_day" in capsys.readouterr().out
+    assert load_settings("costwarden.yaml").budgets == settings.budgets

@@ -40,6 +40,7 @@ __all__ = [
     "load_settings",
     "with_database",
     "find_config_file",
+    "read_config_file",
     "default_database_url",
     "user_config_dir",
     "user_data_dir",
@@ -228,6 +229,13 @@ def _read_file(path: Path) -> Mapping[str, Any]:
     return data
 
 
+def read_config_file(path: str | os.PathLike[str]) -> Mapping[str, Any]:
+    """A config file's data as read (YAML, or TOML by its `.toml` suffix), before validation."""
+    found = find_config_file(path)
+    assert found is not None
+    return _read_file(found)
+
+
 def _key_path(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
@@ -264,13 +272,24 @@ def validation_to_config_error(exc: pydantic.ValidationError, source: str | None
 
 
 def settings_from_mapping(data: Mapping[str, Any], source: str | None = None) -> Settings:
-    """Validate a mapping (as read from a config file) into Settings."""
+    """Validate a mapping (as read from a config file) into Settings. A dialect of the seeds
+    (`costwarden.dialects`) is translated first; an error in what it produced names the file's own key."""
+    from costwarden.dialects import translate
+
+    translation = translate(data, source)
     try:
-        settings = Settings.model_validate({**data, "source": source})
-    except pydantic.ValidationError as exc:
-        raise validation_to_config_error(exc, source) from None
-    _check_unique(settings, source)
-    _check_fallbacks(settings, source)
+        try:
+            settings = Settings.model_validate({**translation.data, "source": source})
+        except pydantic.ValidationError as exc:
+            raise validation_to_config_error(exc, source) from None
+        _check_unique(settings, source)
+        _check_fallbacks(settings, source)
+    except ConfigError as exc:
+        origin = translation.origin_of(exc.key) if exc.key else None
+        if origin is None:
+            raise
+        message = str(exc).removeprefix(f"{exc.source}: {exc.key}: ")
+        raise ConfigError(f"{message} (as {exc.key})", source=exc.source, key=origin) from None
     return settings
 
 

@@ -166,6 +166,7 @@ def test_json_schema_is_stable(capsys: pytest.CaptureFixture[str], filled_db: Fi
         "top_sessions",
         "budgets",
         "answered_from",
+        "basis",
     ]
     assert list(data["period"]) == ["label", "start", "end", "timezone"]
     assert list(data["totals"]) == list(TOTALS_FIELDS)

@@ -100,6 +100,9 @@ COMMAND_MODULES: dict[str, str] = {
     "insights": "insights",
     "maintain": "maintain",
     "demo": "demo",
+    "compare": "compare",
+    "costs": "costs",
+    "config": "config_cmd",
     "statusline": "statusline",
     "gateway": "gateway",
 }
@@ -170,6 +173,8 @@ def _takes_value(param: Any) -> bool:
 READ_ONLY_COMMANDS: frozenset[tuple[str, ...]] = frozenset(
     {
         ("report",),
+        ("compare",),
+        ("costs",),
         ("top",),
         ("trends",),
         ("analyze",),

@@ -101,6 +101,9 @@ def top(
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     if result.projects:
         table.add_column("project")
+    if kind == "agents":
+        for name in ("runs", "avg tokens/run", "cost/run"):
+            table.add_column(name, justify="right")
     if show_details:
         for name in ("input", "cache read", "output", "failed", "unpriced"):
             table.add_column(name, justify="right")
@@ -116,6 +119,17 @@ def top(
         ]
         if result.projects:
             cells.append(result.project_of(row) or "-")
+        if kind == "agents":
+            per_run = result.runs.get(row.key[0])
+            cells += (
+                ["-", "-", "-"]
+                if per_run is None or not per_run.runs
+                else [
+                    f"{per_run.runs:,}",
+                    tokens(int(per_run.average_tokens_per_run)),
+                    usd(per_run.cost_per_run),
+                ]
+            )
         if show_details:
             cells += [
                 f"{row.input_tokens:,}",
@@ -129,6 +143,8 @@ def top(
         state.console.print(f"No {kind} with spend in {period.label}.")
         return
     print_wide(state.console, table)
+    if result.basis is not None:
+        state.console.print(result.basis.line(), markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -84,6 +84,8 @@ def trends(
         )
     print_wide(state.console, table)
     state.console.print(f"Total {usd(result.total)} · average {usd(result.average)} per {interval.value}")
+    if result.basis is not None:
+        state.console.print(result.basis.line(), markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from costwarden.core.provider_names import normalize_provider
 from costwarden.pricing.epochs import time_of_day_micros
@@ -24,6 +24,7 @@ __all__ = [
     "CATALOG_NAME",
     "Catalog",
     "CatalogModel",
+    "DatedCatalog",
     "GenaiPricesCatalog",
     "GenaiPricesModel",
     "price_context",
@@ -93,6 +94,15 @@ class Catalog(Protocol):
 
     def models(self, provider: str | None = None) -> list[tuple[str, str]]:
         """`(provider_id, model_id)` of every catalog model (of one provider when given), sorted."""
+        ...
+
+
+@runtime_checkable
+class DatedCatalog(Protocol):
+    """A catalog that can say how recent its prices are (the basis line of reports names it)."""
+
+    def prices_as_of(self, day: date) -> date | None:
+        """The newest date on which a price of the catalog changed, not after `day` (None: undated)."""
         ...
 
 
@@ -180,6 +190,21 @@ def _snapshot() -> Any:
     return DataSnapshot(providers=providers, from_auto_update=False)
 
 
+@cache
+def _price_dates() -> tuple[date, ...]:
+    """Every start date of a dated price in the bundled data, sorted."""
+    from genai_prices.types import StartDateConstraint
+
+    found: set[date] = set()
+    for provider in _snapshot().providers:
+        for model in provider.models:
+            prices = model.prices if isinstance(model.prices, list) else []
+            constraints = [item.constraint for item in prices]
+            constraints += [variant.constraint for variant in model.price_variants or ()]
+            found.update(c.start_date for c in constraints if isinstance(c, StartDateConstraint))
+    return tuple(sorted(found))
+
+
 class GenaiPricesCatalog:
     """The `Catalog` of the genai-prices data bundled with the installed package, loaded on first use."""
 
@@ -230,6 +255,13 @@ class GenaiPricesCatalog:
             breaks=tuple(breaks),
             time_of_day=time_of_day,
         )
+
+    def prices_as_of(self, day: date) -> date | None:
+        """The newest start date of a catalog price not after `day`: how recent the bundled prices are at
+        `day` (a later release of genai-prices moves it)."""
+        starts = _price_dates()
+        eligible = [start for start in starts if start <= day]
+        return eligible[-1] if eligible else None
 
     def models(self, provider: str | None = None) -> list[tuple[str, str]]:
         wanted = normalize_provider(provider) if provider else None

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from pydantic import Field, field_validator, model_validator
 
-from costwarden.core.config_fields import Money, Name, StrictSection
+from costwarden.core.config_fields import ConfigDate, Money, Name, StrictSection
 from costwarden.pricing.overrides import ModelPriceOverride
 from costwarden.pricing.price_sets import DatedPrices, PriceRates
 
@@ -74,6 +74,8 @@ class PricingConfig(StrictSection):
     custom_models: list[CustomModel] = Field(default_factory=list)
     local_providers: list[LocalProvider] = Field(default_factory=_default_local)
     """Replaces the default list (ollama, lmstudio, llamacpp) when given."""
+    last_updated: ConfigDate | None = None
+    """When you last checked the prices you configured here (named in every report's basis line)."""
 
     @model_validator(mode="after")
     def _unique(self) -> PricingConfig:

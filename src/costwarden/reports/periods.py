@@ -20,6 +20,7 @@ __all__ = [
     "named_period",
     "between",
     "last_days",
+    "previous_period",
     "local_bucket",
     "local_day_starts",
     "floor_hour",
@@ -160,6 +161,34 @@ def between(start: datetime | None, end: datetime | None, tz: ZoneInfo) -> Perio
     else:
         label = "All time"
     return Period(lo, hi, label, str(tz.key))
+
+
+def previous_period(period: Period) -> Period | None:
+    """The period just before `period`, of the same kind: the previous calendar month for a calendar month
+    (or whole months), the same number of local days for a range of whole days, else the same length of
+    time. None for an unbounded period (all time, `--from` alone)."""
+    if period.is_unbounded:
+        return None
+    tz = period.tz
+    first = period.start.astimezone(tz)
+    last = period.end.astimezone(tz)
+    zone = str(tz.key)
+    if first.time() == time(0) and last.time() == time(0):
+        start_day, end_day = first.date(), last.date()
+        if start_day.day == 1 and end_day.day == 1:
+            months = (end_day.year - start_day.year) * 12 + end_day.month - start_day.month
+            index = start_day.year * 12 + start_day.month - 1 - months
+            before = date(index // 12, index % 12 + 1, 1)
+            final = start_day - timedelta(days=1)
+            label = before.strftime("%B %Y") if months == 1 else f"{before} to {final}"
+            return Period(local_midnight(before, tz), period.start, label, zone)
+        days = (end_day - start_day).days
+        before = start_day - timedelta(days=days)
+        final = start_day - timedelta(days=1)
+        label = str(before) if days == 1 else f"{before} to {final}"
+        return Period(local_midnight(before, tz), period.start, label, zone)
+    length = period.end - period.start
+    return between(period.start - length, period.start, tz)
 
 
 def local_bucket(at: datetime, kind: str, tz: ZoneInfo) -> str:

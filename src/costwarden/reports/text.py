@@ -18,6 +18,7 @@ from rich.text import Text
 
 from costwarden.core.money import format_usd
 from costwarden.core.units import short_count, spell
+from costwarden.reports.agent_runs import AgentRuns
 from costwarden.reports.aggregate import TIME_KEYS
 from costwarden.reports.model import BudgetLine, Report, share
 from costwarden.storage.ledger import Totals
@@ -34,6 +35,7 @@ __all__ = [
     "budget_table",
     "sessions_table",
     "report_renderable",
+    "runs_table",
     "summary_text",
     "print_report",
     "print_wide",
@@ -202,10 +204,30 @@ def sessions_table(report: Report) -> Table:
     return table
 
 
+def runs_table(runs: Sequence[AgentRuns]) -> Table:
+    """Runs per agent: how many, average tokens and cost per run (seed 001's usage by agent)."""
+    table = Table(box=None, pad_edge=False, padding=(0, 2, 0, 2), show_header=True, header_style="bold")
+    table.add_column("agent")
+    for name in ("runs", "avg tokens/run", "cost/run"):
+        table.add_column(name, justify="right")
+    for line in runs:
+        table.add_row(
+            _label(line.agent),
+            f"{line.runs:,}",
+            tokens(int(line.average_tokens_per_run)),
+            usd(line.cost_per_run),
+        )
+    return table
+
+
 def report_renderable(
-    report: Report, detailed: bool = False, extra: Sequence[tuple[str, Sequence[str], Sequence[Totals]]] = ()
+    report: Report,
+    detailed: bool = False,
+    extra: Sequence[tuple[str, Sequence[str], Sequence[Totals]]] = (),
+    runs: Sequence[AgentRuns] = (),
 ) -> RenderableType:
-    """The whole report. `extra` adds sections `(title, keys, rows)` (e.g. by agent with `--detailed`)."""
+    """The whole report. `extra` adds sections `(title, keys, rows)` (e.g. by agent with `--detailed`);
+    `runs` the runs per agent."""
     whole = report.totals.cost
     parts: list[RenderableType] = [
         heading(
@@ -229,6 +251,8 @@ def report_renderable(
         parts += [Text(""), heading("BY MODEL"), group_table(model_rows, ("model",), whole, detailed)]
     for title, keys, rows in extra:
         parts += [Text(""), heading(title), group_table(rows, keys, whole, detailed)]
+    if runs:
+        parts += [Text(""), heading("RUNS BY AGENT"), runs_table(runs)]
     if report.budgets:
         parts += [Text(""), heading("BUDGET STATUS"), budget_table(report.budgets)]
     if report.top_sessions:

@@ -8,8 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from costwarden.reports.agent_runs import AgentRuns, agent_runs
 from costwarden.reports.aggregate import Aggregator, check_keys
 from costwarden.reports.formats import (
     CSV_DEFAULT_GROUPING,
@@ -23,6 +25,7 @@ from costwarden.reports.formats import (
 from costwarden.reports.model import BudgetLine, Report, build_report
 from costwarden.reports.periods import utc_iso
 from costwarden.storage.ledger import EventQuery, Totals, WhereValue
+from costwarden.views.basis import Basis, basis_of
 from costwarden.views.errors import QueryError
 from costwarden.views.periods import NO_PERIOD, PeriodFlags
 from costwarden.views.reader import aggregator_of, filters_of
@@ -61,9 +64,19 @@ class ReportResult:
     by_provider: list[Totals] = field(default_factory=list)
     breakdown: list[Totals] = field(default_factory=list)
     """Rows by `CSV_DEFAULT_GROUPING` (asked with `ReportQuery.breakdown`, without a grouping)."""
+    basis: Basis | None = None
+    """What the figures rest on (`costwarden.views.basis`)."""
+    agent_runs: dict[str | None, AgentRuns] = field(default_factory=dict)
+    """Runs per agent (seed 001), with `--by agent` (alone) or `detailed`."""
 
     def to_json(self) -> dict[str, Any]:
-        return report_json(self.report)
+        out = report_json(self.report)
+        if self.report.group_by == ("agent",):
+            for group in out["groups"]:
+                runs = self.agent_runs.get(group["key"]["agent"])
+                group.update(AgentRuns(None, 0, 0, Decimal(0)).to_json() if runs is None else runs.to_json())
+        out["basis"] = None if self.basis is None else self.basis.to_json()
+        return out
 
     def to_csv(self) -> str:
         """The groups as CSV; without a grouping the breakdown by project, provider and model."""
@@ -121,16 +134,18 @@ def summary_report(warden: Warden, query: ReportQuery) -> ReportResult:
     by_agent: list[Totals] = []
     by_provider: list[Totals] = []
     breakdown: list[Totals] = []
+    every = EventQuery(start=period.start, end=period.end, where=filters)
     with aggregator.snapshot():
         budgets = budget_lines_of(warden, aggregator, now) if query.budgets and not filters else []
         report = build_report(
             aggregator, period, group_by=keys, where=filters, top=query.top, budgets=budgets, now=now
         )
+        basis = basis_of(warden, aggregator, every, min(now, period.end))
+        runs = agent_runs(aggregator, every) if keys == ("agent",) or (query.detailed and not keys) else {}
         if not keys:
-            every = EventQuery(start=period.start, end=period.end, where=filters)
             if query.breakdown:
                 breakdown = aggregator.totals(every, CSV_DEFAULT_GROUPING)
             if query.detailed:
                 by_agent = aggregator.totals(every, ("agent",))
                 by_provider = aggregator.totals(every, ("provider",))
-    return ReportResult(report, by_agent, by_provider, breakdown)
+    return ReportResult(report, by_agent, by_provider, breakdown, basis, runs)

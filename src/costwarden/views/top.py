@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from costwarden.reports.agent_runs import AgentRuns, agent_runs
 from costwarden.reports.formats import period_json, rows_csv, totals_json
 from costwarden.reports.model import share
 from costwarden.reports.periods import Period
 from costwarden.storage.ledger import EventQuery, Totals, WhereValue
+from costwarden.views.basis import Basis, basis_of
 from costwarden.views.errors import QueryError
 from costwarden.views.periods import NO_PERIOD, PeriodFlags
 from costwarden.views.reader import aggregator_of, filters_of
@@ -58,6 +60,9 @@ class TopResult:
     whole: Totals
     projects: dict[str, str | None] = field(default_factory=dict)
     """The project of each ranked session, run or agent (empty when not asked or not applicable)."""
+    basis: Basis | None = None
+    runs: dict[str | None, AgentRuns] = field(default_factory=dict)
+    """Runs per agent when ranking agents (seed 001: run_count, average tokens and cost per run)."""
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -78,8 +83,17 @@ class TopResult:
                 item["project"] = self.project_of(row)
             item.update(totals_json(row))
             item["share_percent"] = str(self.share(row))
+            if self.kind == "agents":
+                runs = self.runs.get(row.key[0])
+                item.update((runs or AgentRuns(row.key[0], 0, 0, Decimal(0))).to_json())
             items.append(item)
-        return {"schema": TOP_SCHEMA, "period": period_json(self.period), "by": self.kind, "rows": items}
+        return {
+            "schema": TOP_SCHEMA,
+            "period": period_json(self.period),
+            "by": self.kind,
+            "rows": items,
+            "basis": None if self.basis is None else self.basis.to_json(),
+        }
 
     def to_csv(self) -> str:
         return rows_csv(self.rows, self.keys)
@@ -102,4 +116,6 @@ def top(warden: Warden, query: TopQuery) -> TopResult:
             for row in aggregator.totals(every, (keys[0], "project")):
                 if row.key[0] is not None and row.key[0] not in projects:
                     projects[row.key[0]] = row.key[1]  # rows come most expensive first
-    return TopResult(query.kind, period, ranked, whole, projects)
+        basis = basis_of(warden, aggregator, every, min(warden.clock.now(), period.end))
+        runs = agent_runs(aggregator, every) if query.kind == "agents" else {}
+    return TopResult(query.kind, period, ranked, whole, projects, basis, runs)

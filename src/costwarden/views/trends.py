@@ -13,6 +13,7 @@ from costwarden.reports.charts import series
 from costwarden.reports.formats import money, period_json, rows_csv, totals_json
 from costwarden.reports.periods import Period
 from costwarden.storage.ledger import EventQuery, Totals, WhereValue
+from costwarden.views.basis import Basis, basis_of
 from costwarden.views.errors import QueryError
 from costwarden.views.periods import NO_PERIOD, PeriodFlags
 from costwarden.views.reader import aggregator_of, filters_of
@@ -44,6 +45,7 @@ class TrendsResult:
     interval: str
     period: Period
     rows: list[Totals]
+    basis: Basis | None = None
 
     @property
     def total(self) -> Decimal:
@@ -61,6 +63,7 @@ class TrendsResult:
             "interval": self.interval,
             "total_cost": money(self.total),
             "rows": [{self.interval: r.key[0], **totals_json(r)} for r in self.rows],
+            "basis": None if self.basis is None else self.basis.to_json(),
         }
 
     def to_csv(self) -> str:
@@ -77,4 +80,5 @@ def trends(warden: Warden, query: TrendsQuery) -> TrendsResult:
     by = ("month",) if query.interval == "month" else ("day",)  # old months may be kept only as months
     with aggregator.snapshot():
         rows = series(aggregator.totals(every, by), period, query.interval)
-    return TrendsResult(query.interval, period, rows)
+        basis = basis_of(warden, aggregator, every, min(warden.clock.now(), period.end))
+    return TrendsResult(query.interval, period, rows, basis)

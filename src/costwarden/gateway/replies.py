@@ -10,18 +10,14 @@ lift within a minute (they honour it before their own retry rules).
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from costwarden.errors import BudgetExceeded, QueueTimeout, RunTerminated
+from costwarden.errors import BudgetExceeded
+from costwarden.integrations.refusals import refusal_code, refusal_details, refusal_headers
 
-__all__ = ["Reply", "error_reply", "refusal_reply", "models_reply", "RETRY_WITHIN"]
-
-RETRY_WITHIN = 60
-"""A refusal lifting within this many seconds lets the SDKs retry (after `retry-after`)."""
+__all__ = ["Reply", "error_reply", "refusal_reply", "models_reply"]
 
 _ANTHROPIC_TYPES = {
     400: "invalid_request_error",
@@ -64,59 +60,17 @@ def error_reply(
     return _json(status, payload)
 
 
-def _plain(value: Decimal | int) -> str | int:
-    return value if isinstance(value, int) else format(value.normalize(), "f")
-
-
-def refusal_details(exc: BudgetExceeded) -> dict[str, Any]:
-    """The budget behind a refusal, as JSON (amounts as strings: exact decimals)."""
-    out: dict[str, Any] = {
-        "budget": exc.budget_id,
-        "scope": exc.scope,
-        "period": exc.period,
-        "unit": exc.unit,
-        "limit": _plain(exc.limit),
-        "spent": _plain(exc.spent),
-        "reserved": _plain(exc.reserved),
-        "requested": _plain(exc.requested),
-        "action": exc.action,
-        "resets_at": exc.resets_at.isoformat().replace("+00:00", "Z") if exc.resets_at else None,
-        "notice": str(exc),
-    }
-    if isinstance(exc, RunTerminated):
-        out["run"] = exc.run
-    return out
-
-
-def retry_after(exc: BudgetExceeded, now: datetime) -> int | None:
-    """Seconds until the refusing budget resets (at least 1), or None when it never resets."""
-    if exc.resets_at is None or isinstance(exc, RunTerminated):
-        return None
-    return max(1, math.ceil((exc.resets_at - now).total_seconds()))
-
-
 def refusal_reply(api: str, exc: BudgetExceeded, now: datetime) -> Reply:
     """HTTP 429 for a call the budgets refused, carrying the notice, in the client's wire format."""
-    code = (
-        "run_terminated"
-        if isinstance(exc, RunTerminated)
-        else "queue_timeout"
-        if isinstance(exc, QueueTimeout)
-        else "budget_exceeded"
-    )
     message = str(exc)
     if api == "anthropic":
         payload: dict[str, Any] = {"type": "error", "error": {"type": "rate_limit_error", "message": message}}
     else:
         # `insufficient_quota` is what OpenAI answers when an account's money is spent: clients stop there
-        payload = {"error": {"message": message, "type": "insufficient_quota", "param": None, "code": code}}
+        error = {"message": message, "type": "insufficient_quota", "param": None, "code": refusal_code(exc)}
+        payload = {"error": error}
     payload["costwarden"] = refusal_details(exc)
-    seconds = retry_after(exc, now)
-    extra: list[tuple[bytes, bytes]] = []
-    if seconds is not None:
-        extra.append((b"retry-after", str(seconds).encode()))
-    retry = seconds is not None and seconds <= RETRY_WITHIN
-    extra.append((b"x-should-retry", b"true" if retry else b"false"))
+    extra = [(name.encode(), value.encode()) for name, value in refusal_headers(exc, now).items()]
     return _json(429, payload, extra)
 
 

@@ -18,10 +18,14 @@ standard logging object. Attribution: request `metadata` keys `costwarden_projec
 ... (as in the SDK wrappers), else the proxy key's team alias (project), key alias (agent), end user
 (user) and `litellm_session_id` (session); `request_tags` become tags.
 
-In the proxy, `async_pre_call_hook` admits each call (worst case against every budget; a refusal is raised
-to the client as an error; a fallback decision rewrites `data["model"]`), and the success and failure
-hooks settle it. Without the proxy (SDK mode) calls are recorded after the fact. LiteLLM is an optional
-extra (`pip install 'costwarden[litellm]'`); this module also loads without it (for tests).
+In the proxy, `async_pre_call_hook` admits each call (worst case against every budget; a fallback
+decision rewrites `data["model"]`), and the success and failure hooks settle it. A refusal reaches the
+client as the gateway's do: HTTP 429 with `retry-after` at the budget's reset, `x-should-retry: false`
+unless it resets within a minute (the OpenAI and Anthropic SDKs do not retry it), error type
+`insufficient_quota`, code `budget_exceeded` and costwarden's notice as the message (raised as the proxy's
+own `ProxyException`; any other exception becomes HTTP 500 there). Without the proxy (SDK mode) calls
+are recorded after the fact. LiteLLM is an optional extra (`pip install 'costwarden[litellm]'`); this
+module also loads without it (for tests).
 """
 
 from __future__ import annotations
@@ -43,11 +47,13 @@ from costwarden.core.usage import (
     UsageEvent,
     new_event_id,
 )
+from costwarden.errors import BudgetExceeded
 from costwarden.forking import ForkSafeLock
 from costwarden.integrations.options import PREFIX, parse_fallbacks
+from costwarden.integrations.refusals import refusal_code, refusal_details, refusal_headers
 from costwarden.integrations.usage import count, field
 
-__all__ = ["CostwardenLogger", "litellm_usage", "PROVIDERS"]
+__all__ = ["CostwardenLogger", "litellm_usage", "proxy_refusal", "PROVIDERS"]
 
 try:  # pragma: no branch - which base depends on the environment
     from litellm.integrations.custom_logger import CustomLogger as _Base  # type: ignore[import-not-found, unused-ignore]
@@ -179,7 +185,7 @@ class CostwardenLogger(_Base):  # type: ignore[misc, unused-ignore]
     async def async_pre_call_hook(
         self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: Any
     ) -> Any:
-        """Proxy only: admit the call before LiteLLM sends it (raises `BudgetExceeded` when refused)."""
+        """Proxy only: admit the call before LiteLLM sends it; a refusal is raised as `proxy_refusal`."""
         model = data.get("model")
         call_id = data.get("litellm_call_id")
         if not isinstance(model, str) or not isinstance(call_id, str):
@@ -203,7 +209,10 @@ class CostwardenLogger(_Base):  # type: ignore[misc, unused-ignore]
             capabilities=frozenset({"streaming"} if data.get("stream") else ()),
             request_id=f"litellm:{call_id}",
         )
-        admission = await self.warden.aadmit(request)
+        try:
+            admission = await self.warden.aadmit(request)
+        except BudgetExceeded as exc:
+            raise proxy_refusal(exc, self.warden.clock.now()) from exc
         self._remember(call_id, admission)
         if admission.switched:
             data["model"] = admission.model
@@ -309,6 +318,26 @@ class CostwardenLogger(_Base):  # type: ignore[misc, unused-ignore]
                 provider_request_id=request_id,
             )
         )
+
+
+def proxy_refusal(exc: BudgetExceeded, now: datetime) -> Exception:
+    """A refusal as the LiteLLM proxy answers it: its `ProxyException` with HTTP 429, `retry-after`,
+    `x-should-retry` and the notice (the budget's details under `provider_specific_fields.costwarden`).
+    Outside the proxy (LiteLLM's proxy module not installed) the `BudgetExceeded` itself."""
+    try:
+        from litellm.proxy._types import ProxyException  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        return exc
+    refusal: Exception = ProxyException(
+        message=str(exc),
+        type="insufficient_quota",
+        param=None,
+        code=429,
+        headers=refusal_headers(exc, now),
+        openai_code=refusal_code(exc),
+        provider_specific_fields={"costwarden": refusal_details(exc)},
+    )
+    return refusal
 
 
 def _request_id(slo: Mapping[str, Any]) -> str | None:

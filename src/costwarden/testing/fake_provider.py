@@ -237,7 +237,8 @@ class FakeProvider:
         reply, number = self._next()
         if reply.delay:
             time.sleep(reply.delay)
-        request_id = f"req_{next(self._ids)}"
+        with self._lock:  # one id generator for every handler thread
+            request_id = f"req_{next(self._ids)}"
         out_headers = self._headers(api, request_id, number, reply)
         if reply.error is not None:
             handler._json(

@@ -186,3 +186,17 @@ def test_openai_sync_streams_settle_with_reported_usage(
         10,
     )
     assert event.cost is not None and event.cost.source == "computed"
+
+
+def test_database_settlements_run_on_a_worker_thread_and_close_waits_for_them(
+    start_gateway: StartGateway, sqlite_url: str
+) -> None:
+    with Warden(database=sqlite_url) as warden:
+        gw = start_gateway(warden)
+        assert gw.app.settler.threaded
+        with openai_client(gw.openai_base_url) as client:
+            for _ in range(20):
+                client.chat.completions.create(model="gpt-5", messages=MESSAGES)  # type: ignore[arg-type]
+        gw.close()  # the lifespan's shutdown waits for the pending settlements
+        events = list(warden.ledger.events())
+    assert len(events) == 20 and all(e.status == EventStatus.OK for e in events)

@@ -15,6 +15,7 @@ from costwarden.gateway.config import GatewayConfig
 from costwarden.gateway.endpoints import ENDPOINTS, MODELS_PATHS
 from costwarden.gateway.replies import Reply, error_reply, models_reply
 from costwarden.gateway.routes import Router
+from costwarden.gateway.settle import Settler
 from costwarden.gateway.upstream import Upstreams
 
 __all__ = ["Gateway", "MAX_BODY"]
@@ -73,8 +74,10 @@ class Gateway:
         self.config = config
         self.router = Router(config)
         self.upstreams = Upstreams(config, environ, source=source)
+        backend = getattr(warden, "backend", None)
+        self.settler = Settler(threaded=getattr(backend, "kind", "memory") != "memory")
         self.forwarder = Forwarder(
-            warden, self.router, self.upstreams, use_headers=config.attribution_headers
+            warden, self.router, self.upstreams, use_headers=config.attribution_headers, settler=self.settler
         )
 
     async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
@@ -125,8 +128,9 @@ class Gateway:
         self.warden.estimator.count_text("warm up", "claude-sonnet-4-5")
 
     async def aclose(self) -> None:
-        """Close the upstream connections (the Warden belongs to the caller)."""
+        """Close the upstream connections and wait for pending settlements (the Warden is the caller's)."""
         await self.upstreams.close()
+        self.settler.close()
 
     def describe(self) -> dict[str, Any]:
         """What the gateway serves (for start-up output): upstream names, formats and URLs, no keys."""

@@ -30,6 +30,7 @@ from costwarden.gateway.attribution import attribution_from_headers
 from costwarden.gateway.endpoints import Endpoint
 from costwarden.gateway.replies import Reply, error_reply, refusal_reply
 from costwarden.gateway.routes import Router, Target, UnknownModel
+from costwarden.gateway.settle import Settler
 from costwarden.gateway.sse import SseReader
 from costwarden.gateway.upstream import Upstreams, request_headers, response_headers
 from costwarden.integrations.call import TrackedCall
@@ -64,11 +65,20 @@ class _Disconnected(Exception):
 class Forwarder:
     """Forwards calls for one gateway (one per worker process)."""
 
-    def __init__(self, warden: Admitter, router: Router, upstreams: Upstreams, *, use_headers: bool) -> None:
+    def __init__(
+        self,
+        warden: Admitter,
+        router: Router,
+        upstreams: Upstreams,
+        *,
+        use_headers: bool,
+        settler: Settler | None = None,
+    ) -> None:
         self.warden = warden
         self.router = router
         self.upstreams = upstreams
         self.use_headers = use_headers
+        self.settler = settler if settler is not None else Settler(threaded=False)
 
     # -- before the call ---------------------------------------------------------------------------------
 
@@ -225,13 +235,9 @@ class Forwarder:
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": data, "more_body": False})
         if response.status >= 400:
-            call.settle(Usage(), status=EventStatus.ERROR)
-            return
-        try:
-            parsed = json.loads(data)
-        except ValueError:
-            parsed = None
-        _settle_parsed(kind, call, parsed)
+            self.settler.submit(call.settle, Usage(), status=EventStatus.ERROR)
+        else:
+            self.settler.submit(_settle_plain, kind, call, data)
 
     async def _stream(
         self,
@@ -273,7 +279,7 @@ class Forwarder:
             raise
         finally:
             watch.stop()
-        call.settle_stream(reader.state, reason, error)
+        self.settler.submit(call.settle_stream, reader.state, reason, error)
 
     async def _passthrough(
         self,
@@ -367,8 +373,12 @@ def _outgoing(
     return body, hide
 
 
-def _settle_parsed(kind: Kind, call: TrackedCall, parsed: Any) -> None:
+def _settle_plain(kind: Kind, call: TrackedCall, data: bytes) -> None:
     """Settle a plain response: its usage, or (none reported) an estimate from its text."""
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        parsed = None
     usage = kind.usage(parsed) if isinstance(parsed, dict) else None
     rid, model, tier = kind.meta(parsed) if isinstance(parsed, dict) else (None, None, None)
     if usage is not None:

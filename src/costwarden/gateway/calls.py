@@ -21,6 +21,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from costwarden.core.calls import CallRequest
@@ -32,6 +33,7 @@ from costwarden.gateway.replies import Reply, error_reply, refusal_reply
 from costwarden.gateway.routes import Router, Target, UnknownModel
 from costwarden.gateway.settle import Settler
 from costwarden.gateway.sse import SseReader
+from costwarden.gateway.translate import Translation, translation_for
 from costwarden.gateway.upstream import Upstreams, request_headers, response_headers
 from costwarden.integrations.call import TrackedCall
 from costwarden.integrations.kinds import Kind
@@ -109,12 +111,8 @@ class Forwarder:
         except UnknownModel as exc:
             await send_reply(send, error_reply(api, 404, str(exc), kind=_not_found(api)))
             return
-        if target.api != api:
-            message = (
-                f"model {model!r} is served by upstream {target.upstream.name!r}, which speaks the "
-                f"{target.api} format; this endpoint speaks {api}'s"
-            )
-            await send_reply(send, error_reply(api, 400, message))
+        if target.api != api and self._translation(endpoint, target) is None:
+            await send_reply(send, error_reply(api, 400, _untranslatable(model, endpoint, target)))
             return
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         try:
@@ -135,15 +133,16 @@ class Forwarder:
             return
         if admission.switched:
             switched = self.router.for_route(admission.provider, admission.model, api)
-            if switched is None or switched.api != api:
+            if switched is None or (switched.api != api and self._translation(endpoint, switched) is None):
                 self.warden.release(admission)
                 message = (
                     f"{admission.notices[0] if admission.notices else 'budget fallback'}; but the gateway "
-                    f"has no {api}-format upstream for {admission.provider}/{admission.model}"
+                    f"has no upstream it can send this call to for {admission.provider}/{admission.model}"
                 )
                 await send_reply(send, error_reply(api, 429, message, kind=_refused(api)))
                 return
             target = switched
+        translation = self._translation(endpoint, target) if target.api != api else None
         call = TrackedCall(
             self.warden,
             admission,
@@ -152,11 +151,22 @@ class Forwarder:
             source=EventSource.PROXY,
         )
         try:
-            out_body, hide_usage = _outgoing(kind, body, payload, model, target.model, stream)
+            if translation is not None:
+                out = translation.request(payload, target.model)
+                out_body = json.dumps(out, separators=(",", ":"), ensure_ascii=False).encode()
+                hide_usage = False
+            else:
+                out_body, hide_usage = _outgoing(kind, body, payload, model, target.model, stream)
         except BaseException:
             call.release()
             raise
-        await self._call(endpoint, kind, target, scope, out_body, call, receive, send, hide_usage)
+        plan = _Plan(endpoint, kind, target, translation, payload, hide_usage)
+        await self._call(plan, scope, out_body, call, receive, send)
+
+    def _translation(self, endpoint: Endpoint, target: Target) -> Translation | None:
+        settings = getattr(self.warden, "settings", None)
+        default = settings.estimation.default_max_tokens if settings is not None else 4096
+        return translation_for(endpoint.api, endpoint.name, target.api, default)
 
     def _request(
         self, kind: Kind, target: Target, payload: dict[str, Any], attribution: Attribution, stream: bool
@@ -181,21 +191,13 @@ class Forwarder:
     # -- the call ----------------------------------------------------------------------------------------
 
     async def _call(
-        self,
-        endpoint: Endpoint,
-        kind: Kind,
-        target: Target,
-        scope: Message,
-        body: bytes,
-        call: TrackedCall,
-        receive: Receive,
-        send: Send,
-        hide_usage: bool,
+        self, plan: _Plan, scope: Message, body: bytes, call: TrackedCall, receive: Receive, send: Send
     ) -> None:
         import aiohttp
 
-        upstream = target.upstream
-        url = self.upstreams.url(upstream, endpoint.path, scope.get("query_string") or b"")
+        endpoint, upstream = plan.endpoint, plan.target.upstream
+        path = plan.translation.upstream_path if plan.translation is not None else endpoint.path
+        url = self.upstreams.url(upstream, path, scope.get("query_string") or b"")
         headers = request_headers(scope["headers"], upstream, self.upstreams.key(upstream))
         session = await self.upstreams.session()
         try:
@@ -216,39 +218,36 @@ class Forwarder:
                 log.exception("could not read the upstream's rate-limit headers")
             content_type = response.headers.get("content-type", "")
             if status < 400 and content_type.startswith("text/event-stream"):
-                await self._stream(kind, call, response, receive, send, hide_usage)
+                await self._stream(plan, call, response, receive, send)
             else:
-                await self._plain(kind, call, response, send)
+                await self._plain(plan, call, response, send)
         finally:
             response.release()
 
     async def _plain(
-        self, kind: Kind, call: TrackedCall, response: aiohttp.ClientResponse, send: Send
+        self, plan: _Plan, call: TrackedCall, response: aiohttp.ClientResponse, send: Send
     ) -> None:
         try:
             data = await response.read()
         except BaseException as exc:
             call.failed(exc)
             raise
+        status = response.status
+        client_data = data if plan.translation is None else _translated(plan.translation, status, data)
         headers = response_headers(response.raw_headers)
-        headers.append((b"content-length", str(len(data)).encode()))
-        await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        await send({"type": "http.response.body", "body": data, "more_body": False})
-        if response.status >= 400:
+        headers.append((b"content-length", str(len(client_data)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": client_data, "more_body": False})
+        if status >= 400:
             self.settler.submit(call.settle, Usage(), status=EventStatus.ERROR)
         else:
-            self.settler.submit(_settle_plain, kind, call, data)
+            self.settler.submit(_settle_plain, plan.upstream_kind, call, data)
 
     async def _stream(
-        self,
-        kind: Kind,
-        call: TrackedCall,
-        response: aiohttp.ClientResponse,
-        receive: Receive,
-        send: Send,
-        hide_usage: bool,
+        self, plan: _Plan, call: TrackedCall, response: aiohttp.ClientResponse, receive: Receive, send: Send
     ) -> None:
-        reader = SseReader(kind.new_state(), hide_usage=hide_usage)
+        translator = plan.translation.stream(plan.payload) if plan.translation is not None else None
+        reader = SseReader(plan.upstream_kind.new_state(), hide_usage=plan.hide_usage, translator=translator)
         headers = response_headers(response.raw_headers)
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         task = asyncio.current_task()
@@ -314,6 +313,24 @@ class Forwarder:
             return
         await send({"type": "http.response.start", "status": status, "headers": out})
         await send({"type": "http.response.body", "body": data, "more_body": False})
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """An admitted call about to be forwarded: the client's endpoint and wire format, the target, and the
+    translation when the upstream speaks the other format."""
+
+    endpoint: Endpoint
+    kind: Kind
+    target: Target
+    translation: Translation | None
+    payload: dict[str, Any]
+    hide_usage: bool
+
+    @property
+    def upstream_kind(self) -> Kind:
+        """The wire format of the upstream's answers (their usage is what the call is settled with)."""
+        return self.translation.upstream_kind if self.translation is not None else self.kind
 
 
 class _DisconnectWatch:
@@ -390,6 +407,27 @@ def _settle_plain(kind: Kind, call: TrackedCall, data: bytes) -> None:
     if text:
         state.text.append(text)
     call.settle_stream(state, "done")
+
+
+def _translated(translation: Translation, status: int, data: bytes) -> bytes:
+    """An upstream's plain answer (or error) in the client's wire format."""
+    try:
+        body = json.loads(data)
+    except ValueError:
+        body = data.decode("utf-8", "replace")
+    if status >= 400 or not isinstance(body, dict):
+        out = translation.error(status, body)
+    else:
+        out = translation.response(body)
+    return json.dumps(out, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _untranslatable(model: str, endpoint: Endpoint, target: Target) -> str:
+    return (
+        f"model {model!r} is served by upstream {target.upstream.name!r}, which speaks the {target.api} "
+        f"format; the gateway translates Anthropic messages and OpenAI chat completions between the two, "
+        f"not {endpoint.name}"
+    )
 
 
 def _not_found(api: str) -> str:

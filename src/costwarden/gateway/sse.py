@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from costwarden.gateway.translate import StreamTranslator
 from costwarden.integrations.stream_state import StreamState
 
 __all__ = ["EventCutter", "SseReader", "strip_usage_null"]
@@ -68,9 +69,12 @@ class SseReader:
     """Reads one stream for its usage; with `hide_usage` (OpenAI chat with `include_usage` added by the
     gateway) it also filters what the client gets."""
 
-    def __init__(self, state: StreamState, *, hide_usage: bool = False) -> None:
+    def __init__(
+        self, state: StreamState, *, hide_usage: bool = False, translator: StreamTranslator | None = None
+    ) -> None:
         self.state = state
         self.hide_usage = hide_usage
+        self.translator = translator
         self.cutter = EventCutter()
         self.broken = False
         """True once an event's data was not JSON (the stream is forwarded regardless)."""
@@ -78,6 +82,10 @@ class SseReader:
     def feed(self, chunk: bytes) -> bytes:
         """Observe a chunk; returns the bytes to forward (the chunk itself unless `hide_usage`)."""
         events = self.cutter.feed(chunk)
+        translator = self.translator
+        if translator is not None:
+            parts = [translator.feed(item) for item in map(self._observe, events) if isinstance(item, dict)]
+            return b"".join(parts)
         if not self.hide_usage:
             for event in events:
                 self._observe(event)
@@ -93,8 +101,10 @@ class SseReader:
     def flush(self) -> bytes:
         """What is left at the end of the stream (an unterminated last event, forwarded as it came)."""
         tail = self.cutter.pending
-        if tail.strip():
-            self._observe(tail + b"\n\n")
+        item = self._observe(tail + b"\n\n") if tail.strip() else None
+        if self.translator is not None:
+            last = self.translator.feed(item) if isinstance(item, dict) else b""
+            return last + self.translator.finish()
         return tail if self.hide_usage else b""
 
     def _observe(self, event: bytes) -> Any:

@@ -171,3 +171,17 @@ def test_codex_example(served: Served, tmp_path: Path) -> None:
     events = served.events(1)
     assert events and all(e.provider == "openai" and e.model == "gpt-5" for e in events)
     assert all((e.attribution.project, e.attribution.agent) == ("shop", "codex") for e in events)
+
+
+@pytest.mark.parametrize("index", range(len(re.findall(r"```yaml\n", DOC))))
+def test_config_examples_are_valid(index: int) -> None:
+    import yaml
+
+    from costwarden.config import settings_from_mapping
+    from costwarden.gateway.routes import Router
+
+    block = re.findall(r"```yaml\n(.*?)```", DOC, flags=re.S)[index]
+    settings = settings_from_mapping(yaml.safe_load(block), "docs/gateway.md")
+    router = Router(settings.gateway)
+    for alias in settings.gateway.aliases:
+        router.resolve(alias, "anthropic")  # every alias names a served model

@@ -38,7 +38,10 @@ def _blocks(language: str, heading: str) -> list[str]:
 
 
 def _agent(name: str) -> str:
-    found = shutil.which(name)
+    """The agent's executable: on PATH, or where `.ci/run` installs it."""
+    found = shutil.which(name) or shutil.which(
+        name, path=str(ROOT / ".ci" / "agents" / "node_modules" / ".bin")
+    )
     if found is None:
         message = f"{name} is not installed (npm install @anthropic-ai/claude-code @openai/codex)"
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):

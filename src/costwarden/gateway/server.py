@@ -13,14 +13,14 @@ import socket
 import threading
 from typing import TYPE_CHECKING, Any
 
-from costwarden.errors import MissingExtraError
+from costwarden.errors import ConfigError, MissingExtraError
 from costwarden.gateway.app import Gateway
 from costwarden.gateway.config import GatewayConfig
 
 if TYPE_CHECKING:
     from costwarden.warden import Warden
 
-__all__ = ["GatewayThread", "serve", "worker_app", "uvicorn_options"]
+__all__ = ["GatewayThread", "listening_socket", "serve", "worker_app", "uvicorn_options"]
 
 
 def _uvicorn() -> Any:
@@ -65,22 +65,41 @@ def worker_app() -> Gateway:
     return Gateway(warden, warden.settings.gateway, source=warden.settings.source)
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to `host:port` with `TCP_NODELAY` (inherited by accepted connections: a response's
+    body is not held back waiting for the client's delayed ACK)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", key="--port") from None
+    return sock
+
+
 def serve(warden: Warden, *, host: str, port: int, workers: int = 1) -> None:
     """Serve until interrupted. With `workers > 1` each worker builds its own Warden (`worker_app`)."""
     uvicorn = _uvicorn()
     options = uvicorn_options()
-    if workers > 1:
-        uvicorn.run(
-            "costwarden.gateway.server:worker_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            **options,
-        )
-        return
-    app = Gateway(warden, warden.settings.gateway, source=warden.settings.source)
-    uvicorn.run(app, host=host, port=port, **options)
+    sock = listening_socket(host, port)
+    try:
+        if workers > 1:
+            warden.close()  # each worker opens its own
+            uvicorn.run(
+                "costwarden.gateway.server:worker_app",
+                factory=True,
+                fd=sock.fileno(),
+                workers=workers,
+                **options,
+            )
+            return
+        app = Gateway(warden, warden.settings.gateway, source=warden.settings.source)
+        uvicorn.run(app, fd=sock.fileno(), **options)
+    finally:
+        sock.close()
 
 
 class GatewayThread:
@@ -93,9 +112,7 @@ class GatewayThread:
     def __init__(self, warden: Any, config: GatewayConfig, *, environ: dict[str, str] | None = None) -> None:
         uvicorn = _uvicorn()
         self.app = Gateway(warden, config, environ=environ)
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
+        self._socket = listening_socket("127.0.0.1", 0)
         self.port: int = self._socket.getsockname()[1]
         options = uvicorn_options()
         options["loop"] = "asyncio" if options["loop"] == "uvloop" else options["loop"]

@@ -115,13 +115,44 @@ def write_config(folder: Path, upstream: str, database: str) -> Path:
     return config
 
 
+def serve_profiled(config: str, port: int, out: str) -> None:
+    """One gateway worker under cProfile (CPU time), profiling its requests only (from the first one to
+    shutdown)."""
+    import cProfile
+
+    import uvicorn
+
+    from costwarden.gateway.server import listening_socket, uvicorn_options, worker_app
+
+    os.environ["COSTWARDEN_CONFIG"] = config
+    app = worker_app()
+    # process CPU time, not wall time: on a busy machine a write that wakes the peer often costs the writer
+    # its turn on the CPU, which a wall-clock profile would charge to the write
+    profiler = cProfile.Profile(time.process_time)
+    running = [False]
+
+    async def profiled(scope: dict[str, object], receive: object, send: object) -> None:
+        if scope["type"] == "http" and not running[0]:
+            running[0] = True
+            profiler.enable()
+        await app(scope, receive, send)  # type: ignore[arg-type]
+
+    sock = listening_socket("127.0.0.1", port)
+    try:
+        uvicorn.run(profiled, fd=sock.fileno(), **uvicorn_options())
+    finally:
+        profiler.disable()
+        profiler.dump_stats(out)
+        sock.close()
+
+
 @contextmanager
 def gateway(config: Path, port: int, workers: int, profile: str | None = None) -> Iterator[tuple[str, int]]:
-    command = [sys.executable]
     if profile:
-        command += ["-m", "cProfile", "-o", profile]
-    command += ["-m", "costwarden", "--config", str(config), "gateway", "--port", str(port)]
-    command += ["--workers", str(workers)]
+        command = [sys.executable, __file__, "--serve-profiled", str(config), str(port), profile]
+    else:
+        command = [sys.executable, "-m", "costwarden", "--config", str(config), "gateway"]
+        command += ["--port", str(port), "--workers", str(workers)]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, env=_env())
     url = f"http://127.0.0.1:{port}"
     try:
@@ -215,7 +246,46 @@ def report_latency(label: str, direct: list[float], via: list[float]) -> None:
     )
 
 
+AREAS = (
+    ("/uvicorn/", "uvicorn (HTTP server)"),
+    ("/aiohttp/", "aiohttp (upstream client)"),
+    ("/yarl/", "aiohttp (upstream client)"),
+    ("/multidict/", "aiohttp (upstream client)"),
+    ("costwarden/gateway/", "gateway (routing, SSE, replies)"),
+    ("costwarden/budgets/", "admission + settlement (budgets, storage, warden)"),
+    ("costwarden/storage/", "admission + settlement (budgets, storage, warden)"),
+    ("costwarden/warden", "admission + settlement (budgets, storage, warden)"),
+    ("costwarden/core/", "admission + settlement (budgets, storage, warden)"),
+    ("costwarden/pricing/", "pricing"),
+    ("genai_prices", "pricing"),
+    ("costwarden/quotas", "rate-limit headers (quotas)"),
+    ("costwarden/estimate", "input estimate"),
+    ("costwarden/integrations/", "usage reading (integrations)"),
+    ("json/", "json"),
+    ("asyncio/", "asyncio"),
+)
+
+
+def profile_areas(path: str) -> None:
+    """Own time of the profiled requests, grouped by where it is spent."""
+    stats = pstats.Stats(path)
+    totals: dict[str, float] = {}
+    for (filename, _, name), entry in stats.stats.items():  # type: ignore[attr-defined]
+        own = entry[2]
+        label = next((label for key, label in AREAS if key in filename), None)
+        if label is None:
+            builtin = filename == "~"
+            label = "json" if "json" in name else "builtins and C calls" if builtin else "other Python"
+        totals[label] = totals.get(label, 0.0) + own
+    whole = sum(totals.values()) or 1.0
+    for label, own in sorted(totals.items(), key=lambda item: -item[1]):
+        print(f"  {label:50s} {100 * own / whole:5.1f}%")
+
+
 def main() -> None:
+    if len(sys.argv) == 5 and sys.argv[1] == "--serve-profiled":
+        serve_profiled(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+        return
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -259,8 +329,10 @@ def main() -> None:
                 f"{cpu2 / served2 * 1e3:.3f} ms per request; 2 cores shared with the upstream and the client)"
             )
     if args.profile:
-        print(f"\nprofile of the gateway ({args.profile}), top 25 by own time:")
-        pstats.Stats(args.profile).sort_stats("tottime").print_stats(25)
+        print(f"\nwhere the gateway's CPU time goes while serving (cProfile, {args.profile}):")
+        profile_areas(args.profile)
+        print("\ntop 20 functions by own time:")
+        pstats.Stats(args.profile).sort_stats("tottime").print_stats(20)
 
 
 if __name__ == "__main__":

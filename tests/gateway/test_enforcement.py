@@ -266,3 +266,51 @@ def test_gateway_errors_in_the_clients_format(gateway: GatewayThread) -> None:
     assert missing.json()["type"] == "error"
     nowhere = httpx2.get(f"{gateway.base_url}/v2/nothing")
     assert nowhere.status_code == 404
+
+
+def test_a_terminated_run_is_refused_from_then_on(start_gateway: StartGateway, fake: FakeProvider) -> None:
+    settings = settings_from_mapping(
+        {
+            "budgets": [
+                {"id": "per-run", "scope": "run", "period": "run", "tokens": 3000, "action": "terminate_run"}
+            ]
+        }
+    )
+    with Warden(settings, ledger=MemoryLedger(), clock=FixedClock(NOW)) as warden:
+        gw = start_gateway(warden)
+        fake.enqueue(Reply(input_tokens=10, output_tokens=1000))
+        run = {"x-costwarden-run": "run-42"}
+        with openai.OpenAI(base_url=gw.openai_base_url, api_key="k", max_retries=2) as client:
+            client.chat.completions.create(
+                model="gpt-5",
+                messages=MESSAGES,  # type: ignore[arg-type]
+                max_completion_tokens=1000,
+                extra_headers=run,
+            )
+            with pytest.raises(openai.RateLimitError) as caught:  # 1000 + 2500 tokens: over the run's 3000
+                client.chat.completions.create(
+                    model="gpt-5",
+                    messages=MESSAGES,  # type: ignore[arg-type]
+                    max_completion_tokens=2500,
+                    extra_headers=run,
+                )
+            body = caught.value.response.json()
+            assert body["error"]["code"] == "run_terminated"
+            assert body["costwarden"]["run"] == "run-42"
+            assert "retry-after" not in caught.value.response.headers  # a terminated run never resumes
+            assert caught.value.response.headers["x-should-retry"] == "false"
+            with pytest.raises(openai.RateLimitError, match="run"):  # even a small call of that run
+                client.chat.completions.create(
+                    model="gpt-5",
+                    messages=MESSAGES,  # type: ignore[arg-type]
+                    max_completion_tokens=10,
+                    extra_headers=run,
+                )
+            # another run is not affected
+            client.chat.completions.create(
+                model="gpt-5",
+                messages=MESSAGES,  # type: ignore[arg-type]
+                max_completion_tokens=10,
+                extra_headers={"x-costwarden-run": "run-43"},
+            )
+        assert fake.served == 2

@@ -200,3 +200,25 @@ def test_database_settlements_run_on_a_worker_thread_and_close_waits_for_them(
         gw.close()  # the lifespan's shutdown waits for the pending settlements
         events = list(warden.ledger.events())
     assert len(events) == 20 and all(e.status == EventStatus.OK for e in events)
+
+
+def test_mounted_under_a_path_in_another_asgi_app(
+    start_gateway: StartGateway, warden: Warden, fake: FakeProvider
+) -> None:
+    routing = pytest.importorskip("starlette.routing")
+    applications = pytest.importorskip("starlette.applications")
+
+    def mounted(gateway: object) -> object:
+        return applications.Starlette(routes=[routing.Mount("/gateway", app=gateway)])
+
+    from .conftest import UPSTREAM_KEYS, gateway_config
+
+    gw = GatewayThread(warden, gateway_config(fake), environ=UPSTREAM_KEYS, wrap=mounted)
+    try:
+        with openai_client(f"{gw.base_url}/gateway/v1") as client:
+            reply = client.chat.completions.create(model="gpt-5", messages=MESSAGES)  # type: ignore[arg-type]
+        assert reply.choices[0].message.content == "Hello from the fake provider."
+        assert fake.requests[-1].path == "/v1/chat/completions"
+    finally:
+        gw.close()
+    assert len(events_of(warden, 1)) == 1

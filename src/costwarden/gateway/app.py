@@ -89,6 +89,9 @@ class Gateway:
 
     async def _http(self, scope: Message, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
+        root: str = scope.get("root_path") or ""
+        if root and path.startswith(root):  # mounted under a prefix in another ASGI app (`/gateway/v1/...`)
+            path = path[len(root) :]
         method: str = scope["method"]
         endpoint = ENDPOINTS.get(path)
         if endpoint is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from costwarden.errors import ConfigError, MissingExtraError
@@ -109,14 +110,22 @@ class GatewayThread:
         client = openai.OpenAI(base_url=gw.openai_base_url, api_key="any")
     """
 
-    def __init__(self, warden: Any, config: GatewayConfig, *, environ: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        warden: Any,
+        config: GatewayConfig,
+        *,
+        environ: dict[str, str] | None = None,
+        wrap: Callable[[Gateway], Any] | None = None,
+    ) -> None:
         uvicorn = _uvicorn()
         self.app = Gateway(warden, config, environ=environ)
+        served = wrap(self.app) if wrap is not None else self.app
         self._socket = listening_socket("127.0.0.1", 0)
         self.port: int = self._socket.getsockname()[1]
         options = uvicorn_options()
         options["loop"] = "asyncio" if options["loop"] == "uvloop" else options["loop"]
-        self._server = uvicorn.Server(uvicorn.Config(self.app, **options))
+        self._server = uvicorn.Server(uvicorn.Config(served, **options))
         self._server.install_signal_handlers = lambda: None
         self._thread = threading.Thread(target=self._run, name="costwarden-gateway", daemon=True)
         self._thread.start()

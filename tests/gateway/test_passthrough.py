@@ -5,15 +5,17 @@ each call is one event with the upstream's request id."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import anthropic
 import openai
 import pytest
 
 from costwarden.core.usage import EventSource, EventStatus
+from costwarden.gateway.app import Gateway
 from costwarden.gateway.server import GatewayThread
 from costwarden.testing import FakeProvider, Reply
 from costwarden.warden import Warden
@@ -208,8 +210,14 @@ def test_mounted_under_a_path_in_another_asgi_app(
     routing = pytest.importorskip("starlette.routing")
     applications = pytest.importorskip("starlette.applications")
 
-    def mounted(gateway: object) -> object:
-        return applications.Starlette(routes=[routing.Mount("/gateway", app=gateway)])
+    def mounted(gateway: Gateway) -> object:
+        @contextlib.asynccontextmanager
+        async def lifespan(app: object) -> AsyncIterator[None]:  # a mounted app gets no lifespan of its own
+            await gateway.startup()
+            yield
+            await gateway.aclose()
+
+        return applications.Starlette(routes=[routing.Mount("/gateway", app=gateway)], lifespan=lifespan)
 
     from .conftest import UPSTREAM_KEYS, gateway_config
 

@@ -117,13 +117,18 @@ class Gateway:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self.warm_up()
-                await self.upstreams.session()
+                await self.startup()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    async def startup(self) -> None:
+        """Load the tokenizers and open the upstream client. Its own lifespan does this; an app mounting
+        the gateway calls `startup()` and `aclose()` from its lifespan (mounted apps get none)."""
+        self.warm_up()
+        await self.upstreams.session()
 
     def warm_up(self) -> None:
         """Load the tokenizers now rather than in the first call."""

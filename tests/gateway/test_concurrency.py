@@ -1,5 +1,6 @@
-"""8 client processes x 8 threads through `costwarden gateway --workers 2` against one budget on SQLite:
-the budget is never overshot, every refusal is an HTTP 429 (never a 500), and each call is one event."""
+"""8 client processes x 8 threads through `costwarden gateway --workers 2` against one budget on SQLite and
+on PostgreSQL: the budget is never overshot, every refusal is an HTTP 429 (never a 500), and each call is
+one event."""
 
 from __future__ import annotations
 
@@ -80,9 +81,15 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise AssertionError("the gateway did not start")
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgres":
+        return str(request.getfixturevalue("pg_url"))
+    return f"sqlite:///{tmp_path / 'ledger.db'}"
+
+
 @pytest.mark.slow
-def test_eight_processes_of_eight_threads_never_overshoot(tmp_path: Path) -> None:
-    database = f"sqlite:///{tmp_path / 'ledger.db'}"
+def test_eight_processes_of_eight_threads_never_overshoot(tmp_path: Path, database: str) -> None:
     # the reply never exceeds what admission reserved: 1000 output tokens, a small input
     with FakeProvider(default=Reply(input_tokens=8, output_tokens=1000)) as fake:
         config = tmp_path / "costwarden.yaml"

@@ -290,3 +290,12 @@ def test_tools_translate_both_ways() -> None:
     assert events[1]["content_block"] == {"type": "tool_use", "id": "t3", "name": "weather", "input": {}}
     assert "".join(e["delta"]["partial_json"] for e in events[2:4]) == '{"city":"Rome"}'
     assert events[5]["delta"]["stop_reason"] == "tool_use"
+
+
+def test_count_tokens_for_a_model_of_an_openai_upstream_is_estimated(
+    fake: FakeProvider, mixed: GatewayThread, warden: Warden
+) -> None:
+    with anthropic.Anthropic(base_url=mixed.base_url, api_key="k", max_retries=0) as client:
+        counted = client.messages.count_tokens(model="local", messages=MESSAGES)  # type: ignore[arg-type]
+    assert counted.input_tokens == warden.estimator.estimate("llama3.1", {"messages": MESSAGES}).tokens
+    assert fake.served == 0

@@ -29,7 +29,7 @@ from costwarden.core.usage import Attribution, EventSource, EventStatus, Usage
 from costwarden.errors import BudgetExceeded, ValidationError
 from costwarden.gateway.attribution import attribution_from_headers
 from costwarden.gateway.endpoints import Endpoint
-from costwarden.gateway.replies import Reply, error_reply, refusal_reply
+from costwarden.gateway.replies import Reply, error_reply, json_reply, refusal_reply
 from costwarden.gateway.routes import Router, Target, UnknownModel
 from costwarden.gateway.settle import Settler
 from costwarden.gateway.sse import SseReader
@@ -110,6 +110,10 @@ class Forwarder:
             target = self.router.resolve(model, api)
         except UnknownModel as exc:
             await send_reply(send, error_reply(api, 404, str(exc), kind=_not_found(api)))
+            return
+        if target.api != api and endpoint.kind is None:  # count_tokens for a model served in the other format
+            estimate = self.warden.estimator.estimate(target.model, payload)
+            await send_reply(send, json_reply({"input_tokens": estimate.tokens}))
             return
         if target.api != api and self._translation(endpoint, target) is None:
             await send_reply(send, error_reply(api, 400, _untranslatable(model, endpoint, target)))

@@ -17,7 +17,7 @@ from typing import Any
 from costwarden.errors import BudgetExceeded
 from costwarden.integrations.refusals import refusal_code, refusal_details, refusal_headers
 
-__all__ = ["Reply", "error_reply", "refusal_reply", "models_reply"]
+__all__ = ["Reply", "error_reply", "json_reply", "refusal_reply", "models_reply"]
 
 _ANTHROPIC_TYPES = {
     400: "invalid_request_error",
@@ -43,6 +43,11 @@ def _json(status: int, payload: dict[str, Any], extra: list[tuple[bytes, bytes]]
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     return Reply(status, headers + (extra or []), body)
+
+
+def json_reply(payload: dict[str, Any], status: int = 200) -> Reply:
+    """A JSON answer of the gateway's own."""
+    return _json(status, payload)
 
 
 def error_reply(

@@ -13,6 +13,7 @@ from costwarden.core.recorder import Admitter
 from costwarden.gateway.calls import Forwarder, Message, Receive, Send, send_reply
 from costwarden.gateway.config import GatewayConfig
 from costwarden.gateway.endpoints import ENDPOINTS, MODELS_PATHS
+from costwarden.gateway.keys import KeyCheck
 from costwarden.gateway.replies import Reply, error_reply, models_reply
 from costwarden.gateway.routes import Router
 from costwarden.gateway.settle import Settler
@@ -76,9 +77,8 @@ class Gateway:
         self.upstreams = Upstreams(config, environ, source=source)
         backend = getattr(warden, "backend", None)
         self.settler = Settler(threaded=getattr(backend, "kind", "memory") != "memory")
-        self.forwarder = Forwarder(
-            warden, self.router, self.upstreams, use_headers=config.attribution_headers, settler=self.settler
-        )
+        keys = KeyCheck(warden, require=config.require_key, use_headers=config.attribution_headers)
+        self.forwarder = Forwarder(warden, self.router, self.upstreams, keys=keys, settler=self.settler)
 
     async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
         kind = scope["type"]

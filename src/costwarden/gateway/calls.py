@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 from costwarden.core.calls import CallRequest
 from costwarden.core.usage import Attribution, EventSource, EventStatus, Usage
 from costwarden.errors import BudgetExceeded, ValidationError
-from costwarden.gateway.attribution import attribution_from_headers
 from costwarden.gateway.endpoints import Endpoint
+from costwarden.gateway.keys import Caller, Denied, KeyCheck
 from costwarden.gateway.replies import Reply, error_reply, json_reply, refusal_reply
 from costwarden.gateway.routes import Router, Target, UnknownModel
 from costwarden.gateway.settle import Settler
@@ -73,22 +73,16 @@ class Forwarder:
         router: Router,
         upstreams: Upstreams,
         *,
-        use_headers: bool,
+        keys: KeyCheck,
         settler: Settler | None = None,
     ) -> None:
         self.warden = warden
         self.router = router
         self.upstreams = upstreams
-        self.use_headers = use_headers
+        self.keys = keys
         self.settler = settler if settler is not None else Settler(threaded=False)
 
     # -- before the call ---------------------------------------------------------------------------------
-
-    def _attribution(self, headers: list[tuple[bytes, bytes]]) -> Attribution:
-        if not self.use_headers:
-            return Attribution()
-        found = attribution_from_headers(headers)
-        return found if found is not None else Attribution()
 
     async def forward(
         self, endpoint: Endpoint, scope: Message, body: bytes, receive: Receive, send: Send
@@ -120,16 +114,19 @@ class Forwarder:
             return
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         try:
-            attribution = self._attribution(headers)
+            caller = self.keys.caller(headers)
         except ValidationError as exc:
             await send_reply(send, error_reply(api, 400, str(exc)))
             return
+        except Denied as exc:
+            await send_reply(send, error_reply(api, exc.status, str(exc)))
+            return
         kind = endpoint.kind
         if kind is None:
-            await self._passthrough(endpoint, target, scope, body, payload, model, send)
+            await self._passthrough(endpoint, target, scope, body, payload, model, send, caller)
             return
         stream = payload.get("stream") is True
-        request = self._request(kind, target, payload, attribution, stream)
+        request = self._request(kind, target, payload, caller.attribution, stream)
         try:
             admission = await self.warden.aadmit(request)
         except BudgetExceeded as exc:
@@ -164,7 +161,7 @@ class Forwarder:
         except BaseException:
             call.release()
             raise
-        plan = _Plan(endpoint, kind, target, translation, payload, hide_usage)
+        plan = _Plan(endpoint, kind, target, translation, payload, hide_usage, caller.virtual_key)
         await self._call(plan, scope, out_body, call, receive, send)
 
     def _translation(self, endpoint: Endpoint, target: Target) -> Translation | None:
@@ -202,7 +199,9 @@ class Forwarder:
         endpoint, upstream = plan.endpoint, plan.target.upstream
         path = plan.translation.upstream_path if plan.translation is not None else endpoint.path
         url = self.upstreams.url(upstream, path, scope.get("query_string") or b"")
-        headers = request_headers(scope["headers"], upstream, self.upstreams.key(upstream))
+        headers = request_headers(
+            scope["headers"], upstream, self.upstreams.key(upstream), own_key=plan.own_key
+        )
         session = await self.upstreams.session()
         try:
             response = await session.post(
@@ -293,6 +292,7 @@ class Forwarder:
         payload: dict[str, Any],
         model: str,
         send: Send,
+        caller: Caller,
     ) -> None:
         """`count_tokens`: nothing to admit or record; forwarded (model name rewritten if it must be)."""
         import aiohttp
@@ -302,7 +302,8 @@ class Forwarder:
             body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
         upstream = target.upstream
         url = self.upstreams.url(upstream, endpoint.path, scope.get("query_string") or b"")
-        headers = request_headers(scope["headers"], upstream, self.upstreams.key(upstream))
+        key = self.upstreams.key(upstream)
+        headers = request_headers(scope["headers"], upstream, key, own_key=caller.virtual_key)
         session = await self.upstreams.session()
         try:
             async with session.post(
@@ -330,6 +331,8 @@ class _Plan:
     translation: Translation | None
     payload: dict[str, Any]
     hide_usage: bool
+    own_key: bool
+    """The client's key is a costwarden virtual key (never sent upstream)."""
 
     @property
     def upstream_kind(self) -> Kind:

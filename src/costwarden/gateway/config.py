@@ -85,6 +85,8 @@ class GatewayConfig(_Section):
     """A model name clients use -> `upstream/model` (or a model name routed as if the client had sent it)."""
     attribution_headers: bool = True
     """Whether `x-costwarden-project`, `-agent`, ... headers attribute calls."""
+    require_key: bool = False
+    """Refuse calls without a costwarden gateway key (`costwarden keys create --gateway`) with 401."""
 
     @field_validator("upstreams", mode="before")
     @classmethod

@@ -42,16 +42,17 @@ ANTHROPIC_VERSION = "2023-06-01"
 
 
 def request_headers(
-    client: Iterable[tuple[bytes, bytes]], upstream: UpstreamConfig, key: str | None
+    client: Iterable[tuple[bytes, bytes]], upstream: UpstreamConfig, key: str | None, *, own_key: bool = False
 ) -> list[tuple[str, str]]:
-    """The headers sent upstream: the client's, less hop-by-hop ones, `x-costwarden-*` and (when the
-    upstream has its own key) the client's credentials; then the upstream's key and extra headers."""
+    """The headers sent upstream: the client's, less hop-by-hop ones, `x-costwarden-*` and the client's
+    credentials when the upstream has its own key or the client's key is costwarden's (`own_key`); then
+    the upstream's key and extra headers."""
     out: list[tuple[str, str]] = []
     has_version = False
     for name, value in client:
         if name in _DROP_REQUEST or name.startswith(b"x-costwarden-"):
             continue
-        if key is not None and name in _CREDENTIALS:
+        if (key is not None or own_key) and name in _CREDENTIALS:
             continue
         if name == b"anthropic-version":
             has_version = True

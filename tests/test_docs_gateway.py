@@ -188,3 +188,32 @@ def test_config_examples_are_valid(index: int) -> None:
     router = Router(settings.gateway)
     for alias in settings.gateway.aliases:
         router.resolve(alias, "anthropic")  # every alias names a served model
+
+
+def test_virtual_key_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import openai
+
+    from costwarden.cli import main
+
+    (block,) = _blocks("bash", "Virtual keys")
+    command = block.splitlines()[0].split()
+    database = f"sqlite:///{tmp_path / 'ledger.db'}"
+    assert command[0] == "costwarden"
+    assert main(["--db", database, *command[1:], "--json"]) == 0
+    secret = json.loads(capsys.readouterr().out)["secret"]
+    with (
+        FakeProvider() as fake,
+        Warden(database=database) as warden,
+        GatewayThread(
+            warden,
+            GatewayConfig.model_validate(
+                {"upstreams": [{"name": "openai", "api": "openai", "base_url": fake.openai_base_url}]}
+            ),
+        ) as gateway,
+        openai.OpenAI(base_url=gateway.openai_base_url, api_key=secret, max_retries=0) as client,
+    ):
+        client.chat.completions.create(model="gpt-5-mini", messages=[{"role": "user", "content": "hi"}])
+        assert secret not in str(fake.requests[-1].headers)
+        served = Served(gateway, warden)
+        (event,) = served.events(1)
+    assert (event.attribution.project, event.attribution.agent) == ("shop", "triage")

@@ -193,6 +193,8 @@ def test_config_examples_are_valid(index: int) -> None:
 def test_virtual_key_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import openai
 
+    pytest.importorskip("costwarden.access")  # the key store (costwarden serve's)
+
     from costwarden.cli import main
 
     (block,) = _blocks("bash", "Virtual keys")

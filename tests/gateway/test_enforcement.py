@@ -314,3 +314,14 @@ def test_a_terminated_run_is_refused_from_then_on(start_gateway: StartGateway, f
                 extra_headers={"x-costwarden-run": "run-43"},
             )
         assert fake.served == 2
+
+
+def test_require_key(start_gateway: StartGateway, fake: FakeProvider) -> None:
+    with Warden(settings_from_mapping({}), ledger=MemoryLedger()) as warden:
+        gw = start_gateway(warden, require_key=True)
+        with (
+            openai.OpenAI(base_url=gw.openai_base_url, api_key="sk-not-ours", max_retries=0) as client,
+            pytest.raises(openai.AuthenticationError, match="needs a costwarden gateway key"),
+        ):
+            client.chat.completions.create(model="gpt-5", messages=MESSAGES)  # type: ignore[arg-type]
+    assert fake.served == 0

@@ -9,15 +9,13 @@ never leaves the gateway.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from costwarden.core.usage import ATTRIBUTION_FIELDS, Attribution
 from costwarden.gateway.attribution import attribution_from_headers
-
-if TYPE_CHECKING:
-    from costwarden.access import KeyRing
 
 __all__ = ["Caller", "Denied", "KeyCheck", "client_secret"]
 
@@ -63,20 +61,23 @@ class KeyCheck:
         self.warden = warden
         self.require = require
         self.use_headers = use_headers
-        self._ring: KeyRing | None = None
+        self._ring: Any = None
+        self._access: Any = None
 
-    @property
-    def ring(self) -> KeyRing:
+    def _store(self) -> tuple[Any, Any]:
+        """The key ring and the `costwarden.access` module (the key store, opened on first use)."""
         if self._ring is None:
-            from costwarden.access import key_ring
-
-            self._ring = key_ring(self.warden)
-        return self._ring
+            try:
+                self._access = importlib.import_module("costwarden.access")
+            except ImportError:
+                raise Denied(
+                    401, "this costwarden has no key store: gateway keys are not available"
+                ) from None
+            self._ring = self._access.key_ring(self.warden)
+        return self._ring, self._access
 
     def caller(self, headers: list[tuple[bytes, bytes]]) -> Caller:
         """The caller of a request (raises `Denied`, or `ValidationError` for a malformed header)."""
-        from costwarden.access import Role
-
         secret = client_secret(headers)
         from_headers = attribution_from_headers(headers) if self.use_headers else None
         if secret is None or not secret.startswith(SECRET_PREFIX):
@@ -85,12 +86,13 @@ class KeyCheck:
                     401, "this gateway needs a costwarden gateway key (costwarden keys create --gateway)"
                 )
             return Caller(from_headers or Attribution(), virtual_key=False)
-        key = self.ring.authenticate(secret)
+        ring, access = self._store()
+        key = ring.authenticate(secret)
         if key is None:
             raise Denied(401, "unknown or revoked costwarden key")
-        if not key.grants(Role.GATEWAY):
+        if not key.grants(access.Role.GATEWAY):
             raise Denied(403, f"costwarden key {key.id} is a {key.role.value} key, not a gateway key")
-        base = key.attribution
+        base: Attribution = key.attribution
         if from_headers is None:
             return Caller(base, virtual_key=True)
         for field in (*ATTRIBUTION_FIELDS, "tags"):

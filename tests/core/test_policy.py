@@ -111,9 +111,9 @@ def test_duplicate_ids_are_refused_naming_the_second() -> None:
     assert text == "costwarden.yaml: budgets[1].id: 'a' is used twice"
 
 
-def test_webhook_alerts_are_not_available_yet() -> None:
+def test_a_webhook_channel_needs_its_signing_secret() -> None:
     text = config_error({"alerts": {"channels": [{"type": "webhook", "url": "https://x"}]}})
-    assert text.startswith("costwarden.yaml: alerts.channels: webhook alerts are not available yet")
+    assert text.startswith("costwarden.yaml: alerts.channels[0].webhook: a webhook needs its signing secret")
 
 
 def test_thresholds_accept_numbers_percent_strings_and_mappings() -> None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from costwarden.budgets.alerts import AlertHub, CallbackNotifier, LogNotifier, Notifier
 from costwarden.budgets.engine import BudgetEngine, RunSlot
 from costwarden.clock import SYSTEM_CLOCK
+from costwarden.core.channels import LogChannelConfig
 from costwarden.storage.budgets import AlertRecord, BudgetRecords, CounterStore, SavedBudget
 
 if TYPE_CHECKING:
@@ -50,7 +51,12 @@ def build_engine(
         return None
     stores = backend.budget_stores()
     counters, records = stores.counters, stores.records
-    notifiers: list[Notifier] = [LogNotifier(c.level) for c in settings.alerts.channels if c.type == "log"]
+    notifiers: list[Notifier] = [
+        LogNotifier(c.level) for c in settings.alerts.channels if isinstance(c, LogChannelConfig)
+    ]
+    from costwarden.notify.postbox import postbox_for
+
+    outgoing = postbox_for(settings.alerts, backend.outbox)
     from costwarden.core.routing import ProviderRegistry
 
     engine = BudgetEngine(
@@ -63,7 +69,7 @@ def build_engine(
         admission=settings.admission,
         tz=settings.tz,
         default_max_tokens=settings.estimation.default_max_tokens,
-        hub=AlertHub(records, notifiers),
+        hub=AlertHub(records, notifiers, outgoing),
         ledger=backend.ledger,
         rollups=backend.rollups,
         clock=clock if clock is not None else SYSTEM_CLOCK,

@@ -3,19 +3,26 @@
 A `Notifier` is anything with `notify(alert)`; `AlertHub` persists each alert (a threshold alert only the
 first time for its budget, scope, period, dimension and threshold) and then hands the new ones to every
 notifier and callback. Delivery errors are logged, never raised into the call that caused the alert.
-Webhook and email channels plug in here as further `Notifier`s.
+
+Channels that deliver over the network (webhook, Slack, email) are `Outgoing`: the hub asks it where an
+alert goes before recording it, so the alert and its outbox rows are written in one transaction (by
+whichever process recorded the alert first, once), then tells it they were enqueued (see
+`costwarden.notify`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from costwarden.forking import ForkSafeLock
 from costwarden.storage.budgets import AlertRecord, BudgetRecords
 
-__all__ = ["Notifier", "LogNotifier", "CallbackNotifier", "AlertHub", "LOGGER_NAME"]
+if TYPE_CHECKING:
+    from costwarden.storage.outbox import NewDelivery
+
+__all__ = ["Notifier", "Outgoing", "LogNotifier", "CallbackNotifier", "AlertHub", "LOGGER_NAME"]
 
 LOGGER_NAME = "costwarden.alerts"
 _LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "critical": logging.ERROR}
@@ -27,6 +34,26 @@ class Notifier(Protocol):
     """A channel alerts are handed to after they are recorded (log, later webhook, email, ...)."""
 
     def notify(self, alert: AlertRecord) -> None: ...
+
+
+class Outgoing(Protocol):
+    """The outbox side of the hub (`costwarden.notify.Postbox`)."""
+
+    def attach(self, hub: AlertHub) -> None:
+        """Where the channels' own alerts (one failing, one recovered) are raised."""
+        ...
+
+    def route(self, alert: AlertRecord) -> Sequence[NewDelivery]:
+        """The deliveries of an alert about to be recorded (one per channel that takes it)."""
+        ...
+
+    def enqueued(self, alert: AlertRecord, deliveries: Sequence[NewDelivery]) -> None:
+        """The alert and its deliveries were recorded: get them sent."""
+        ...
+
+    def close(self) -> None:
+        """Wait (briefly) for the sends started in this process; what is not sent stays in the outbox."""
+        ...
 
 
 class LogNotifier:
@@ -67,10 +94,19 @@ class CallbackNotifier:
 class AlertHub:
     """Records alerts in `records` (when given) and delivers the new ones to the notifiers."""
 
-    def __init__(self, records: BudgetRecords | None = None, notifiers: Iterable[Notifier] = ()) -> None:
+    def __init__(
+        self,
+        records: BudgetRecords | None = None,
+        notifiers: Iterable[Notifier] = (),
+        outgoing: Outgoing | None = None,
+    ) -> None:
         self.records = records
         self._notifiers: list[Notifier] = list(notifiers)
         self._lock = ForkSafeLock()
+        self.outgoing = outgoing
+        """The outbox channels (None: the feed, the log and callbacks only)."""
+        if outgoing is not None:
+            outgoing.attach(self)
 
     def add(self, notifier: Notifier | Callable[[AlertRecord], object]) -> Callable[[], None]:
         """Register a notifier (or a plain callback); returns a function that unregisters it."""
@@ -87,16 +123,39 @@ class AlertHub:
     def emit(self, alert: AlertRecord) -> AlertRecord | None:
         """Persist and deliver; returns the stored alert, or None when this threshold was already recorded."""
         stored: AlertRecord | None = alert
+        deliveries: Sequence[NewDelivery] = ()
         if self.records is not None:
+            if self.outgoing is not None:
+                try:
+                    deliveries = self.outgoing.route(alert)
+                except Exception:
+                    _log.exception("could not route alert to its channels: %s", alert.message)
             try:
-                stored = self.records.add_alert(alert)
+                if deliveries:
+                    stored = self.records.add_alert(alert, deliveries)
+                else:
+                    stored = self.records.add_alert(alert)
             except Exception:
                 _log.exception("could not record alert: %s", alert.message)
+                deliveries = ()
         if stored is None:
             return None
+        if deliveries and self.outgoing is not None:
+            try:
+                self.outgoing.enqueued(stored, deliveries)
+            except Exception:
+                _log.exception("could not start delivering alert: %s", alert.message)
         for notifier in self._notifiers:
             try:
                 notifier.notify(stored)
             except Exception:
                 _log.exception("alert notifier %r failed", notifier)
         return stored
+
+    def close(self) -> None:
+        """Let the sends this process started finish (bounded; the outbox keeps the rest)."""
+        if self.outgoing is not None:
+            try:
+                self.outgoing.close()
+            except Exception:
+                _log.exception("could not finish delivering alerts")

@@ -604,6 +604,7 @@ class BudgetEngine:
         return written
 
     def close(self) -> None:
+        self.hub.close()
         self.store.close()
         if self.records is not None and id(self.records) != id(self.store):
             self.records.close()

@@ -33,6 +33,14 @@ from pydantic import (
     model_validator,
 )
 
+from costwarden.core.channels import (
+    ChannelConfig,
+    DeliveryConfig,
+    EmailChannelConfig,
+    LogChannelConfig,
+    SmtpConfig,
+    check_channel_names,
+)
 from costwarden.core.config_fields import Money
 from costwarden.core.limits import MAX_BUDGET_COUNT
 from costwarden.core.money import to_units
@@ -277,32 +285,39 @@ class BudgetConfig(LimitFields):
         return self
 
 
-class AlertChannelConfig(_Section):
-    """Where alerts go besides the in-app feed. Webhook and email channels are planned, not yet available."""
+def _log_only() -> list[ChannelConfig]:
+    return [LogChannelConfig()]
 
-    type: Literal["log"] = "log"
-    level: Literal["debug", "info", "warning", "error"] = "warning"
+
+AlertChannelConfig = LogChannelConfig
+"""The `log` channel (kept under its old name; every channel type is in `costwarden.core.channels`)."""
 
 
 class AlertsConfig(_Section):
-    """The `alerts:` section: default thresholds and channels."""
+    """The `alerts:` section: default thresholds, channels, the SMTP server and how the outbox delivers."""
 
     thresholds: Thresholds = Field(
         default_factory=lambda: [ThresholdConfig(percent=Decimal(p)) for p in DEFAULT_THRESHOLDS]
     )
-    channels: list[AlertChannelConfig] = Field(default_factory=lambda: [AlertChannelConfig()])
+    channels: list[ChannelConfig] = Field(default_factory=_log_only)
+    smtp: SmtpConfig | None = None
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
 
-    @field_validator("channels", mode="before")
+    @field_validator("channels")
     @classmethod
-    def _known_channels(cls, value: object) -> object:
-        if isinstance(value, list):
-            for item in value:
-                kind = item.get("type") if isinstance(item, Mapping) else None
-                if kind in ("webhook", "email", "slack"):
-                    raise ValueError(
-                        f"{kind} alerts are not available yet; use type: log (or a Python callback)"
-                    )
+    def _unique_names(cls, value: list[Any]) -> list[Any]:
+        check_channel_names(value)
         return value
+
+    @model_validator(mode="after")
+    def _smtp_for_email(self) -> AlertsConfig:
+        for index, channel in enumerate(self.channels):
+            if isinstance(channel, EmailChannelConfig) and channel.smtp is None and self.smtp is None:
+                raise ValueError(
+                    f"channels[{index}]: an email channel needs an SMTP server: `alerts.smtp:` (host, from, "
+                    "...) or a `smtp:` of its own"
+                )
+        return self
 
 
 class AdmissionConfig(_Section):

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from costwarden.storage.dismissals import Dismissals
     from costwarden.storage.ledger import Ledger
     from costwarden.storage.offsets import OffsetStore, StoredSnapshot
+    from costwarden.storage.outbox import Outbox
     from costwarden.storage.quotas import QuotaStore
     from costwarden.storage.sql.rollup_store import RollupStore
 
@@ -68,6 +69,11 @@ class Backend(Protocol):
     @property
     def dismissals(self) -> Dismissals:
         """Dismissed insights."""
+        ...
+
+    @property
+    def outbox(self) -> Outbox | None:
+        """The alert outbox and the channels set from the CLI (None: kept in memory, no outbox)."""
         ...
 
     @property

@@ -15,11 +15,14 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from costwarden.core.admission import Amounts, CounterState, Need, Shortfall
 from costwarden.core.policy import Applied
 from costwarden.core.usage import UsageEvent
+
+if TYPE_CHECKING:
+    from costwarden.storage.outbox import NewDelivery
 
 __all__ = [
     "Hold",
@@ -242,8 +245,10 @@ class BudgetRecords(Protocol):
 
     def remove_budget(self, budget_id: str) -> bool: ...
 
-    def add_alert(self, alert: AlertRecord) -> AlertRecord | None:
-        """Store an alert; a threshold alert already stored returns None (each crossing is recorded once)."""
+    def add_alert(self, alert: AlertRecord, deliveries: Sequence[NewDelivery] = ()) -> AlertRecord | None:
+        """Store an alert; a threshold alert already stored returns None (each crossing is recorded once).
+        `deliveries`: its outbox rows, written in the same transaction (a store without an outbox refuses
+        them)."""
         ...
 
     def alerts(

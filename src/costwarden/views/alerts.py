@@ -1,16 +1,15 @@
-"""The alert feed: thresholds crossed (once per budget, period and threshold) and exhaustions (blocks,
-terminated runs, queue timeouts, fallbacks), newest first. `alerts_view(warden, AlertsQuery(...))` answers
-`costwarden alerts`; its JSON is a list of alerts."""
+"""The alert feed: thresholds crossed (once per budget, period and threshold), exhaustions (blocks,
+terminated runs, queue timeouts, fallbacks) and channels failing or recovering, newest first.
+`alerts_view(warden, AlertsQuery(...))` answers `costwarden alerts`; its JSON is a list of alerts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from costwarden.budgets import AlertRecord, BudgetEngine
-from costwarden.core.units import unit_of
 from costwarden.errors import ConfigError
+from costwarden.notify.message import CHANNEL_KINDS, alert_json
 from costwarden.views.errors import QueryError
 
 if TYPE_CHECKING:
@@ -18,7 +17,15 @@ if TYPE_CHECKING:
 
 __all__ = ["ALERT_KINDS", "AlertsQuery", "AlertsResult", "alerts_view", "alert_json"]
 
-ALERT_KINDS: tuple[str, ...] = ("threshold", "warn", "block", "terminate_run", "queue_timeout", "fallback")
+ALERT_KINDS: tuple[str, ...] = (
+    "threshold",
+    "warn",
+    "block",
+    "terminate_run",
+    "queue_timeout",
+    "fallback",
+    *CHANNEL_KINDS,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,26 +44,6 @@ class AlertsResult:
 
     def to_json(self) -> list[dict[str, Any]]:
         return [alert_json(a) for a in self.alerts]
-
-
-def alert_json(alert: AlertRecord) -> dict[str, Any]:
-    def when(at: datetime | None) -> str | None:
-        return at.isoformat().replace("+00:00", "Z") if at is not None else None
-
-    return {
-        "id": alert.id,
-        "at": when(alert.at),
-        "kind": alert.kind,
-        "level": alert.level,
-        "budget_id": alert.budget_id,
-        "scope": alert.scope,
-        "period": alert.period_key,
-        "unit": alert.details.get("unit") or unit_of(alert.dimension).value,
-        "threshold": alert.threshold,
-        "resets_at": when(alert.resets_at),
-        "message": alert.message,
-        "details": dict(alert.details),
-    }
 
 
 def alerts_view(warden: Warden, query: AlertsQuery) -> AlertsResult:

@@ -85,6 +85,10 @@ class MemoryBackend:
     def rollups(self) -> None:
         return None
 
+    @property
+    def outbox(self) -> None:
+        return None
+
     def stored_snapshots(self, ids: list[str]) -> dict[str, StoredSnapshot]:
         found: dict[str, StoredSnapshot] = {}
         for event_id in ids:

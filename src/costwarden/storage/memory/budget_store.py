@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from costwarden.core.admission import ZERO, Amounts, CounterState, Need, Shortfall, combined, find_shortfall
 from costwarden.core.usage import UsageEvent
+from costwarden.errors import LedgerError
 from costwarden.forking import ForkSafeLock
 from costwarden.storage.budgets import (
     AlertRecord,
@@ -22,6 +23,7 @@ from costwarden.storage.budgets import (
     SpendsFor,
 )
 from costwarden.storage.ledger import AppendOutcome, Ledger
+from costwarden.storage.outbox import NewDelivery
 
 __all__ = ["MemoryBudgetStore"]
 
@@ -195,7 +197,9 @@ class MemoryBudgetStore:
             self._version += found
             return found
 
-    def add_alert(self, alert: AlertRecord) -> AlertRecord | None:
+    def add_alert(self, alert: AlertRecord, deliveries: Sequence[NewDelivery] = ()) -> AlertRecord | None:
+        if deliveries:
+            raise LedgerError("alert channels (webhook, Slack, email) need a database ledger (the outbox)")
         with self._lock:
             key = alert.dedupe
             if key is not None:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from costwarden.config import Settings
     from costwarden.storage.offsets import StoredSnapshot
     from costwarden.storage.sql.ledger import SqlLedger
+    from costwarden.storage.sql.outbox_store import SqlOutbox
 
 __all__ = ["SqlBackend"]
 
@@ -88,6 +89,12 @@ class SqlBackend:
     @property
     def dismissals(self) -> SqlDismissals:
         return SqlDismissals(self.ledger.engine)
+
+    @property
+    def outbox(self) -> SqlOutbox:
+        from costwarden.storage.sql.outbox_store import SqlOutbox
+
+        return SqlOutbox(self.ledger.engine)
 
     @property
     def rollups(self) -> RollupStore:

@@ -15,9 +15,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from costwarden.errors import LedgerError
 from costwarden.storage.budgets import AlertRecord, SavedBudget
 from costwarden.storage.codec import from_micros, now_micros, to_micros
+from costwarden.storage.outbox import NewDelivery
 from costwarden.storage.sql.ledger import SqlLedger
 
-__all__ = ["BudgetSql"]
+__all__ = ["BudgetSql", "alert_from_row"]
 
 _T = TypeVar("_T")
 _VERSION = "budgets_version"
@@ -26,6 +27,11 @@ _ALERT_COLUMNS = (
     "at, kind, level, budget_id, scope, period_key, dimension, threshold, limit_units, spent_units,"
     " reserved_units, requested_units, resets_at, message, details, dedupe"
 )
+_ENQUEUE = (
+    "INSERT INTO alert_outbox (message_id, alert_id, channel, created_at, status, attempts, next_attempt_at)"
+    " VALUES (?, ?, ?, ?, 'pending', 0, ?)"
+)
+"""One outbox row (table in `costwarden.storage.sql.outbox_store`), due at once."""
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -128,7 +134,7 @@ class BudgetSql:
 
     # -- the alert feed ----------------------------------------------------------------------------------
 
-    def add_alert(self, alert: AlertRecord) -> AlertRecord | None:
+    def add_alert(self, alert: AlertRecord, deliveries: Sequence[NewDelivery] = ()) -> AlertRecord | None:
         marks = ", ".join(["?"] * 16)
         sql = f"INSERT INTO budget_alerts ({_ALERT_COLUMNS}) VALUES ({marks})"
         if alert.dedupe is not None:
@@ -155,6 +161,11 @@ class BudgetSql:
         with self._cursor() as cursor:
             cursor.execute(self._sql(sql), row)
             found = cursor.fetchone()
+            if found is not None and deliveries:
+                # the alert and its outbox rows commit together: no alert without its deliveries
+                now = now_micros()
+                rows = [(d.message_id, int(found[0]), d.channel, now, now) for d in deliveries]
+                cursor.executemany(self._sql(_ENQUEUE), rows)
         if found is None:
             return None
         return AlertRecord(**{**_fields(alert), "id": int(found[0])})
@@ -184,6 +195,11 @@ class BudgetSql:
 
 def _fields(alert: AlertRecord) -> dict[str, Any]:
     return {name: getattr(alert, name) for name in AlertRecord.__dataclass_fields__}
+
+
+def alert_from_row(row: Sequence[Any]) -> AlertRecord:
+    """An alert from its row: id, then the columns in `budget_alerts` order (at, kind, ..., details)."""
+    return _alert(row)
 
 
 def _alert(row: Sequence[Any]) -> AlertRecord:

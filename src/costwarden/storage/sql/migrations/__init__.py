@@ -24,6 +24,7 @@ from costwarden.storage.sql.migrations import (
     m0010_reservation_journal,
     m0011_late_events,
     m0012_quota_readings,
+    m0013_alert_outbox,
 )
 
 __all__ = ["MIGRATIONS"]
@@ -41,4 +42,5 @@ MIGRATIONS: Sequence[Migration] = (
     m0010_reservation_journal,
     m0011_late_events,
     m0012_quota_readings,
+    m0013_alert_outbox,
 )

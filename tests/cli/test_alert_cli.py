@@ -208,3 +208,54 @@ def test_remove_test_and_unknown_names(capsys: pytest.CaptureFixture[str], sqlit
     assert code == 2 and "--status" in err and "unknown status 'lost'" in err
     code, out, _ = run(capsys, *base, "deliveries")
     assert (code, out) == (0, "No deliveries.\n")
+
+
+def test_thresholds_and_amounts_set_from_the_cli(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    base = ("--db", db)
+    assert run(capsys, *base, "budget", "set", "--monthly", "1")[0] == 0
+    assert run(capsys, *base, "budget", "set", "--daily", "10", "--project", "web")[0] == 0
+    code, out, _ = run(capsys, *base, "alert", "set", "--threshold", "30%")
+    assert (code, out) == (0, "Alert at 30% of every budget.\nApplies to: monthly, project-web-daily.\n")
+    code, out, _ = run(capsys, *base, "alert", "set", "--amount", "$0.20", "--level", "critical")
+    assert (code, out) == (0, "Alert at $0.20 of every budget.\nApplies to: monthly, project-web-daily.\n")
+    code, out, _ = run(capsys, *base, "alert", "set", "--amount", "5", "--budget", "project-web-daily")
+    assert (code, out) == (0, "Alert at $5.00 of budget 'project-web-daily'.\n")
+    spend(capsys, db, 4)  # $0.40 of monthly: 20 % ($0.20, critical) and 30 %
+    code, out, _ = run(capsys, *base, "alerts", "--json")
+    feed = json.loads(out)
+    assert sorted((a["threshold"], a["level"]) for a in feed) == [("20", "critical"), ("30", "info")]
+    code, out, _ = run(capsys, *base, "alert", "thresholds", "--json")
+    rows = json.loads(out)["thresholds"]
+    assert [(r["label"], r["budget"], r["applies_to"]) for r in rows] == [
+        ("30%", None, ["monthly", "project-web-daily"]),
+        ("$0.20", None, ["monthly", "project-web-daily"]),
+        ("$5.00", "project-web-daily", ["project-web-daily"]),
+    ]
+    code, out, _ = run(capsys, *base, "alert", "remove", "--threshold", "30")
+    assert (code, out) == (0, "Removed the alert at 30%.\n")
+    code, out, _ = run(capsys, *base, "alert", "thresholds")
+    assert out.splitlines() == [
+        "$0.20 of every budget, level critical: applies to monthly, project-web-daily.",
+        "$5.00 of budget 'project-web-daily': applies to project-web-daily.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "flag", "message"),
+    [
+        (("--threshold", "0.8"), "--threshold", "thresholds are percentages"),
+        (("--threshold", "150"), "--threshold", "less than or equal to 100"),
+        (("--amount", "-3"), "--amount", "expected"),
+        (("--amount", "2", "--budget", "monthly"), "--amount", "has a cost limit of $1.00"),
+        (("--threshold", "50", "--budget", "nope"), "--budget", "no budget 'nope'"),
+        (("--threshold", "50", "--webhook", "http://x"), "--webhook", "give one of"),
+    ],
+)
+def test_bad_thresholds_are_refused(
+    capsys: pytest.CaptureFixture[str], sqlite_url: str, args: tuple[str, ...], flag: str, message: str
+) -> None:
+    assert run(capsys, "--db", sqlite_url, "budget", "set", "--monthly", "1")[0] == 0
+    code, out, err = run(capsys, "--db", sqlite_url, "alert", "set", *args)
+    assert code == 2 and flag in err and message in " ".join(err.split()), err
+    code, out, _ = run(capsys, "--db", sqlite_url, "alert", "remove", "--threshold", "50")
+    assert code == 2

@@ -243,3 +243,29 @@ def test_example_configs_load() -> None:
     for path in examples:
         settings = load_settings(path)
         assert settings.budgets, path
+
+
+def test_thresholds_set_from_the_cli_join_a_budgets_own() -> None:
+    from costwarden.core.policy import ExtraThreshold, with_extra_thresholds
+
+    policy = compile_policy(budget(cost_usd=200, thresholds=[50, 80]))
+    extras = [
+        ExtraThreshold(percent=Decimal(80), level="critical"),  # already there: kept as it was
+        ExtraThreshold(percent=Decimal(90)),
+        ExtraThreshold(amount_usd=Decimal(150)),
+        ExtraThreshold(amount_usd=Decimal(500)),  # above the limit: never reached, left out
+        ExtraThreshold(budget="other", percent=Decimal(10)),
+    ]
+    out = with_extra_thresholds(policy, extras)
+    assert [(t.percent, t.level) for t in out.thresholds] == [
+        (50, "info"),
+        (75, "warning"),
+        (80, "warning"),
+        (90, "warning"),
+    ]
+    tokens_only = compile_policy(budget(tokens=1000))
+    assert with_extra_thresholds(tokens_only, [ExtraThreshold(amount_usd=Decimal(1))]) is tokens_only
+    item = ExtraThreshold.from_mapping({"budget": None, "amount_usd": "150", "level": "critical"})
+    assert ExtraThreshold.from_mapping(item.to_mapping()) == item and item.label == "$150.00"
+    with pytest.raises(ValueError, match="percent or amount_usd"):
+        ExtraThreshold.from_mapping({"budget": "x"})

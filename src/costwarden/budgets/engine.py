@@ -31,11 +31,13 @@ from costwarden.core.policy import (
     AdmissionConfig,
     AlertsConfig,
     BudgetConfig,
+    ExtraThreshold,
     Names,
     Policy,
     PolicySet,
     compile_policies,
     compile_policy,
+    with_extra_thresholds,
 )
 from costwarden.core.routing import ProviderRegistry, Route
 from costwarden.core.usage import Attribution, UsageEvent, new_event_id
@@ -199,8 +201,23 @@ class BudgetEngine:
                     continue
                 if config.enabled:
                     policies.append(compile_policy(config, self.alerts_config.thresholds, origin="cli"))
+            extras = self._extra_thresholds()
+            if extras:
+                policies = [with_extra_thresholds(p, extras) for p in policies]
         self.shadowed = tuple(shadowed)
         return policies
+
+    def _extra_thresholds(self) -> list[ExtraThreshold]:
+        """Thresholds set with `costwarden alert set --threshold/--amount` (unreadable ones are skipped)."""
+        if self.records is None:
+            return []
+        out: list[ExtraThreshold] = []
+        for item in self.records.alert_thresholds():
+            try:
+                out.append(ExtraThreshold.from_mapping(item))
+            except (ValueError, ArithmeticError) as exc:
+                _log.warning("ignoring an alert threshold set from the CLI: %s", exc)
+        return out
 
     def window(self, policy: Policy, now: float | None = None) -> Window:
         """The current window of a policy's period."""

@@ -1,9 +1,10 @@
 """`costwarden alert`: where alerts go and whether they got there.
 
 `alert set --webhook URL | --slack URL | --email ADDR` saves a channel in the database (every process using
-it sends over it, re-read within seconds); `alert channels` lists every channel, `alert test NAME` sends a
-test message at once, `alert deliveries` shows the outbox and its attempts, `alert deliver` sends what is
-due (once, or `--watch`), `alert remove NAME` drops a saved channel.
+it sends over it, re-read within seconds), `alert set --threshold 80 | --amount 50` a threshold of every
+budget (or of `--budget ID`), listed by `alert thresholds`. `alert channels` lists every channel, `alert test
+NAME` sends a test message at once, `alert deliveries` shows the outbox and its attempts, `alert deliver`
+sends what is due (once, or `--watch`), `alert remove` drops a saved channel or threshold.
 """
 
 from __future__ import annotations
@@ -21,11 +22,14 @@ from rich.table import Table
 from costwarden.cli.reporting import usage_errors
 from costwarden.cli.state import CliState, state_of
 from costwarden.core.channels import SmtpConfig
-from costwarden.errors import ConfigError
+from costwarden.core.money import format_usd, from_units, parse_money
+from costwarden.core.policy import ExtraThreshold, ThresholdConfig
+from costwarden.errors import ConfigError, CostwardenError
 from costwarden.notify import compose, deliverer_for, new_secret, start_delivery
 from costwarden.notify.channels import Channel, new_message_id, parse_channel
-from costwarden.storage.budgets import AlertRecord
+from costwarden.storage.budgets import AlertRecord, BudgetRecords
 from costwarden.storage.outbox import DELIVERY_STATES, Outbox, SavedChannel
+from costwarden.views.budget_status import engine_of
 from costwarden.views.channels import book_of, channels_view
 from costwarden.views.deliveries import DeliveriesQuery, deliveries_view
 
@@ -110,6 +114,15 @@ def set_channel(
     email: Annotated[
         list[str] | None, typer.Option("--email", help="Email alerts to this address (repeatable).")
     ] = None,
+    threshold: Annotated[
+        str | None,
+        typer.Option(
+            "--threshold", help="Alert when a budget reaches this percent (80 or 80%) of its limit."
+        ),
+    ] = None,
+    amount: Annotated[
+        str | None, typer.Option("--amount", help="Alert when a budget's spend reaches this many USD.")
+    ] = None,
     name: Annotated[str | None, typer.Option("--name", help="Channel name (default: its type).")] = None,
     secret: Annotated[
         str | None,
@@ -120,8 +133,13 @@ def set_channel(
         typer.Option("--secret-env", help="Read the webhook signing secret from this variable when sending."),
     ] = None,
     level: Annotated[
-        str, typer.Option("--level", help="Lowest alert level sent: info, warning, critical.")
-    ] = "warning",
+        str | None,
+        typer.Option(
+            "--level",
+            help="A channel's lowest alert level sent (info, warning (default), critical); with --threshold "
+            "or --amount, the level of that alert (default: by percent).",
+        ),
+    ] = None,
     budget: Annotated[
         list[str] | None, typer.Option("--budget", help="Only alerts of this budget (repeatable).")
     ] = None,
@@ -145,18 +163,24 @@ def set_channel(
     ] = None,
     sender: Annotated[str | None, typer.Option("--from", help="Sender address (email).")] = None,
 ) -> None:
-    """Save an alert channel: `alert set --webhook URL`, `--slack URL` or `--email ADDR`."""
+    """Save an alert channel (`--webhook URL`, `--slack URL`, `--email ADDR`) or an alert threshold
+    (`--threshold 80`, `--amount 50`; for every budget, or the one of `--budget`)."""
     state = state_of(ctx)
-    given = [
-        flag for flag, value in (("--webhook", webhook), ("--slack", slack), ("--email", email)) if value
-    ]
+    if level is not None and level not in _LEVELS:
+        raise typer.BadParameter(f"expected one of {', '.join(_LEVELS)}, got {level!r}", param_hint="--level")
+    flags = (("--webhook", webhook), ("--slack", slack), ("--email", email), ("--threshold", threshold))
+    given = [flag for flag, value in (*flags, ("--amount", amount)) if value]
     if len(given) != 1:
         raise typer.BadParameter(
-            "give one of --webhook URL, --slack URL or --email ADDR", param_hint="--webhook"
+            "give one of --webhook URL, --slack URL, --email ADDR, --threshold PERCENT or --amount USD",
+            param_hint="--webhook",
         )
-    if level not in _LEVELS:
-        raise typer.BadParameter(f"expected one of {', '.join(_LEVELS)}, got {level!r}", param_hint="--level")
-    common: dict[str, Any] = {"level": level}
+    if threshold is not None or amount is not None:
+        if len(budget or []) > 1:
+            raise typer.BadParameter("a threshold is set for one budget or for all", param_hint="--budget")
+        _set_threshold(state, threshold, amount, budget[0] if budget else None, level)
+        return
+    common: dict[str, Any] = {"level": level or "warning"}
     for key, values in (("budgets", budget), ("kinds", kind), ("plans", plan)):
         if values:
             common[key] = list(values)
@@ -209,13 +233,121 @@ def set_channel(
         )
 
 
+def _records(state: CliState) -> BudgetRecords:
+    engine = engine_of(state.warden)
+    if engine.records is None:
+        raise ConfigError("alert thresholds need a database ledger", key="--db")
+    return engine.records
+
+
+def _extra(
+    threshold: str | None, amount: str | None, budget: str | None, level: str | None
+) -> ExtraThreshold:
+    if threshold is not None:
+        try:
+            percent = ThresholdConfig.model_validate({"percent": threshold.strip()}).percent
+        except pydantic.ValidationError as exc:
+            message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+            raise typer.BadParameter(message, param_hint="--threshold") from None
+        return ExtraThreshold(budget=budget, percent=percent, level=level)
+    try:
+        usd = parse_money((amount or "").strip().removeprefix("$"), "amount")
+    except CostwardenError as exc:
+        raise typer.BadParameter(str(exc).removeprefix("amount: "), param_hint="--amount") from None
+    if not usd > 0:
+        raise typer.BadParameter(f"expected a positive amount, got {amount!r}", param_hint="--amount")
+    return ExtraThreshold(budget=budget, amount_usd=usd, level=level)
+
+
+def _same(a: ExtraThreshold, b: ExtraThreshold) -> bool:
+    return (a.budget, a.percent, a.amount_usd) == (b.budget, b.percent, b.amount_usd)
+
+
+def _set_threshold(
+    state: CliState, threshold: str | None, amount: str | None, budget: str | None, level: str | None
+) -> None:
+    extra = _extra(threshold, amount, budget, level)
+    engine = engine_of(state.warden)
+    policies = engine.policies.by_id
+    if budget is not None:
+        if budget not in policies:
+            raise typer.BadParameter(
+                f"no budget {budget!r} (see `costwarden budget list`)", param_hint="--budget"
+            )
+        if extra.percent_of(policies[budget]) is None:
+            limit = policies[budget].limits.cost
+            why = (
+                "has no cost limit"
+                if not limit
+                else f"has a cost limit of {format_usd(from_units(limit), 2)}"
+            )
+            raise typer.BadParameter(
+                f"budget {budget!r} {why}; the amount never applies", param_hint="--amount"
+            )
+    records = _records(state)
+    stored = [ExtraThreshold.from_mapping(i) for i in records.alert_thresholds()]
+    kept = [item for item in stored if not _same(item, extra)]
+    records.save_alert_thresholds([i.to_mapping() for i in (*kept, extra)])
+    applies = sorted(p.id for p in policies.values() if extra.percent_of(p) is not None)
+    where = f"budget {budget!r}" if budget is not None else "every budget"
+    state.console.print(f"Alert at {extra.label} of {where}.", markup=False)
+    if budget is None:
+        now = ", ".join(applies) if applies else "none yet"
+        state.console.print(f"Applies to: {now}.", markup=False)
+
+
+@alert_app.command("thresholds")
+def list_thresholds(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the thresholds set with `alert set --threshold/--amount` and the budgets each applies to."""
+    state = state_of(ctx)
+    policies = engine_of(state.warden).policies.by_id
+    rows: list[dict[str, Any]] = []
+    for item in _records(state).alert_thresholds():
+        extra = ExtraThreshold.from_mapping(item)
+        applies = sorted(p.id for p in policies.values() if extra.percent_of(p) is not None)
+        rows.append({**extra.to_mapping(), "label": extra.label, "applies_to": applies})
+    if as_json:
+        typer.echo(json.dumps({"schema": "costwarden.alert-thresholds/1", "thresholds": rows}, indent=2))
+        return
+    if not rows:
+        state.console.print("No thresholds set with `alert set`; budgets alert at their own.")
+        return
+    for row in rows:
+        level = f", level {row['level']}" if row.get("level") else ""
+        which = f"budget {row['budget']!r}" if row["budget"] else "every budget"
+        names = ", ".join(row["applies_to"]) or "none yet"
+        state.console.print(f"{row['label']} of {which}{level}: applies to {names}.", markup=False)
+
+
 @alert_app.command("remove")
 def remove_channel(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="A channel saved with `alert set`.")],
+    name: Annotated[str | None, typer.Argument(help="A channel saved with `alert set`.")] = None,
+    threshold: Annotated[
+        str | None, typer.Option("--threshold", help="A threshold set with `alert set`.")
+    ] = None,
+    amount: Annotated[str | None, typer.Option("--amount", help="An amount set with `alert set`.")] = None,
+    budget: Annotated[str | None, typer.Option("--budget", help="The budget of that threshold.")] = None,
 ) -> None:
-    """Remove a channel saved with `alert set`; its alerts not yet delivered are marked failed."""
+    """Remove a channel saved with `alert set` (its alerts not yet delivered are marked failed), or a
+    threshold (`--threshold 80`, `--amount 50`, with its `--budget` if it was set with one)."""
     state = state_of(ctx)
+    if (name is None) == (threshold is None and amount is None):
+        raise typer.BadParameter("give a channel NAME, or --threshold / --amount", param_hint="NAME")
+    if name is None:
+        extra = _extra(threshold, amount, budget, None)
+        records = _records(state)
+        items = [ExtraThreshold.from_mapping(i) for i in records.alert_thresholds()]
+        kept = [i for i in items if not _same(i, extra)]
+        if len(kept) == len(items):
+            where = f" of budget {budget!r}" if budget else ""
+            raise typer.BadParameter(f"no threshold {extra.label}{where} was set", param_hint="--threshold")
+        records.save_alert_thresholds([i.to_mapping() for i in kept])
+        state.console.print(f"Removed the alert at {extra.label}.", markup=False)
+        return
     outbox = _outbox(state)
     if not outbox.remove_channel(name):
         raise typer.BadParameter(f"no channel {name!r} was saved with `alert set`", param_hint="NAME")

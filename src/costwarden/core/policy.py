@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
@@ -67,6 +67,8 @@ __all__ = [
     "Names",
     "PolicySet",
     "compile_policy",
+    "ExtraThreshold",
+    "with_extra_thresholds",
     "compile_policies",
 ]
 
@@ -419,6 +421,79 @@ def _limits(fields: LimitFields, concurrent: int | None) -> Limits:
 
 def _level(percent: Decimal) -> str:
     return "info" if percent < 80 else "warning" if percent < 95 else "critical"
+
+
+@dataclass(frozen=True, slots=True)
+class ExtraThreshold:
+    """A threshold set from the CLI (`costwarden alert set --threshold 80 | --amount 50 [--budget ID]`),
+    added to the thresholds of one budget (`budget`) or of every budget (None): a percent of the limits, or
+    an amount of spend (a percent of the budget's cost limit; budgets without one, or with a smaller one,
+    do not take it)."""
+
+    budget: str | None = None
+    percent: Decimal | None = None
+    amount_usd: Decimal | None = None
+    level: str | None = None
+
+    @classmethod
+    def from_mapping(cls, item: Mapping[str, Any]) -> ExtraThreshold:
+        """As stored; raises ValueError for a mapping that is neither a percent nor an amount."""
+        percent = item.get("percent")
+        amount = item.get("amount_usd")
+        if (percent is None) == (amount is None):
+            raise ValueError(f"expected percent or amount_usd, got {dict(item)!r}")
+        level = item.get("level")
+        return cls(
+            budget=item.get("budget"),
+            percent=None if percent is None else Decimal(str(percent)),
+            amount_usd=None if amount is None else Decimal(str(amount)),
+            level=str(level) if level is not None else None,
+        )
+
+    def to_mapping(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"budget": self.budget}
+        if self.percent is not None:
+            out["percent"] = str(self.percent)
+        if self.amount_usd is not None:
+            out["amount_usd"] = str(self.amount_usd)
+        if self.level is not None:
+            out["level"] = self.level
+        return out
+
+    @property
+    def label(self) -> str:
+        """`80%`, `$50.00`."""
+        if self.percent is not None:
+            return f"{self.percent:g}%"
+        from costwarden.core.money import format_usd
+
+        return format_usd(self.amount_usd or Decimal(0), 2)
+
+    def percent_of(self, policy: Policy) -> Decimal | None:
+        """The percent this threshold is for `policy` (None: it does not apply)."""
+        if self.budget is not None and self.budget != policy.id:
+            return None
+        if self.percent is not None:
+            return self.percent
+        limit = policy.limits.cost
+        if self.amount_usd is None or not limit:
+            return None
+        percent = to_units(self.amount_usd) * Decimal(100) / Decimal(limit)
+        return percent if 0 < percent <= 100 else None
+
+
+def with_extra_thresholds(policy: Policy, extras: Sequence[ExtraThreshold]) -> Policy:
+    """`policy` with the thresholds set from the CLI that apply to it (a percent it already has is kept)."""
+    found = {t.percent: t for t in policy.thresholds}
+    for extra in extras:
+        percent = extra.percent_of(policy)
+        if percent is None or percent in found:
+            continue
+        default = "warning" if extra.amount_usd is not None else _level(percent)
+        found[percent] = Threshold(percent, extra.level or default)
+    if len(found) == len(policy.thresholds):
+        return policy
+    return replace(policy, thresholds=tuple(sorted(found.values(), key=lambda t: t.percent)))
 
 
 def compile_policy(

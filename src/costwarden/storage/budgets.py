@@ -245,6 +245,15 @@ class BudgetRecords(Protocol):
 
     def remove_budget(self, budget_id: str) -> bool: ...
 
+    def alert_thresholds(self) -> list[dict[str, Any]]:
+        """Thresholds set with `costwarden alert set --threshold/--amount` (mappings: `budget` (None: every
+        budget), `percent` or `amount_usd`, `level`)."""
+        ...
+
+    def save_alert_thresholds(self, items: Sequence[Mapping[str, Any]]) -> None:
+        """Replace them (and change `budgets_version`, so engines compile their budgets again)."""
+        ...
+
     def add_alert(self, alert: AlertRecord, deliveries: Sequence[NewDelivery] = ()) -> AlertRecord | None:
         """Store an alert; a threshold alert already stored returns None (each crossing is recorded once).
         `deliveries`: its outbox rows, written in the same transaction (a store without an outbox refuses

@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from costwarden.core.admission import ZERO, Amounts, CounterState, Need, Shortfall, combined, find_shortfall
 from costwarden.core.usage import UsageEvent
@@ -55,6 +56,7 @@ class MemoryBudgetStore:
         self._derived: dict[tuple[str, str], str] = {}
         self._budgets: dict[str, SavedBudget] = {}
         self._version = 0
+        self._thresholds: list[dict[str, Any]] = []
         self._feed = _Feed()
         self._ids = itertools.count(1)
 
@@ -185,6 +187,15 @@ class MemoryBudgetStore:
 
     def budgets_version(self) -> str:
         return str(self._version)
+
+    def alert_thresholds(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(item) for item in self._thresholds]
+
+    def save_alert_thresholds(self, items: Sequence[Mapping[str, Any]]) -> None:
+        with self._lock:
+            self._thresholds = [dict(item) for item in items]
+            self._version += 1
 
     def save_budget(self, budget: SavedBudget) -> None:
         with self._lock:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -22,6 +22,7 @@ __all__ = ["BudgetSql", "alert_from_row"]
 
 _T = TypeVar("_T")
 _VERSION = "budgets_version"
+_THRESHOLDS = "alert_thresholds"
 _RETRIES = 8
 _ALERT_COLUMNS = (
     "at, kind, level, budget_id, scope, period_key, dimension, threshold, limit_units, spent_units,"
@@ -131,6 +132,27 @@ class BudgetSql:
             if found:
                 self._bump(cursor)
             return found
+
+    # -- thresholds set from the CLI ------------------------------------------------------------------------
+
+    def alert_thresholds(self) -> list[dict[str, Any]]:
+        with self._cursor(write=False) as cursor:
+            cursor.execute(self._sql("SELECT value FROM budget_meta WHERE name = ?"), (_THRESHOLDS,))
+            row = cursor.fetchone()
+        items = json.loads(row[0]) if row is not None else []
+        return [dict(item) for item in items if isinstance(item, dict)]
+
+    def save_alert_thresholds(self, items: Sequence[Mapping[str, Any]]) -> None:
+        text = json.dumps([dict(item) for item in items], sort_keys=True, default=str)
+        with self._cursor() as cursor:
+            cursor.execute(
+                self._sql(
+                    "INSERT INTO budget_meta (name, value) VALUES (?, ?)"
+                    " ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+                ),
+                (_THRESHOLDS, text),
+            )
+            self._bump(cursor)
 
     # -- the alert feed ----------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ the receiver's answer."""
 
 from __future__ import annotations
 
+import functools
 import urllib.error
 import urllib.request
 from typing import Any
@@ -22,7 +23,10 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_OPENER = urllib.request.build_opener(_NoRedirects)
+@functools.cache
+def _opener() -> urllib.request.OpenerDirector:
+    """Built on first use (nothing is built at import time)."""
+    return urllib.request.build_opener(_NoRedirects)
 
 
 def _answer(raw: bytes) -> str:
@@ -38,7 +42,7 @@ def post_json(url: str, body: str, headers: dict[str, str], timeout: float, scru
         headers={"content-type": "application/json", "user-agent": USER_AGENT, **headers},
     )
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
+        with _opener().open(request, timeout=timeout) as response:
             status = int(response.status)
             answer = _answer(response.read(_ANSWER_MAX))
     except urllib.error.HTTPError as exc:

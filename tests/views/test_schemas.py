@@ -12,6 +12,8 @@ import pytest
 
 import costwarden.views
 from costwarden.views.analyze import AnalyzeResult
+from costwarden.views.channels import ChannelsResult
+from costwarden.views.deliveries import DeliveriesResult
 from costwarden.views.forecast import ForecastResult
 from costwarden.views.insights import InsightsResult
 from costwarden.views.live import LiveResult
@@ -33,6 +35,8 @@ PINNED = {
     LiveResult: "costwarden.watch/2",
     InsightsResult: "costwarden.insights/1",
     QuotaStatusResult: "costwarden.quota_status/1",
+    ChannelsResult: "costwarden.channels/1",
+    DeliveriesResult: "costwarden.deliveries/1",
 }
 VIEWS = Path(costwarden.views.__file__).parent
 

@@ -411,12 +411,17 @@ def _insert(conn: Connection) -> Any:
 def _health(conn: Connection, channel: str, ok: bool, at: int, failing_after: int) -> HealthChange:
     """Count one attempt towards the channel's health inside the caller's transaction."""
     h = alert_channel_health.c
-    conn.execute(
-        _insert(conn)(alert_channel_health)
-        .values(channel=channel, failures=0, failing_since=None, alerted=0)
-        .on_conflict_do_nothing()
-    )
-    row = conn.execute(select(h.failures, h.alerted).where(h.channel == channel).with_for_update()).one()
+    query = select(h.failures, h.alerted).where(h.channel == channel).with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        if ok:
+            return None  # no row: the channel never failed
+        conn.execute(
+            _insert(conn)(alert_channel_health)
+            .values(channel=channel, failures=0, failing_since=None, alerted=0)
+            .on_conflict_do_nothing()
+        )
+        row = conn.execute(query).one()
     failures, alerted = int(row[0]), int(row[1])
     if ok:
         if failures == 0 and not alerted:

@@ -148,7 +148,7 @@ def test_slack_urls_and_passwords_are_never_echoed(
 @pytest.mark.parametrize(
     ("args", "flag", "message"),
     [
-        ((), "--webhook", "give one of --webhook URL, --slack URL or --email ADDR"),
+        ((), "--webhook", "give one of --webhook URL, --slack URL, --email ADDR, --threshold PERCENT"),
         (("--webhook", "ftp://x"), "--webhook", "url: expected an http:// or https:// URL"),
         (
             ("--webhook", "http://x", "--secret", "whsec_abc"),

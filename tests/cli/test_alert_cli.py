@@ -169,11 +169,20 @@ def test_slack_urls_and_passwords_are_never_echoed(
 def test_bad_channels_are_refused_naming_the_flag(
     capsys: pytest.CaptureFixture[str], sqlite_url: str, args: tuple[str, ...], flag: str, message: str
 ) -> None:
+    assert run(capsys, "--db", sqlite_url, "db", "upgrade")[0] == 0
     code, out, err = run(capsys, "--db", sqlite_url, "alert", "set", *args)
     assert code == 2, out + err
     assert flag in err and message in " ".join(err.split())
     code, out, _ = run(capsys, "--db", sqlite_url, "alert", "channels", "--json")
     assert [c["name"] for c in json.loads(out)["channels"]] == ["log"]
+
+
+def test_reading_commands_never_create_a_database(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'none.db'}"
+    for command in ("channels", "deliveries", "thresholds"):
+        code, _, err = run(capsys, "--db", url, "alert", command)
+        assert code == 2 and "no database at" in err
+    assert not (tmp_path / "none.db").exists()
 
 
 def test_a_slack_url_given_as_webhook_becomes_a_slack_channel(

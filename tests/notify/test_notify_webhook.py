@@ -225,10 +225,10 @@ def test_the_worker_delivers_alerts_of_this_and_other_processes(
     worker = start_delivery(server, poll=0.1)
     try:
         spend(server, 5)  # raised here: the worker is woken
-        hook.wait_for(1)
+        hook.wait_for(1, timeout=60)
         other = make_warden(channels=channels)  # another process, without inline delivery
         spend(other, 4)
-        hook.wait_for(2)
+        hook.wait_for(2, timeout=60)
     finally:
         worker.stop()
     assert not worker.running

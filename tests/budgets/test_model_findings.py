@@ -120,3 +120,46 @@ def test_a_budget_given_back_an_earlier_definition_counts_the_spend_in_between(w
 def _requests(warden: Warden, budget_id: str) -> int:
     rows = budget_status(_engine(warden))
     return sum(r.spent for r in rows if r.policy.id == budget_id and r.dimension == "requests")
+
+
+def _reopen(warden: Warden, budgets: list[dict[str, Any]]) -> Warden:
+    """Another process on the same database (and Redis), with `budgets` in its config."""
+    config: dict[str, Any] = {"pricing": PRICING, "admission": {"refresh": 0.001}, "budgets": budgets}
+    if warden.settings.redis_url:
+        config["redis_url"] = warden.settings.redis_url
+    return Warden(settings_from_mapping(config), database=warden.settings.database, clock=warden.clock)
+
+
+def test_a_config_budget_removed_and_set_again_counts_the_calls_recorded_meanwhile(warden: Warden) -> None:
+    budget = {"id": "b", "period": "day", "requests": 100}
+    with _reopen(warden, [budget]) as first:
+        first.record(provider="cloud", model="small", input_tokens=10)
+        first.release(first.admit(call(model="small", input_tokens=10, max_tokens=10)))  # derives b's day
+        assert _requests(first, "b") == 1
+    with _reopen(warden, []) as without:  # the budget left the config file: nobody counts on it
+        without.record(provider="cloud", model="small", input_tokens=10)
+    with _reopen(warden, [budget]) as again:  # the same definition is back
+        assert _requests(again, "b") == 2
+        again.release(again.admit(call(model="small", input_tokens=10, max_tokens=10)))
+        assert _requests(again, "b") == 2
+        again.record(provider="cloud", model="small", input_tokens=10)
+        assert _requests(again, "b") == 3
+
+
+def test_a_cli_budget_removed_and_set_again_counts_the_calls_recorded_meanwhile(warden: Warden) -> None:
+    definition = {"id": "b", "period": "day", "requests": 100}
+    with _reopen(warden, []) as w:
+        records = _engine(w).records
+        assert records is not None
+        records.save_budget(SavedBudget("b", definition))
+        time.sleep(0.01)  # admission.refresh
+        w.record(provider="cloud", model="small", input_tokens=10)
+        w.release(w.admit(call(model="small", input_tokens=10, max_tokens=10)))  # derives b's day
+        assert _requests(w, "b") == 1
+        assert records.remove_budget("b")
+        time.sleep(0.01)
+        w.record(provider="cloud", model="small", input_tokens=10)  # b is gone: not counted on it
+        records.save_budget(SavedBudget("b", definition))
+        time.sleep(0.01)
+        w.release(w.admit(call(model="small", input_tokens=10, max_tokens=10)))
+        assert _requests(w, "b") == 2

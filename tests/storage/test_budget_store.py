@@ -199,6 +199,24 @@ def test_rebuild_replaces_spent_and_keeps_reserved(store: Any) -> None:
     assert set(store.counters("a")) == {n.key}
 
 
+def test_forget_drops_what_was_derived_for_some_budgets_only(store: Any) -> None:
+    def derived(amount: int) -> Any:
+        return lambda periods: {counter_key("a", "", p): Amounts(cost=amount) for p in periods}
+
+    assert store.derived_budgets() == set()
+    assert store.derive("a", "f1", [WINDOW.key], derived(5)) == 1
+    assert store.derive("b", "f1", [WINDOW.key], lambda periods: {}) == 1
+    assert store.derived_budgets() == {"a", "b"}
+    store.forget(["a", "nosuch"])
+    store.forget([])
+    assert store.derived_budgets() == {"b"}
+    assert store.underived("a", "f1", [WINDOW.key]) == [WINDOW.key]  # derived again when next needed
+    assert store.underived("b", "f1", [WINDOW.key]) == []
+    assert cost(store, "a") == (5, 0)  # the counters stay until then
+    assert store.derive("a", "f1", [WINDOW.key], derived(8)) == 1
+    assert cost(store, "a") == (8, 0)
+
+
 def test_threshold_alerts_are_recorded_once_and_exhaustions_every_time(records: Any) -> None:
     at = datetime(2026, 11, 23, 12, tzinfo=UTC)
     alert = AlertRecord(

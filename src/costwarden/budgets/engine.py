@@ -141,6 +141,10 @@ class BudgetEngine:
         self._config_ids = {b.id for b in self._config_budgets}
         self._policies: PolicySet | None = None
         self._fingerprints: dict[str, str] = {}
+        self._known: frozenset[str] = frozenset()
+        """The ids of the budgets in force (`policies`)."""
+        self._checked_for: frozenset[str] | None = None
+        """The `_known` of the last `_appending` check (None: none yet in this process)."""
         self._derived: set[tuple[str, str, str, int]] = set()
         self._version: str | None = None
         self._version_checked = 0.0
@@ -173,6 +177,8 @@ class BudgetEngine:
                 fingerprints = {p.id: self._fingerprint(p) for p in self._policies.policies}
                 if fingerprints != self._fingerprints:
                     self._derived.clear()  # a definition changed: ask the store what is derived under it
+                if fingerprints.keys() != self._fingerprints.keys():
+                    self._known = frozenset(fingerprints)
                 self._fingerprints = fingerprints
         return self._policies
 
@@ -455,6 +461,7 @@ class BudgetEngine:
     def settle(self, admission: Admission, event: UsageEvent) -> None:
         """Append the event, drop the reservation and count the real cost (one transaction on SQL)."""
         reservation_id = admission.reservation_ids[0] if admission.reservation_ids else None
+        self._appending()
         if reservation_id is None and self.ledger is not None and not self.policies:
             self.ledger.append(event)
             return
@@ -471,12 +478,28 @@ class BudgetEngine:
 
     def recorded(self, events: Sequence[UsageEvent]) -> None:
         """Append events that had no admission (imports, `record`) and count them."""
+        self._appending()
         if self.ledger is not None and not self.policies:
             self.ledger.append_many(events) if len(events) > 1 else self.ledger.append(events[0])
             return
         counted = self.store.settle(None, events, self._spends_for)
         if counted:
             self.announce.thresholds(counted)
+
+    def _appending(self) -> None:
+        """Before this process appends events: a budget it does not know (removed from the config file or
+        from the CLI, or not in this process's config) will not count them, so what was derived for it no
+        longer equals the ledger. Forget that, so the budget is derived again when it is next in force (the
+        same definition set again, another process that has it). Asked of the store once per set of
+        budgets in force, not per append."""
+        self.policies  # noqa: B018 - re-reads the budgets set from the CLI when they changed
+        known = self._known
+        if known is self._checked_for:
+            return
+        stale = self.store.derived_budgets() - known
+        if stale:
+            self.store.forget(stale)
+        self._checked_for = known
 
     def _notify_freed(self) -> None:
         with self._freed:

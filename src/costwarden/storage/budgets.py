@@ -12,7 +12,7 @@ reservation is stored, or nothing changes and every enforcing need that does not
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -221,6 +221,16 @@ class CounterStore(Protocol):
         `compute(missing)`, read while appends that count on them are held off, and are marked derived.
         Safe across processes: a period is derived once per fingerprint, an event appended meanwhile is
         counted once. Reservations stay. Returns how many periods were derived."""
+        ...
+
+    def derived_budgets(self) -> set[str]:
+        """The ids of the budgets some period of which is recorded as derived (under any definition)."""
+        ...
+
+    def forget(self, budget_ids: Collection[str]) -> None:
+        """Forget what was derived for `budget_ids` (every period, every definition): the next need of one
+        derives it again. For budgets an event was appended without counting on (see
+        `BudgetEngine.appending`); counters and reservations stay."""
         ...
 
     def rebuild(self, budget_ids: Sequence[str], compute: Callable[[], Mapping[str, Amounts]]) -> int:

@@ -6,7 +6,7 @@ The shipped test double (and the store used with a `MemoryLedger`): thread-safe,
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -165,6 +165,15 @@ class MemoryBudgetStore:
             for stale in [k for k, v in self._derived.items() if k[0] == budget_id and v != fingerprint]:
                 del self._derived[stale]  # derived under another definition: derive again when it returns
             return len(missing)
+
+    def derived_budgets(self) -> set[str]:
+        with self._lock:
+            return {budget_id for budget_id, _ in self._derived}
+
+    def forget(self, budget_ids: Collection[str]) -> None:
+        with self._lock:
+            for derived in [d for d in self._derived if d[0] in budget_ids]:
+                del self._derived[derived]
 
     def rebuild(self, budget_ids: Sequence[str], compute: Callable[[], Mapping[str, Amounts]]) -> int:
         prefixes = tuple(f"{b}|" for b in budget_ids)

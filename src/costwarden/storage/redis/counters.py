@@ -29,7 +29,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -666,6 +666,17 @@ class RedisCounterStore:
                 pipe.hdel(self.prefix + "derived", *stale)
             pipe.execute()
         return len(missing)
+
+    def derived_budgets(self) -> set[str]:
+        return {field.decode().rpartition("|")[0] for field in self.client.hkeys(self.prefix + "derived")}
+
+    def forget(self, budget_ids: Collection[str]) -> None:
+        prefixes = tuple(f"{b}|".encode() for b in budget_ids)
+        if not prefixes:
+            return
+        forgotten = [f for f in self.client.hkeys(self.prefix + "derived") if f.startswith(prefixes)]
+        if forgotten:
+            self.client.hdel(self.prefix + "derived", *forgotten)
 
     def rebuild(self, budget_ids: Sequence[str], compute: Callable[[], Mapping[str, Amounts]]) -> int:
         """Recompute spent amounts from the ledger while appends are held off, and make the reservations

@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TypeVar
 
 from costwarden.core.admission import Amounts, CounterState, Need
@@ -188,6 +188,12 @@ class FallbackCounterStore:
             lambda: self.redis.derive(budget_id, fingerprint, periods, compute),
             lambda: self.sql.derive(budget_id, f"{fingerprint}@{self._outage}", periods, compute),
         )
+
+    def derived_budgets(self) -> set[str]:
+        return self._either(self.redis.derived_budgets, self.sql.derived_budgets)
+
+    def forget(self, budget_ids: Collection[str]) -> None:
+        self._either(lambda: self.redis.forget(budget_ids), lambda: self.sql.forget(budget_ids))
 
     def rebuild(self, budget_ids: Sequence[str], compute: Callable[[], Mapping[str, Amounts]]) -> int:
         return self._either(

@@ -33,7 +33,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -567,6 +567,22 @@ class SqlBudgetStore(BudgetSql):
                 (budget_id, fingerprint),
             )
             return len(missing)
+
+    def derived_budgets(self) -> set[str]:
+        with self._cursor(write=False) as cursor:
+            cursor.execute("SELECT DISTINCT budget_id FROM budget_derivations")
+            return {row[0] for row in cursor.fetchall()}
+
+    def forget(self, budget_ids: Collection[str]) -> None:
+        if budget_ids:
+            self._retrying(lambda: self._forget(sorted(budget_ids)))
+
+    def _forget(self, budget_ids: Sequence[str]) -> None:
+        marks = ", ".join(["?"] * len(budget_ids))
+        with self._cursor() as cursor:
+            cursor.execute(
+                self._sql(f"DELETE FROM budget_derivations WHERE budget_id IN ({marks})"), list(budget_ids)
+            )
 
     def rebuild(self, budget_ids: Sequence[str], compute: Callable[[], Mapping[str, Amounts]]) -> int:
         return self._retrying(lambda: self._rebuild(budget_ids, compute))

@@ -18,6 +18,8 @@ from costwarden.budgets.status import budget_status
 from costwarden.clock import FixedClock
 from costwarden.config import settings_from_mapping
 from costwarden.core.money import to_units
+from costwarden.core.usage import UsageEvent
+from costwarden.reports.aggregate import Aggregator
 from costwarden.reports.retention import apply_retention
 from costwarden.warden import Warden
 
@@ -80,6 +82,37 @@ def test_an_event_older_than_the_retention_cut_counts_after_maintain(warden: War
     assert result.events_deleted == 1
     _record_old(warden)  # arrives late, after its history was folded
     assert _spent(warden) == 2 * ONE
+    _engine(warden).rebuild()
+    assert _spent(warden) == 2 * ONE
+
+
+def test_an_event_recorded_again_after_retention_folded_it_counts_once(warden: Warden) -> None:
+    """`costwarden record --id X` (or `Warden.record(id=X)`) replayed after `maintain` deleted X from the
+    events table (its sum lives on in the rollups): the same id is still one event."""
+    old = NOW - timedelta(days=40)
+    warden.record(id="X", provider="cloud", model="small", input_tokens=1000, occurred_at=old)
+    store = warden.backend.rollups
+    assert store is not None
+    assert (
+        apply_retention(store, warden.settings.retention, now=NOW, tz=warden.settings.tz).events_deleted == 1
+    )
+    assert warden.ledger.get("X") is None
+    for tokens in (1000, 3000):  # the same call again, and a later snapshot of it: history is final
+        warden.record(id="X", provider="cloud", model="small", input_tokens=tokens, occurred_at=old)
+        warden.record_many(
+            [
+                UsageEvent.create(
+                    id="X", provider="cloud", model="small", input_tokens=tokens, occurred_at=old
+                ),
+                UsageEvent.create(
+                    id="Y", provider="cloud", model="small", input_tokens=1000, occurred_at=old
+                ),
+            ]
+        )
+    assert warden.ledger.get("X") is None
+    assert _spent(warden) == 2 * ONE  # X once, and Y (a new late event)
+    report = Aggregator(warden.ledger, warden.settings.tz, store).total()
+    assert (report.events, to_units(report.cost)) == (2, 2 * ONE)
     _engine(warden).rebuild()
     assert _spent(warden) == 2 * ONE
 

@@ -112,3 +112,26 @@ def test_an_event_recorded_before_the_retention_cut_counts_everywhere(
     _json(capsys, *base, "maintain", "--json")  # folds the late hour into its day
     assert _seen(capsys, base) == want
     assert _json(capsys, *base, "maintain", "--check", "--json")["mismatched_hours"] == []
+
+
+def test_record_of_an_id_retention_already_deleted_counts_once(
+    capsys: pytest.CaptureFixture[str], base: list[str]
+) -> None:
+    record = ["record", *OPUS, "--input-tokens", "1000000", "--at", "2026-12-03T10:00Z", "--id", "call-7"]
+    code, _, err = _run(capsys, *base, *record)
+    assert code == 0, err
+    code, _, err = _run(capsys, *base, "budget", "set", "--project", "backend-api", "--monthly", "50")
+    assert code == 0, err
+    assert _json(capsys, *base, "maintain", "--json")["events_deleted"] == 1
+    for _ in range(2):  # the same call recorded again after its event was folded into the rollups
+        code, _, err = _run(capsys, *base, *record)
+        assert code == 0, err
+    assert _seen(capsys, base) == {
+        "report": "15.00",
+        "by project": "15.00",
+        "by day": "2026-12-03=15.00",
+        "budget status": "15.00",
+    }
+    code, _, err = _run(capsys, *base, "budget", "rebuild")
+    assert code == 0, err
+    assert _seen(capsys, base)["budget status"] == "15.00"

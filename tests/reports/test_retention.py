@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import text
 
 from costwarden.config import RetentionConfig
 from costwarden.core.usage import UsageEvent
 from costwarden.reports.aggregate import Aggregator
 from costwarden.reports.periods import local_midnight, month_start, named_period, next_month_start
 from costwarden.reports.retention import apply_retention, plan_retention
-from costwarden.storage.ledger import EventQuery
+from costwarden.storage.ledger import AppendOutcome, EventQuery
 from costwarden.storage.rollups import NotResolvable
 from costwarden.storage.sql.ledger import SqlLedger, open_ledger
 from costwarden.storage.sql.rollup_store import RollupStore
@@ -158,6 +160,38 @@ def test_a_late_event_before_the_horizon_counts_once(sql_ledger: SqlLedger) -> N
     assert later.events_deleted >= 1 and sql_ledger.get("late") is None
     grew(*day)
     assert aggregator.total().events == before.events + 1
+
+
+def test_an_id_retention_deleted_stays_one_event(sql_ledger: SqlLedger) -> None:
+    """Retention keeps the ids of the events it deletes: the same id appended again (one by one, in a batch,
+    a later snapshot) is an event already stored, on every write path, until monthly retention drops its
+    history."""
+    utc = ZoneInfo("UTC")
+    store = RollupStore(sql_ledger.engine)
+    aggregator = Aggregator(sql_ledger, utc, store)
+    at = NOW - timedelta(days=60)
+
+    def event(event_id: str, cost: int, tokens: int = 10) -> UsageEvent:
+        made = UsageEvent.create(
+            provider="openai", model="gpt-5", id=event_id, occurred_at=at, input_tokens=tokens
+        )
+        return priced(made, cost)
+
+    sql_ledger.append_many([event("a", 100), event("b", 200)])
+    config = RetentionConfig(detailed_days=30, daily_days=90, monthly_days=400)
+    assert apply_retention(store, config, now=NOW, tz=utc).events_deleted == 2
+    assert sql_ledger.append(event("a", 100)) is AppendOutcome.UNCHANGED
+    assert sql_ledger.append(event("a", 500, tokens=99)) is AppendOutcome.UNCHANGED  # a later snapshot
+    assert sql_ledger.append_many([event("b", 200), event("c", 300), event("a", 100)]) == 1
+    assert sql_ledger.get("a") is None and sql_ledger.get("b") is None
+    assert (aggregator.total().events, aggregator.total().cost) == (3, Decimal(600) / 10**10)
+    with sql_ledger.engine.connect() as conn:
+        retired = conn.execute(text("SELECT id FROM retired_events ORDER BY id")).scalars().all()
+    assert retired == ["a", "b"]
+    later = apply_retention(store, config, now=NOW + timedelta(days=400), tz=utc)  # the month is dropped
+    assert later.rows_dropped >= 1
+    with sql_ledger.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM retired_events")).scalar() == 0
 
 
 def test_monthly_retention_forgets_old_months(sql_ledger: SqlLedger) -> None:

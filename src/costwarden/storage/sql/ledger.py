@@ -390,12 +390,31 @@ class SqlLedger:
                     chunk = ids[i : i + 500]
                     cursor.execute(self._sql.select + f"IN ({', '.join('?' * len(chunk))})", chunk)
                     stored.update((found[0], tuple(found)) for found in cursor.fetchall())
-            written = [row for row in rows if row[0] not in stored or newer(row, stored[row[0]])]
+            retired = self._retired(cursor, [i for i in ids if i not in stored])
+            written = [
+                row
+                for row in rows
+                if (row[0] not in stored and row[0] not in retired)
+                or (row[0] in stored and newer(row, stored[row[0]]))
+            ]
             if written:
                 self._sqlite_upsert(cursor, written)
         finally:
             cursor.close()
         return written, [canonical_row(stored[row[0]]) for row in written if row[0] in stored]
+
+    @staticmethod
+    def _retired(cursor: Any, ids: Sequence[str]) -> set[str]:
+        """Which of `ids` belong to events retention deleted (`retired_events`): the trigger of migration
+        `m0014_retired_events` skips their inserts, so they are not written."""
+        found: set[str] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            cursor.execute(
+                f"SELECT id FROM retired_events WHERE id IN ({', '.join('?' * len(chunk))})", chunk
+            )
+            found.update(row[0] for row in cursor.fetchall())
+        return found
 
     def _write_tracked_pg(self, cursor: Any, rows: Sequence[Row]) -> tuple[list[Row], list[Row]]:
         """One upsert in id order (so concurrent batches cannot deadlock) that returns, per stored row,

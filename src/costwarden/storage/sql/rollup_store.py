@@ -61,6 +61,7 @@ from costwarden.storage.sql.rollup_tables import (
     SUMS,
     TABLES,
     TOTALS_DIMENSIONS,
+    retired_events,
     rollup_state,
     rollup_totals,
     rollups,
@@ -371,7 +372,9 @@ class RollupStore:
 
     @staticmethod
     def drop_before(conn: Connection, before_us: int) -> int:
-        """Forget rows that end at or before `before_us` (monthly retention); returns `rollups` rows."""
+        """Forget rows that end at or before `before_us` (monthly retention), and the retired ids of the
+        events in them; returns `rollups` rows."""
+        conn.execute(delete(retired_events).where(retired_events.c.occurred_at < before_us))
         dropped = 0
         for table in TABLES:
             count = int(conn.execute(delete(table).where(table.c.bucket_end <= before_us)).rowcount or 0)
@@ -380,10 +383,16 @@ class RollupStore:
 
     @staticmethod
     def prune_events(conn: Connection, before_us: int) -> int:
-        """Delete events that occurred before `before_us` (their sums stay in the rollups)."""
+        """Delete events that occurred before `before_us` (their sums stay in the rollups); their ids are
+        kept in `retired_events`, so recording one again is not a second event."""
         from costwarden.storage.sql.schema import events
 
-        return int(conn.execute(delete(events).where(events.c.occurred_at < before_us)).rowcount or 0)
+        old = events.c.occurred_at < before_us
+        retire = retired_events.insert().from_select(
+            ["id", "occurred_at"], select(events.c.id, events.c.occurred_at).where(old)
+        )
+        conn.execute(retire)
+        return int(conn.execute(delete(events).where(old)).rowcount or 0)
 
     @staticmethod
     def count_events(conn: Connection, before_us: int) -> int:

@@ -1,5 +1,6 @@
-"""The rollup tables on the ledger's `MetaData` (created by migrations `m0004_rollups` and
-`m0005_rollup_totals`; `costwarden.storage.sql.rollup_store` reads and maintains them)."""
+"""The rollup tables on the ledger's `MetaData` (created by migrations `m0004_rollups`,
+`m0005_rollup_totals` and `m0014_retired_events`; `costwarden.storage.sql.rollup_store` reads and maintains
+them)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Final
 
 from sqlalchemy import BigInteger, Column, Index, Integer, PrimaryKeyConstraint, String, Table
 
-from costwarden.storage.sql.schema import metadata, text_type
+from costwarden.storage.sql.schema import id_type, metadata, text_type
 
 __all__ = [
     "DIMENSIONS",
@@ -18,6 +19,7 @@ __all__ = [
     "rollups",
     "rollup_totals",
     "rollup_state",
+    "retired_events",
 ]
 
 # Dimension columns of a rollup row (event field names, `user` stored as `user_name`).
@@ -106,3 +108,15 @@ rollup_state = Table(
     Column("timezone", String(64), nullable=True),
     PrimaryKeyConstraint("id", name="pk_rollup_state"),
 )
+
+# The ids of events `maintain` deleted (their sums live on in the rollups): a trigger keeps them out of
+# `events`, so the same id recorded again is not a second event (migration `m0014_retired_events`).
+retired_events = Table(
+    "retired_events",
+    metadata,
+    Column("id", id_type(), nullable=False),
+    Column("occurred_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("id", name="pk_retired_events"),
+    sqlite_with_rowid=False,
+)
+Index("ix_retired_events_occurred_at", retired_events.c.occurred_at)

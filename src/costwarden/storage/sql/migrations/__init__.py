@@ -25,6 +25,7 @@ from costwarden.storage.sql.migrations import (
     m0011_late_events,
     m0012_quota_readings,
     m0013_alert_outbox,
+    m0014_retired_events,
 )
 
 __all__ = ["MIGRATIONS"]
@@ -43,4 +44,5 @@ MIGRATIONS: Sequence[Migration] = (
     m0011_late_events,
     m0012_quota_readings,
     m0013_alert_outbox,
+    m0014_retired_events,
 )

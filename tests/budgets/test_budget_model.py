@@ -9,7 +9,8 @@ budget's current period and scope (recomputed by budget_model.py from what was s
 arithmetic), reserved = the admissions still open; and no admission ever takes spent + reserved past a
 limit, nor is a call refused that fitted.
 
-Bounded in `make test`; the longer run is documented in docs/budgets.md (`HYPOTHESIS_PROFILE=long`).
+Bounded in `make test`; the longer run is documented in docs/budgets.md (`HYPOTHESIS_PROFILE=long`, and
+`BUDGET_MODEL_EXAMPLES` for another number of examples per backend).
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ settings.register_profile(
 )
 settings.register_profile(
     "budget-model-long",
-    max_examples=200,
+    max_examples=int(os.environ.get("BUDGET_MODEL_EXAMPLES", "200")),
     stateful_step_count=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

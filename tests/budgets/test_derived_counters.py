@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from budget_helpers import PRICING, Clock, MakeWarden, call
 
-from costwarden.budgets import BudgetEngine, SavedBudget
+from costwarden.budgets import AlertRecord, BudgetEngine, SavedBudget
 from costwarden.budgets.status import budget_status
 from costwarden.core.money import to_units
-from costwarden.core.usage import Attribution, Usage
+from costwarden.core.usage import Attribution, Usage, UsageEvent
 from costwarden.errors import BudgetExceeded
 from costwarden.storage.ledger import EventQuery
 from costwarden.warden import Warden
@@ -146,8 +146,19 @@ def test_derivation_is_once_per_key(make_warden: MakeWarden, monkeypatch: pytest
         pricing=PRICING,
         budgets=[{"id": "m", "scope": "project", "period": "month", "cost_usd": 9}],
     )
-    record(warden, NOW - timedelta(days=1))
     ledger = warden.ledger
+    ledger.append(
+        warden.price(
+            UsageEvent.create(
+                provider="cloud",
+                model="big",
+                input_tokens=100,
+                occurred_at=NOW - timedelta(days=1),
+                project="web",
+            )
+        )
+    )
+    engine_of(warden).rebuild()  # counters current (Redis: after the fixture's flush); nothing derived yet
     reads: list[EventQuery] = []
     events, totals = ledger.events, ledger.totals
 
@@ -161,10 +172,14 @@ def test_derivation_is_once_per_key(make_warden: MakeWarden, monkeypatch: pytest
 
     monkeypatch.setattr(ledger, "events", counting_events)
     monkeypatch.setattr(ledger, "totals", counting_totals)
+    record(warden, NOW - timedelta(hours=1))
+    assert (
+        len(reads) == 1
+    )  # the first event recorded derived the month's counters (its thresholds start there)
     for _ in range(5):
         with warden.guard(call(input_tokens=1, max_tokens=1, attribution=Attribution(project="web"))) as held:
             warden.settle(held, Usage(input_tokens=1, output_tokens=1), occurred_at=clock.at)
-    assert len(reads) == 1  # the first admission derived the month's counters; the others did not read
+    assert len(reads) == 1  # admissions did not read again
     warden.admit(call(input_tokens=1, max_tokens=1, attribution=Attribution(project="api")))
     assert len(reads) == 1  # one derivation covers every scope value of the period
     clock.set(datetime(2026, 12, 1, tzinfo=UTC))
@@ -216,3 +231,41 @@ def test_concurrent_derivation_counts_each_event_once(budget_backend: str, make_
     month = engine.window(engine.policies.policies[0], NOW.timestamp()).key
     state = engine.store.counters("m")[f"m||{month}"]
     assert (state.spent.cost, state.reserved.cost) == (total, 0)
+
+
+def _thresholds(warden: Warden) -> list[tuple[str, str | None, str]]:
+    records = engine_of(warden).records
+    assert records is not None
+    return sorted((a.scope, a.threshold, a.period_key) for a in records.alerts(kinds=["threshold"]))
+
+
+def test_a_budget_added_past_its_thresholds_alerts_them_once(make_warden: MakeWarden) -> None:
+    """The thresholds a budget's period is already past when it is added (or derived again) alert at its
+    first derivation, once; those it crosses later alert as they are crossed."""
+    clock = Clock(NOW)
+    warden = make_warden(
+        clock=clock, pricing=PRICING, budgets=[{"id": "all", "period": "day", "cost_usd": 1000}]
+    )
+    for _ in range(4):  # $0.80 on web, $0.20 on api
+        record(warden, NOW - timedelta(hours=1))
+    record(warden, NOW - timedelta(hours=1), project="api")
+    received: list[AlertRecord] = []
+    warden.on_alert(received.append)
+    save(warden, "monthly", scope="project", period="month", cost_usd="1", thresholds=[25, 50, 75, 100])
+    record(warden, NOW, project="api", model="small")  # $0.02: api at 22 %, under 25 %
+    got = [(a.scope, a.threshold) for a in received if a.kind == "threshold"]
+    assert sorted(got) == [("project=web", "25"), ("project=web", "50"), ("project=web", "75")]
+    month = "m:2026-11-01T00:00"
+    assert _thresholds(warden) == [("project=web", t, month) for t in ("25", "50", "75")]
+    record(warden, NOW, project="api")  # $0.42: crosses 25 %
+    record(warden, NOW, project="web")  # $1.00: crosses 100 %
+    assert _thresholds(warden) == sorted(
+        [("project=api", "25", month), *[("project=web", t, month) for t in ("25", "50", "75", "100")]]
+    )
+    engine_of(warden).rebuild()  # derived again: nothing new to say
+    warden.release(
+        warden.admit(
+            call(model="small", input_tokens=1, max_tokens=1, attribution=Attribution(project="api"))
+        )
+    )
+    assert len(_thresholds(warden)) == 5

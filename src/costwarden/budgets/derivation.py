@@ -17,7 +17,7 @@ from costwarden.budgets.keys import CounterKeys
 from costwarden.core.admission import ZERO, Amounts, CounterState, counter_key
 from costwarden.core.money import to_units
 from costwarden.core.periods import PeriodKind
-from costwarden.core.policy import Policy, PolicySet
+from costwarden.core.policy import Applied, Policy, PolicySet
 from costwarden.core.usage import ATTRIBUTION_FIELDS, Attribution
 from costwarden.storage.ledger import EventQuery, Ledger, Totals
 
@@ -40,9 +40,16 @@ class LedgerCounts:
         self.rollups = rollups
         """The rollups of the ledger's backend (None: no history folded away, as in memory)."""
 
-    def count(self, ledger: Ledger, policy: Policy, periods: Sequence[str]) -> dict[str, Amounts]:
+    def count(
+        self,
+        ledger: Ledger,
+        policy: Policy,
+        periods: Sequence[str],
+        applied: dict[str, Applied] | None = None,
+    ) -> dict[str, Amounts]:
         """What the ledger adds up to on each counter of `policy` in the period instances `periods` (every
-        scope value): the events it keeps, plus the rollups of the history retention folded away."""
+        scope value): the events it keeps, plus the rollups of the history retention folded away.
+        `applied` (if given) receives the policy as applied to each counter's scope value."""
         period = policy.period
         spans = {p: self.keys.span(period, p) for p in periods}
         starts = [s for s, _ in spans.values()]
@@ -56,13 +63,17 @@ class LedgerCounts:
         if store is not None and horizon is not None and (start is None or start < horizon):
             if len(spans) == 1:  # rolling windows (many buckets) are shorter than any retention
                 folded_end = horizon if end is None or end > horizon else end
-                self._count_folded(store, single, policy, periods[0], start, folded_end, out)
+                self._count_folded(store, single, policy, periods[0], start, folded_end, out, applied)
             start = horizon
         if end is not None and start is not None and start >= end:
             return out
         if len(spans) == 1:  # one period instance: the ledger sums its events per scope value
             self._count_totals(
-                ledger.totals(EventQuery(start=start, end=end), _names(policy)), single, periods[0], out
+                ledger.totals(EventQuery(start=start, end=end), _names(policy)),
+                single,
+                periods[0],
+                out,
+                applied,
             )
             return out
         rolling = period.kind is PeriodKind.ROLLING
@@ -81,7 +92,7 @@ class LedgerCounts:
                     continue
             usage = event.usage
             amounts = Amounts(to_units(event.cost_total), usage.total_tokens, usage.requests)
-            self._add(single, event.attribution, event.provider, event.model, bucket, amounts, out)
+            self._add(single, event.attribution, event.provider, event.model, bucket, amounts, out, applied)
         return out
 
     def _count_folded(
@@ -93,12 +104,19 @@ class LedgerCounts:
         start: datetime | None,
         end: datetime,
         out: dict[str, Amounts],
+        applied: dict[str, Applied] | None,
     ) -> None:
         """Add the rollup rows wholly inside `[start, end)` (history retention folded) to `bucket`."""
-        self._count_totals(store.totals(start, end, {}, _names(policy), self.keys.tz), single, bucket, out)
+        rows = store.totals(start, end, {}, _names(policy), self.keys.tz)
+        self._count_totals(rows, single, bucket, out, applied)
 
     def _count_totals(
-        self, rows: Sequence[Totals], single: PolicySet, bucket: str, out: dict[str, Amounts]
+        self,
+        rows: Sequence[Totals],
+        single: PolicySet,
+        bucket: str,
+        out: dict[str, Amounts],
+        applied: dict[str, Applied] | None,
     ) -> None:
         """Add sums grouped by a policy's fields (`_names`) to the counters of `bucket`."""
         policy = single.policies[0]
@@ -110,7 +128,7 @@ class LedgerCounts:
             attribution = Attribution(**fields, tags=tags)
             amounts = Amounts(to_units(row.cost), row.total_tokens, row.requests)
             provider, model = values.get("provider") or "", values.get("model") or ""
-            self._add(single, attribution, provider, model, bucket, amounts, out)
+            self._add(single, attribution, provider, model, bucket, amounts, out, applied)
 
     @staticmethod
     def _add(
@@ -121,6 +139,7 @@ class LedgerCounts:
         bucket: str,
         amounts: Amounts,
         out: dict[str, Amounts],
+        applied: dict[str, Applied] | None,
     ) -> None:
         for item in single.applicable(attribution, provider, model):
             limits = item.limits
@@ -128,6 +147,8 @@ class LedgerCounts:
                 continue
             key = counter_key(item.policy.id, item.scope_key, bucket)
             out[key] = out.get(key, Amounts()) + amounts
+            if applied is not None:
+                applied[key] = item
 
 
 def as_derived(

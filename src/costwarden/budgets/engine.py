@@ -30,6 +30,7 @@ from costwarden.core.policy import (
     Action,
     AdmissionConfig,
     AlertsConfig,
+    Applied,
     BudgetConfig,
     ExtraThreshold,
     Names,
@@ -465,6 +466,7 @@ class BudgetEngine:
         if reservation_id is None and self.ledger is not None and not self.policies:
             self.ledger.append(event)
             return
+        self._derive_for([event], self.clock())
         counted = self.store.settle(reservation_id, [event], self._spends_for)
         if reservation_id is not None:
             self._notify_freed()
@@ -482,6 +484,7 @@ class BudgetEngine:
         if self.ledger is not None and not self.policies:
             self.ledger.append_many(events) if len(events) > 1 else self.ledger.append(events[0])
             return
+        self._derive_for(events, self.clock())
         counted = self.store.settle(None, events, self._spends_for)
         if counted:
             self.announce.thresholds(counted)
@@ -560,20 +563,36 @@ class BudgetEngine:
             policy = need.applied.policy
             token = (self._fingerprints.get(policy.id, ""), policy.id, window.key, generation)
             if token not in self._derived:
-                self._derive(policy, token[0], window.keys)
+                self._derive(policy, token[0], window)
                 if len(self._derived) >= 10_000:
                     self._derived.clear()
                 self._derived.add(token)
 
+    def _derive_for(self, events: Sequence[UsageEvent], now: float) -> None:
+        """Before counting `events` without an admission: derive the current windows of the budgets they
+        count on, so what they add (and the thresholds they cross) starts from the ledger."""
+        policies: dict[str, Policy] = {}
+        for event in events:
+            for item in self.policies.applicable(event.attribution, event.provider, event.model):
+                limits = item.limits
+                if limits.cost is not None or limits.tokens is not None or limits.requests is not None:
+                    policies.setdefault(item.policy.id, item.policy)
+        for policy in policies.values():
+            self.derive(policy, now)
+
     def derive(self, policy: Policy, now: float | None = None) -> None:
         """Make sure the counters of `policy`'s current window (every scope value) count the ledger's
-        events in it; `budget status` calls this before reading them."""
+        events in it (once per definition and window, as an admission does)."""
         self.policies  # noqa: B018 - compiles the fingerprints
         window = self.window(policy, now)
+        if window.key == LIVE:
+            return
         generation = getattr(self.store, "generation", 0)
         token = (self._fingerprints.get(policy.id, ""), policy.id, window.key, generation)
         if token not in self._derived:
-            self._derive(policy, token[0], window.keys)
+            self._derive(policy, token[0], window)
+            if len(self._derived) >= 10_000:
+                self._derived.clear()
             self._derived.add(token)
 
     def counters(self, policy: Policy, now: float | None = None) -> dict[str, CounterState]:
@@ -609,16 +628,21 @@ class BudgetEngine:
             spent = self.counting.count(ledger, policy, missing)
         return as_derived(states, policy.id, missing, spent)
 
-    def _derive(self, policy: Policy, fingerprint: str, periods: Sequence[str]) -> None:
+    def _derive(self, policy: Policy, fingerprint: str, window: Window) -> None:
+        """Derive the periods of `window` not derived under `fingerprint`; when this process derived them,
+        alert the thresholds their counters are already past."""
         if self.ledger is None:
             return
         ledger = self.ledger
+        applied: dict[str, Applied] = {}
 
         def compute(missing: Sequence[str]) -> Mapping[str, Amounts]:
+            applied.clear()  # a retried transaction counts again
             with _latest(ledger):  # never a report's pinned snapshot: count every commit
-                return self.counting.count(ledger, policy, missing)
+                return self.counting.count(ledger, policy, missing, applied)
 
-        self.store.derive(policy.id, fingerprint, periods, compute)
+        if self.store.derive(policy.id, fingerprint, window.keys, compute) and policy.thresholds:
+            self.announce.reached(applied, window)
 
     # -- maintenance -------------------------------------------------------------------------------------
 

@@ -3,15 +3,26 @@ alerts. Everything goes through the engine's `AlertHub` (the feed, the log, call
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from costwarden.core.admission import Shortfall, combined, crossings, human_amount, refusal_notice, resets_at
+from costwarden.core.admission import (
+    Amounts,
+    Crossing,
+    Shortfall,
+    combined,
+    counter_key,
+    crossings,
+    human_amount,
+    refusal_notice,
+    resets_at,
+)
 from costwarden.core.calls import CallRequest
 from costwarden.core.money import money_amount
-from costwarden.core.policy import Action
+from costwarden.core.periods import Window
+from costwarden.core.policy import Action, Applied
 from costwarden.core.routing import Route
 from costwarden.core.units import unit_of
 from costwarden.core.usage import ATTRIBUTION_FIELDS, Attribution
@@ -163,27 +174,47 @@ class Announcer:
                 after = combined(spend.window_keys, rolling).spent
                 before = after - spend.amounts
             for crossing in crossings(applied, spend.key, spend.period_key, before, after):
-                threshold = crossing.threshold
-                policy = applied.policy
-                limit = human_amount(crossing.dimension, crossing.limit)
-                message = threshold.message or (
-                    f"{policy.name or f'Budget {policy.id!r}'} "
-                    f"({applied.scope_label}, {policy.period.label}) "
-                    f"reached {threshold.percent:g}% of its {limit} limit: "
-                    f"{human_amount(crossing.dimension, crossing.spent)} spent"
-                )
-                self.engine.hub.emit(
-                    AlertRecord(
-                        kind="threshold",
-                        at=datetime.fromtimestamp(self.engine.clock(), UTC),
-                        budget_id=policy.id,
-                        scope=applied.scope_label,
-                        period_key=spend.period_key,
-                        dimension=crossing.dimension,
-                        level=threshold.level,
-                        message=message,
-                        limit=crossing.limit,
-                        spent=crossing.spent,
-                        threshold=f"{threshold.percent:g}",
-                    )
-                )
+                self._threshold(crossing)
+
+    def reached(self, applied: Mapping[str, Applied], window: Window) -> None:
+        """After the counters of `window` were derived from the ledger (`applied`: the budget as applied
+        to each derived counter): the thresholds they are already past, alerted as if crossed now (a budget
+        added, or whose definition changed, after the spend). Each is recorded once, as every crossing."""
+        scopes = {item.scope_key: item for item in applied.values()}
+        if not scopes or not next(iter(scopes.values())).policy.thresholds:
+            return
+        budget_id = next(iter(scopes.values())).policy.id
+        keys = {scope: [counter_key(budget_id, scope, p) for p in window.keys] for scope in scopes}
+        states = self.engine.store.states([k for scoped in keys.values() for k in scoped])
+        for scope, item in sorted(scopes.items()):
+            after = combined(keys[scope], states).spent
+            key = counter_key(budget_id, scope, window.key)
+            for crossing in crossings(item, key, window.key, Amounts(), after):
+                self._threshold(crossing)
+
+    def _threshold(self, crossing: Crossing) -> None:
+        applied = crossing.applied
+        threshold = crossing.threshold
+        policy = applied.policy
+        limit = human_amount(crossing.dimension, crossing.limit)
+        message = threshold.message or (
+            f"{policy.name or f'Budget {policy.id!r}'} "
+            f"({applied.scope_label}, {policy.period.label}) "
+            f"reached {threshold.percent:g}% of its {limit} limit: "
+            f"{human_amount(crossing.dimension, crossing.spent)} spent"
+        )
+        self.engine.hub.emit(
+            AlertRecord(
+                kind="threshold",
+                at=datetime.fromtimestamp(self.engine.clock(), UTC),
+                budget_id=policy.id,
+                scope=applied.scope_label,
+                period_key=crossing.period_key,
+                dimension=crossing.dimension,
+                level=threshold.level,
+                message=message,
+                limit=crossing.limit,
+                spent=crossing.spent,
+                threshold=f"{threshold.percent:g}",
+            )
+        )

@@ -11,13 +11,13 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from costwarden.budgets.alerts import AlertHub
-from costwarden.budgets.derivation import LedgerCounts, as_derived
+from costwarden.budgets.derivation import LedgerCounts
+from costwarden.budgets.derived import Derivations, latest
 from costwarden.budgets.keys import LIVE, CounterKeys
 from costwarden.budgets.notices import Announcer
 from costwarden.clock import SYSTEM_CLOCK, Clock
@@ -30,7 +30,6 @@ from costwarden.core.policy import (
     Action,
     AdmissionConfig,
     AlertsConfig,
-    Applied,
     BudgetConfig,
     ExtraThreshold,
     Names,
@@ -79,13 +78,6 @@ class Verdict:
     enforce: bool
     shortfall: Shortfall | None
     notice: str | None
-
-
-def _latest(ledger: Ledger) -> AbstractContextManager[object]:
-    """Reads of `ledger` from one new snapshot (`SqlLedger.fresh`): the latest commits, even inside a
-    report's pinned snapshot, and the retention horizon, rollups and events all of the same moment."""
-    fresh = getattr(ledger, "fresh", None)
-    return fresh() if callable(fresh) else nullcontext()
 
 
 def _rank(shortfall: Shortfall) -> int:
@@ -142,11 +134,9 @@ class BudgetEngine:
         self._config_ids = {b.id for b in self._config_budgets}
         self._policies: PolicySet | None = None
         self._fingerprints: dict[str, str] = {}
-        self._known: frozenset[str] = frozenset()
-        """The ids of the budgets in force (`policies`)."""
-        self._checked_for: frozenset[str] | None = None
-        """The `_known` of the last `_appending` check (None: none yet in this process)."""
-        self._derived: set[tuple[str, str, str, int]] = set()
+        self.known: frozenset[str] = frozenset()
+        """The ids of the budgets in force (`policies`); a new object whenever they change."""
+        self.derived = Derivations(self)
         self._version: str | None = None
         self._version_checked = 0.0
         self._next_reclaim = 0.0
@@ -177,9 +167,9 @@ class BudgetEngine:
                 self._policies = PolicySet(self._compile(), self.names)
                 fingerprints = {p.id: self._fingerprint(p) for p in self._policies.policies}
                 if fingerprints != self._fingerprints:
-                    self._derived.clear()  # a definition changed: ask the store what is derived under it
+                    self.derived.clear()  # a definition changed: ask the store what is derived under it
                 if fingerprints.keys() != self._fingerprints.keys():
-                    self._known = frozenset(fingerprints)
+                    self.known = frozenset(fingerprints)
                 self._fingerprints = fingerprints
         return self._policies
 
@@ -278,7 +268,7 @@ class BudgetEngine:
         states = self.store.states([k for need in needs for k in need.keys])
         for need in needs:  # only reads: a period not derived yet is counted here, not written
             policy = need.applied.policy
-            states = self._as_derived(policy, self._underived(policy, need.window), states)
+            states = self.derived.as_derived(policy, self.derived.underived(policy, need.window), states)
         out: list[Verdict] = []
         for need in needs:
             found = find_shortfall(need, combined(need.keys, states))
@@ -325,7 +315,7 @@ class BudgetEngine:
         if not applied:
             return None, _FREE
         needs = self.keys.needs(applied, self._amounts(request, worst_case), now)
-        self._derive_needs(needs)
+        self.derived.needs(needs)
         return self._reserve(needs, now, f"{provider}/{model}")
 
     def _maybe_reclaim(self, now: float) -> None:
@@ -462,11 +452,12 @@ class BudgetEngine:
     def settle(self, admission: Admission, event: UsageEvent) -> None:
         """Append the event, drop the reservation and count the real cost (one transaction on SQL)."""
         reservation_id = admission.reservation_ids[0] if admission.reservation_ids else None
-        self._appending()
+        self.policies  # noqa: B018 - re-reads the budgets set from the CLI when they changed
+        self.derived.forget_unknown(self.known)
         if reservation_id is None and self.ledger is not None and not self.policies:
             self.ledger.append(event)
             return
-        self._derive_for([event], self.clock())
+        self.derived.events([event], self.clock())
         counted = self.store.settle(reservation_id, [event], self._spends_for)
         if reservation_id is not None:
             self._notify_freed()
@@ -480,29 +471,15 @@ class BudgetEngine:
 
     def recorded(self, events: Sequence[UsageEvent]) -> None:
         """Append events that had no admission (imports, `record`) and count them."""
-        self._appending()
+        self.policies  # noqa: B018 - re-reads the budgets set from the CLI when they changed
+        self.derived.forget_unknown(self.known)
         if self.ledger is not None and not self.policies:
             self.ledger.append_many(events) if len(events) > 1 else self.ledger.append(events[0])
             return
-        self._derive_for(events, self.clock())
+        self.derived.events(events, self.clock())
         counted = self.store.settle(None, events, self._spends_for)
         if counted:
             self.announce.thresholds(counted)
-
-    def _appending(self) -> None:
-        """Before this process appends events: a budget it does not know (removed from the config file or
-        from the CLI, or not in this process's config) will not count them, so what was derived for it no
-        longer equals the ledger. Forget that, so the budget is derived again when it is next in force (the
-        same definition set again, another process that has it). Asked of the store once per set of
-        budgets in force, not per append."""
-        self.policies  # noqa: B018 - re-reads the budgets set from the CLI when they changed
-        known = self._known
-        if known is self._checked_for:
-            return
-        stale = self.store.derived_budgets() - known
-        if stale:
-            self.store.forget(stale)
-        self._checked_for = known
 
     def _notify_freed(self) -> None:
         with self._freed:
@@ -528,7 +505,7 @@ class BudgetEngine:
         now = self.clock()
         self._maybe_reclaim(now)
         needs = self.keys.needs(applied, Amounts(), now)
-        self._derive_needs(needs)
+        self.derived.needs(needs)
         reservation_id, result = self._reserve(needs, now, f"run {attribution.run or ''}".strip(), kind="run")
         if result.ok:
             return RunSlot(reservation_id, attribution)
@@ -549,100 +526,24 @@ class BudgetEngine:
         """Drop this process's memory of a terminated run (its counters stay terminated)."""
         self._terminated.pop(run, None)
 
-    # -- derived counters --------------------------------------------------------------------------------
-
-    def _derive_needs(self, needs: Sequence[Need]) -> None:
-        """Derive from the ledger the counters of each need's window not yet derived for its budget's
-        current definition (once per budget, definition and window in this process; the store makes it
-        once across processes)."""
-        generation = getattr(self.store, "generation", 0)  # a store that switched backends derives again
-        for need in needs:
-            window = need.window
-            if window.key == LIVE:
-                continue
-            policy = need.applied.policy
-            token = (self._fingerprints.get(policy.id, ""), policy.id, window.key, generation)
-            if token not in self._derived:
-                self._derive(policy, token[0], window)
-                if len(self._derived) >= 10_000:
-                    self._derived.clear()
-                self._derived.add(token)
-
-    def _derive_for(self, events: Sequence[UsageEvent], now: float) -> None:
-        """Before counting `events` without an admission: derive the current windows of the budgets they
-        count on, so what they add (and the thresholds they cross) starts from the ledger."""
-        policies: dict[str, Policy] = {}
-        for event in events:
-            for item in self.policies.applicable(event.attribution, event.provider, event.model):
-                limits = item.limits
-                if limits.cost is not None or limits.tokens is not None or limits.requests is not None:
-                    policies.setdefault(item.policy.id, item.policy)
-        for policy in policies.values():
-            self.derive(policy, now)
+    # -- derived counters (see `budgets.derived`) -----------------------------------------------------------
 
     def derive(self, policy: Policy, now: float | None = None) -> None:
         """Make sure the counters of `policy`'s current window (every scope value) count the ledger's
         events in it (once per definition and window, as an admission does)."""
         self.policies  # noqa: B018 - compiles the fingerprints
-        window = self.window(policy, now)
-        if window.key == LIVE:
-            return
-        generation = getattr(self.store, "generation", 0)
-        token = (self._fingerprints.get(policy.id, ""), policy.id, window.key, generation)
-        if token not in self._derived:
-            self._derive(policy, token[0], window)
-            if len(self._derived) >= 10_000:
-                self._derived.clear()
-            self._derived.add(token)
+        self.derived.ensure(policy, self.window(policy, now))
 
     def counters(self, policy: Policy, now: float | None = None) -> dict[str, CounterState]:
         """Every counter of `policy` (all scopes and periods stored) as it stands, never writing: a current
         window not derived yet under the budget's definition is counted from the ledger here and left to
         the next admission to store (`as_derived`). What `budget status` and reports read."""
         self.policies  # noqa: B018 - compiles the fingerprints
-        missing = self._underived(policy, self.window(policy, now))
-        return self._as_derived(policy, missing, self.store.counters(policy.id))
+        return self.derived.counters(policy, self.window(policy, now))
 
-    def _underived(self, policy: Policy, window: Window) -> list[str]:
-        """The periods of `window` not derived under `policy`'s definition yet (read-only)."""
-        if window.key == LIVE:
-            return []
-        generation = getattr(self.store, "generation", 0)
-        token = (self._fingerprints.get(policy.id, ""), policy.id, window.key, generation)
-        if token in self._derived:
-            return []
-        missing = self.store.underived(policy.id, token[0], window.keys)
-        if not missing:
-            if len(self._derived) >= 10_000:
-                self._derived.clear()
-            self._derived.add(token)
-        return missing
-
-    def _as_derived(
-        self, policy: Policy, missing: Sequence[str], states: Mapping[str, CounterState]
-    ) -> dict[str, CounterState]:
-        if not missing or self.ledger is None:
-            return dict(states)
-        ledger = self.ledger
-        with _latest(ledger):
-            spent = self.counting.count(ledger, policy, missing)
-        return as_derived(states, policy.id, missing, spent)
-
-    def _derive(self, policy: Policy, fingerprint: str, window: Window) -> None:
-        """Derive the periods of `window` not derived under `fingerprint`; when this process derived them,
-        alert the thresholds their counters are already past."""
-        if self.ledger is None:
-            return
-        ledger = self.ledger
-        applied: dict[str, Applied] = {}
-
-        def compute(missing: Sequence[str]) -> Mapping[str, Amounts]:
-            applied.clear()  # a retried transaction counts again
-            with _latest(ledger):  # never a report's pinned snapshot: count every commit
-                return self.counting.count(ledger, policy, missing, applied)
-
-        if self.store.derive(policy.id, fingerprint, window.keys, compute) and policy.thresholds:
-            self.announce.reached(applied, window)
+    def fingerprint(self, budget_id: str) -> str:
+        """The fingerprint of a budget's definition in force ("" for an unknown id)."""
+        return self._fingerprints.get(budget_id, "")
 
     # -- maintenance -------------------------------------------------------------------------------------
 
@@ -657,14 +558,14 @@ class BudgetEngine:
 
         def compute() -> Mapping[str, Amounts]:
             spent: dict[str, Amounts] = {}
-            with _latest(ledger):
+            with latest(ledger):
                 for policy, window in windows:
                     if window.key != LIVE:
                         spent.update(self.counting.count(ledger, policy, window.keys))
             return spent
 
         written = self.store.rebuild([p.id for p in policies.policies], compute)
-        self._derived.clear()  # a rebuild forgets what was derived: the next need derives again
+        self.derived.clear()  # a rebuild forgets what was derived: the next need derives again
         return written
 
     def close(self) -> None:

@@ -88,9 +88,10 @@ class CliState:
 def _require_database(url: str | None) -> None:
     """Raise a ConfigError when `url` names a SQLite file that does not exist (a read command must not
     create folders and an empty database, then report $0)."""
+    from costwarden.storage.backend import MEMORY_URL
     from costwarden.storage.sql.engine import ledger_url, sqlite_path
 
-    if url is None:
+    if url is None or url.strip().lower() == MEMORY_URL:  # in this process's memory: nothing to look for
         return
     parsed = ledger_url(url)
     if parsed.get_backend_name() != "sqlite":

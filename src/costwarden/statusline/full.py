@@ -144,6 +144,7 @@ def full_figures(
     from costwarden.reports.budget_view import policies_of
     from costwarden.reports.live import event_values
     from costwarden.reports.periods import named_period
+    from costwarden.storage.backend import MEMORY_URL
     from costwarden.storage.codec import to_micros
     from costwarden.storage.ledger import EventQuery
     from costwarden.storage.sql.engine import ledger_url, sqlite_path
@@ -179,8 +180,10 @@ def full_figures(
             policies = policies_of(settings, warden)
             budgets, queries, windows = _budgets(aggregator, policies, now, tz, values)
             folded = aggregator.coverage().events_before is not None
-        url = ledger_url(settings.database or "")
-        path = sqlite_path(url) if url.get_backend_name() == "sqlite" else None
+        path = None
+        if (settings.database or "").strip().lower() != MEMORY_URL:  # memory://: nothing to snapshot
+            url = ledger_url(settings.database or "")
+            path = sqlite_path(url) if url.get_backend_name() == "sqlite" else None
         if path is not None and not folded:
             windows.append((today.start, today.end))
             _save(identity, signature, path.resolve(), to_micros(now), windows, today, session, queries)

@@ -30,6 +30,7 @@ from costwarden.gateway.config import GatewayConfig
 from costwarden.pricing.config import PricingConfig
 from costwarden.pricing.tiers import TiersConfig
 from costwarden.quotas.plans import SubscriptionConfig
+from costwarden.quotas.rate_limits import RateLimitConfig
 
 __all__ = [
     "CONFIG_ENV",
@@ -87,6 +88,7 @@ class Settings(_Section):
     budgets: list[BudgetConfig] = Field(default_factory=list)
     providers: list[ProviderConfig] = Field(default_factory=list)
     subscriptions: list[SubscriptionConfig] = Field(default_factory=list)
+    rate_limits: list[RateLimitConfig] = Field(default_factory=list)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     admission: AdmissionConfig = Field(default_factory=AdmissionConfig)
     estimation: EstimationConfig = Field(default_factory=EstimationConfig)
@@ -116,7 +118,7 @@ class Settings(_Section):
             )
         return value
 
-    @field_validator("budgets", "providers", "subscriptions", mode="before")
+    @field_validator("budgets", "providers", "subscriptions", "rate_limits", mode="before")
     @classmethod
     def _list_or_none(cls, value: object) -> object:
         return [] if value is None else value
@@ -337,13 +339,20 @@ def _fallback_problem(item: str, settings: Settings, catalog: list[Any]) -> str 
 def _check_fallbacks(settings: Settings, source: str | None) -> None:
     """Every fallback route names a provider that exists; the error names the budget and the item."""
     catalog: list[Any] = []  # built once, only when a route needs it
-    for index, budget in enumerate(settings.budgets):
-        for position, item in enumerate(budget.fallback):
-            problem = _fallback_problem(item, settings, catalog)
-            if problem is not None:
-                raise ConfigError(
-                    problem, source=source or "configuration", key=f"budgets[{index}].fallback[{position}]"
-                )
+    sections: tuple[tuple[str, list[list[str]]], ...] = (
+        ("budgets", [b.fallback for b in settings.budgets]),
+        ("rate_limits", [r.fallback for r in settings.rate_limits]),
+    )
+    for section, routes in sections:
+        for index, fallback in enumerate(routes):
+            for position, item in enumerate(fallback):
+                problem = _fallback_problem(item, settings, catalog)
+                if problem is not None:
+                    raise ConfigError(
+                        problem,
+                        source=source or "configuration",
+                        key=f"{section}[{index}].fallback[{position}]",
+                    )
 
 
 def _check_unique(settings: Settings, source: str | None) -> None:
@@ -352,6 +361,7 @@ def _check_unique(settings: Settings, source: str | None) -> None:
         ("budgets", "id", [b.id for b in settings.budgets]),
         ("providers", "name", [p.name for p in settings.providers]),
         ("subscriptions", "account", [s.key for s in settings.subscriptions]),
+        ("rate_limits", "provider", [r.key for r in settings.rate_limits]),
     )
     for section, key, names in sections:
         seen: set[str] = set()

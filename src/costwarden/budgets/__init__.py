@@ -47,7 +47,10 @@ def build_engine(
     set), budgets from config and from the CLI. None for a backend in memory without budgets. `clock` is
     the engine's "now" (default: the system clock); `names` gives the canonical provider and model budgets
     match calls by (`PriceBook.canonical`)."""
-    if not backend.durable and not settings.budgets:
+    from costwarden.quotas.rate_limits import rate_limit_budgets
+
+    budgets = [*settings.budgets, *rate_limit_budgets(settings.rate_limits)]
+    if not backend.durable and not budgets:
         return None
     stores = backend.budget_stores()
     counters, records = stores.counters, stores.records
@@ -63,7 +66,7 @@ def build_engine(
         store=counters,
         records=records,
         worst_case=worst_case,
-        budgets=settings.budgets,
+        budgets=budgets,
         registry=ProviderRegistry(settings.providers),
         alerts=settings.alerts,
         admission=settings.admission,

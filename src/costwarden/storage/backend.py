@@ -132,7 +132,7 @@ def backend_for_ledger(ledger: Ledger, settings: Settings, *, budgets: bool = Tr
 
     _check_redis(settings, "memory")
     own = isinstance(ledger, MemoryLedger)
-    if budgets and settings.budgets and not own:
+    if budgets and (settings.budgets or settings.rate_limits) and not own:
         raise ConfigError(
             f"budgets are configured but the ledger {type(ledger).__name__} keeps no budget counters "
             "(only SqlLedger and MemoryLedger do): pass a SQL database or a MemoryLedger, or a budget "

@@ -314,9 +314,28 @@ class BudgetEngine:
         applied = self.policies.applicable(request.attribution, provider, model)
         if not applied:
             return None, _FREE
-        needs = self.keys.needs(applied, self._amounts(request, worst_case), now)
-        self.derived.needs(needs)
-        return self._reserve(needs, now, f"{provider}/{model}")
+        amounts = self._amounts(request, worst_case)
+        while True:
+            needs = self.keys.needs(applied, amounts, now)
+            self.derived.needs(needs)
+            reservation_id, result = self._reserve(needs, now, f"{provider}/{model}")
+            if not result.ok:
+                return reservation_id, result
+            later = self.clock()
+            if not self._moved_on(needs, later):
+                return reservation_id, result
+            # The store decided on windows that ended while it waited for its lock (a busy database): a
+            # rolling window's newest buckets, or a new day, were not counted. Decide again, now.
+            self.store.release(reservation_id)
+            now = later
+
+    def _moved_on(self, needs: Sequence[Need], now: float) -> bool:
+        """Whether the current window of any need's period is no longer the one it was decided on."""
+        return any(
+            need.window.key != LIVE
+            and self.keys.window(need.applied.policy.period, now).key != need.window.key
+            for need in needs
+        )
 
     def _maybe_reclaim(self, now: float) -> None:
         if now >= self._next_reclaim:

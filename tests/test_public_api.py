@@ -30,6 +30,7 @@ EXPECTED = {
     "CostwardenError",
     "BudgetExceeded",
     "QueueTimeout",
+    "QuotaExhausted",
     "RunTerminated",
     "ConfigError",
     "ValidationError",

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         MissingExtraError,
         PricingError,
         QueueTimeout,
+        QuotaExhausted,
         RunTerminated,
         ValidationError,
     )
@@ -69,6 +70,7 @@ _LAZY: dict[str, str] = {
     "MissingExtraError": "costwarden.errors",
     "PricingError": "costwarden.errors",
     "QueueTimeout": "costwarden.errors",
+    "QuotaExhausted": "costwarden.errors",
     "RunTerminated": "costwarden.errors",
     "ValidationError": "costwarden.errors",
     "Warden": "costwarden.warden",
@@ -113,6 +115,7 @@ __all__ = [
     "PricingConfig",
     "PricingError",
     "QueueTimeout",
+    "QuotaExhausted",
     "RunTerminated",
     "Settings",
     "TiersConfig",

@@ -15,6 +15,7 @@ __all__ = [
     "BudgetExceeded",
     "RunTerminated",
     "QueueTimeout",
+    "QuotaExhausted",
 ]
 
 
@@ -124,3 +125,36 @@ class QueueTimeout(BudgetExceeded):
     def __init__(self, message: str, *, waited: float = 0.0, **details: object) -> None:
         self.waited = waited
         super().__init__(message, **details)  # type: ignore[arg-type]
+
+
+class QuotaExhausted(BudgetExceeded):
+    """A call was refused because its provider account's quota is exhausted (a 429, a window at 100 %, a
+    limit hit) until `resets_at`, and no fallback could take it (or the plan says `on_exhausted: refuse`,
+    or waiting would take longer than its `max_wait`). `provider`, `account` and `window` name the wall."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        account: str,
+        window: str,
+        resets_at: datetime | None,
+        action: str = "refuse",
+    ) -> None:
+        self.provider = provider
+        self.account = account
+        self.window = window
+        super().__init__(
+            message,
+            budget_id=f"quota:{provider}/{account}",
+            scope=f"provider={provider}|account={account}",
+            period=window,
+            limit=0,
+            spent=0,
+            reserved=0,
+            resets_at=resets_at,
+            unit="requests",
+            requested=1,
+            action=action,
+        )

@@ -8,8 +8,10 @@ print(event.cost.total, event.cost.source)
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from costwarden.clock import Clock, clock_from_env
 from costwarden.config import Settings, load_settings, with_database
 from costwarden.context import attribution_scope, current_attribution
-from costwarden.core.calls import Admission, CallRequest, is_cancellation
+from costwarden.core.calls import Admission, CallRequest, Decision, is_cancellation
 from costwarden.core.controller import BudgetController, NullBudgets, RunSlot
 from costwarden.core.usage import (
     Attribution,
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 if TYPE_CHECKING:
     from costwarden.estimate import TokenEstimator
     from costwarden.quotas import Quotas
+    from costwarden.quotas.exhaustion import ExhaustionGate, Routed
 
 __all__ = ["BudgetController", "Warden"]
 
@@ -255,16 +258,33 @@ class Warden:
     def admit(self, request: CallRequest) -> Admission:
         """Reserve the call's worst case against every applicable budget (all or nothing).
 
-        Raises `BudgetExceeded` when refused (`RunTerminated` for a terminated run, `QueueTimeout` when a
-        queued call waited too long). The admission says which provider/model to call, and why.
+        A provider account whose quota is exhausted (a 429, a window at 100 %) is not called until its
+        reset: the call falls back, waits or is refused (`QuotaExhausted`), as its plan says (see
+        docs/quotas.md). Raises `BudgetExceeded` when refused (`RunTerminated` for a terminated run,
+        `QueueTimeout` when a queued call waited too long). The admission says which provider/model to
+        call, and why.
         """
         request = self._in_scope(request)
-        return self.budgets.admit(request, self.worst_case(request))
+        started = time.monotonic()
+        while True:
+            routed = self.exhaustion.plan(request, started)
+            if not isinstance(routed, float):
+                break
+            time.sleep(routed)
+        admission = self.budgets.admit(routed.request, self.worst_case(routed.request))
+        return _around_wall(admission, request, routed)
 
     async def aadmit(self, request: CallRequest) -> Admission:
         """`admit` for async code: a queued call waits without blocking the event loop."""
         request = self._in_scope(request)
-        return await self.budgets.aadmit(request, self.worst_case(request))
+        started = time.monotonic()
+        while True:
+            routed = self.exhaustion.plan(request, started)
+            if not isinstance(routed, float):
+                break
+            await asyncio.sleep(routed)
+        admission = await self.budgets.aadmit(routed.request, self.worst_case(routed.request))
+        return _around_wall(admission, request, routed)
 
     def settle(
         self,
@@ -470,6 +490,22 @@ class Warden:
         return Quotas(LazyQuotaStore(lambda: self.backend.quotas), clock=self.clock)
 
     @functools.cached_property
+    def exhaustion(self) -> ExhaustionGate:
+        """Routes calls around provider accounts whose quota is exhausted (`costwarden.quotas.exhaustion`)."""
+        from costwarden.core.routing import ProviderRegistry
+        from costwarden.quotas.exhaustion import ExhaustionGate
+
+        settings = self.settings
+        return ExhaustionGate(
+            self.quotas,
+            plans=settings.subscriptions,
+            registry=ProviderRegistry(settings.providers),
+            clock=self.clock,
+            tz=settings.tz,
+            default_max_tokens=settings.estimation.default_max_tokens,
+        )
+
+    @functools.cached_property
     def estimator(self) -> TokenEstimator:
         """Pre-call input token estimates (`settings.estimation.safety_margin` for borrowed tokenizers)."""
         from costwarden.estimate import TokenEstimator
@@ -484,3 +520,17 @@ def _run_attribution(*, tags: dict[str, str] | None, **fields: str | None) -> At
     if attribution.run is None and current_attribution().run is None:
         return replace(attribution, run=f"run-{new_event_id()[3:]}")
     return attribution
+
+
+def _around_wall(admission: Admission, request: CallRequest, routed: Routed) -> Admission:
+    """The admission of a call sent around an exhausted provider account: the request as the caller made
+    it (so its adapter sees the switch), a fallback decision and the notice saying why."""
+    if routed.notice is None:
+        return admission
+    return replace(
+        admission,
+        request=request,
+        decision=Decision.FALLBACK,
+        notices=(routed.notice, *admission.notices),
+        reason=routed.notice,
+    )

@@ -49,6 +49,8 @@ class Quotas:
         self._pending: dict[_Key, QuotaSnapshot] = {}
         self._persisted_at: dict[_Key, float] = {}
         self._lock = ForkSafeLock()
+        self.version = 0
+        """Counts the snapshots this process recorded (readers of the store cache by it)."""
         weakref.finalize(self, _flush_pending, self.store, self._pending, self._lock)
 
     def observe(
@@ -78,6 +80,7 @@ class Quotas:
         key = (snapshot.provider, snapshot.account)
         now = time.monotonic()
         with self._lock:
+            self.version += 1
             current = self._latest.get(key)
             if current is None or current.observed_at <= snapshot.observed_at:
                 self._latest[key] = snapshot
@@ -94,6 +97,7 @@ class Quotas:
     def record_many(self, snapshots: list[QuotaSnapshot]) -> None:
         """Keep many snapshots at once (an import's readings), every one stored, no throttle."""
         with self._lock:
+            self.version += 1
             for snapshot in snapshots:
                 key = (snapshot.provider, snapshot.account)
                 current = self._latest.get(key)
@@ -120,10 +124,13 @@ class Quotas:
                 merged[key] = snapshot
         return [merged[k] for k in sorted(merged)]
 
-    def readings(self, *, provider: str | None = None, account: str | None = None) -> list[QuotaReading]:
-        """The newest reading of every window (stored, and this process's held-back ones)."""
+    def readings(
+        self, *, provider: str | None = None, account: str | None = None, since: datetime | None = None
+    ) -> list[QuotaReading]:
+        """The newest reading of every window (stored, and this process's held-back ones); with `since`,
+        of the windows read since then only."""
         self.flush()
-        return self.store.latest_readings(provider=provider, account=account)
+        return self.store.latest_readings(provider=provider, account=account, since=since)
 
     def history(
         self,

@@ -255,7 +255,7 @@ class QuotaStore(Protocol):
         ...
 
     def latest_readings(
-        self, *, provider: str | None = None, account: str | None = None
+        self, *, provider: str | None = None, account: str | None = None, since: datetime | None = None
     ) -> list[QuotaReading]:
         """The newest reading of each window (sorted by provider, account, window)."""
         ...
@@ -280,7 +280,7 @@ class _Snapshots:
         raise NotImplementedError
 
     def latest_readings(
-        self, *, provider: str | None = None, account: str | None = None
+        self, *, provider: str | None = None, account: str | None = None, since: datetime | None = None
     ) -> list[QuotaReading]:
         raise NotImplementedError
 
@@ -341,9 +341,9 @@ class MemoryQuotaStore(_Snapshots):
         return sorted(out, key=lambda r: (r.observed_at, r.provider, r.account, r.window))
 
     def latest_readings(
-        self, *, provider: str | None = None, account: str | None = None
+        self, *, provider: str | None = None, account: str | None = None, since: datetime | None = None
     ) -> list[QuotaReading]:
-        return latest_per_window(self.history(provider=provider, account=account))
+        return latest_per_window(self.history(provider=provider, account=account, since=since))
 
 
 class LazyQuotaStore(_Snapshots):
@@ -376,6 +376,6 @@ class LazyQuotaStore(_Snapshots):
         )
 
     def latest_readings(
-        self, *, provider: str | None = None, account: str | None = None
+        self, *, provider: str | None = None, account: str | None = None, since: datetime | None = None
     ) -> list[QuotaReading]:
-        return self._resolve().latest_readings(provider=provider, account=account)
+        return self._resolve().latest_readings(provider=provider, account=account, since=since)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Column,
     Engine,
     Float,
+    Index,
     Integer,
     PrimaryKeyConstraint,
     String,
@@ -61,6 +62,7 @@ quota_readings = Table(
     PrimaryKeyConstraint(
         "provider", "account", "window_name", "observed_at", "source", name="pk_quota_readings"
     ),
+    Index("ix_quota_readings_observed_at", "observed_at"),
 )
 
 _BATCH = 500
@@ -152,10 +154,12 @@ class SqlQuotaStore(_Snapshots):
             return [_reading(row) for row in conn.execute(stmt).mappings()]
 
     def latest_readings(
-        self, *, provider: str | None = None, account: str | None = None
+        self, *, provider: str | None = None, account: str | None = None, since: datetime | None = None
     ) -> list[QuotaReading]:
         t = quota_readings
         newest = select(t.c.provider, t.c.account, t.c.window_name, func.max(t.c.observed_at).label("at"))
+        if since is not None:
+            newest = newest.where(t.c.observed_at >= to_micros(since))
         if provider is not None:
             newest = newest.where(t.c.provider == provider)
         if account is not None:

@@ -26,6 +26,7 @@ from costwarden.storage.sql.migrations import (
     m0012_quota_readings,
     m0013_alert_outbox,
     m0014_retired_events,
+    m0015_quota_readings_by_time,
 )
 
 __all__ = ["MIGRATIONS"]
@@ -45,4 +46,5 @@ MIGRATIONS: Sequence[Migration] = (
     m0012_quota_readings,
     m0013_alert_outbox,
     m0014_retired_events,
+    m0015_quota_readings_by_time,
 )

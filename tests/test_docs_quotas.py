@@ -17,6 +17,7 @@ from costwarden.cli.quota import quota_app
 from costwarden.config import settings_from_mapping
 from costwarden.quotas.plans import SubscriptionConfig, WindowConfig
 from costwarden.quotas.presets import PRESETS
+from costwarden.quotas.rate_limits import RateLimitConfig
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "quotas.md"
 TEXT = DOC.read_text(encoding="utf-8")
@@ -36,7 +37,7 @@ def test_config_example_is_valid_and_reports(
 ) -> None:
     data = yaml.safe_load(YAML[index])
     settings = settings_from_mapping(data)
-    assert settings.subscriptions
+    assert settings.subscriptions or settings.rate_limits
     config = tmp_path / "config.yaml"
     config.write_text(YAML[index], encoding="utf-8")
     assert main(["--config", str(config), "--db", sqlite_url, "db", "upgrade"]) == 0
@@ -68,7 +69,7 @@ def test_shell_session_runs(tmp_path: Path, sqlite_url: str, capsys: pytest.Capt
         assert code == 0, (line, out, err)
 
 
-@pytest.mark.parametrize("model", [SubscriptionConfig, WindowConfig])
+@pytest.mark.parametrize("model", [SubscriptionConfig, WindowConfig, RateLimitConfig])
 def test_every_config_key_is_documented(model: type[BaseModel]) -> None:
     missing = [name for name in model.model_fields if f"| `{name}` |" not in TEXT]
     assert not missing, f"{model.__name__}: {missing}"

@@ -30,6 +30,7 @@ from costwarden.gateway.config import GatewayConfig
 from costwarden.pricing.config import PricingConfig
 from costwarden.pricing.tiers import TiersConfig
 from costwarden.quotas.plans import SubscriptionConfig
+from costwarden.quotas.pollers import PollerConfig
 from costwarden.quotas.rate_limits import RateLimitConfig
 
 __all__ = [
@@ -89,6 +90,7 @@ class Settings(_Section):
     providers: list[ProviderConfig] = Field(default_factory=list)
     subscriptions: list[SubscriptionConfig] = Field(default_factory=list)
     rate_limits: list[RateLimitConfig] = Field(default_factory=list)
+    quota_pollers: list[PollerConfig] = Field(default_factory=list)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     admission: AdmissionConfig = Field(default_factory=AdmissionConfig)
     estimation: EstimationConfig = Field(default_factory=EstimationConfig)
@@ -118,7 +120,7 @@ class Settings(_Section):
             )
         return value
 
-    @field_validator("budgets", "providers", "subscriptions", "rate_limits", mode="before")
+    @field_validator("budgets", "providers", "subscriptions", "rate_limits", "quota_pollers", mode="before")
     @classmethod
     def _list_or_none(cls, value: object) -> object:
         return [] if value is None else value
@@ -362,6 +364,7 @@ def _check_unique(settings: Settings, source: str | None) -> None:
         ("providers", "name", [p.name for p in settings.providers]),
         ("subscriptions", "account", [s.key for s in settings.subscriptions]),
         ("rate_limits", "provider", [r.key for r in settings.rate_limits]),
+        ("quota_pollers", "name", [p.source for p in settings.quota_pollers]),
     )
     for section, key, names in sections:
         seen: set[str] = set()

@@ -45,7 +45,7 @@ TEXTS: dict[str, str] = {
         "  db          The ledger database.\n"
         "  import      Import usage from coding agents' local logs (Claude Code,...\n"
         "  budget      Budgets: set, list, remove, status, rebuild.\n"
-        "  quota       Subscriptions and quotas: report, status.\n"
+        "  quota       Subscriptions and quotas: report, status, poll.\n"
         "  alert       Alert channels (webhook, Slack, email): set, list, test,...\n"
         "  config      Configuration: import a file written in another tool's shape.\n"
     ),
@@ -851,7 +851,7 @@ TEXTS: dict[str, str] = {
     "quota": (
         "Usage: costwarden quota [OPTIONS] COMMAND [ARGS]...\n"
         "\n"
-        "  Subscriptions and quotas: report, status.\n"
+        "  Subscriptions and quotas: report, status, poll.\n"
         "\n"
         "Options:\n"
         "  --help  Show this message and exit.\n"
@@ -859,6 +859,7 @@ TEXTS: dict[str, str] = {
         "Commands:\n"
         "  report  Each plan and account: every window's use (used / limit or %),...\n"
         "  status  One row per plan window: used, limit, percent, reset and...\n"
+        "  poll    Ask the configured `quota_pollers:` (OpenRouter key, Anthropic...\n"
     ),
     "quota report": (
         "Usage: costwarden quota report [OPTIONS]\n"
@@ -884,6 +885,19 @@ TEXTS: dict[str, str] = {
         "  --account <str>   Only this account (with --provider).\n"
         "  --json            Print JSON (costwarden.quota_status/1).\n"
         "  --help            Show this message and exit.\n"
+    ),
+    "quota poll": (
+        "Usage: costwarden quota poll [OPTIONS]\n"
+        "\n"
+        "  Ask the configured `quota_pollers:` (OpenRouter key, Anthropic and OpenAI\n"
+        "  organization usage and cost, your own URL or command) and store what they\n"
+        "  say; a source younger than its TTL is not asked again. Exit 1 when a source\n"
+        "  failed (its last reading is shown, marked stale).\n"
+        "\n"
+        "Options:\n"
+        "  --force  Ask every source, also within its TTL.\n"
+        "  --json   Print JSON (costwarden.quota_poll/1).\n"
+        "  --help   Show this message and exit.\n"
     ),
     "alert": (
         "Usage: costwarden alert [OPTIONS] COMMAND [ARGS]...\n"

@@ -16,13 +16,16 @@ from rich.text import Text
 from costwarden.cli.reporting import echo_json
 from costwarden.cli.state import CliState, state_of
 from costwarden.core.admission import format_reset
+from costwarden.quotas.pollers import poll_all
 from costwarden.quotas.usage import PlanUsage, WindowUsage
 from costwarden.reports.formats import money
-from costwarden.views.quota_status import QuotaQuery, QuotaStatusResult, quota_status_view
+from costwarden.reports.periods import utc_iso
+from costwarden.storage.quotas import QuotaReading
+from costwarden.views.quota_status import QuotaQuery, QuotaStatusResult, quota_status_view, reading_json
 
 __all__ = ["register", "quota_app"]
 
-quota_app = typer.Typer(help="Subscriptions and quotas: report, status.", no_args_is_help=True)
+quota_app = typer.Typer(help="Subscriptions and quotas: report, status, poll.", no_args_is_help=True)
 
 ProviderOption = Annotated[
     str | None, typer.Option("--provider", help="Only this provider's plans and windows.")
@@ -194,6 +197,73 @@ def status(
         state.console.print(table)
     if result.readings:
         state.console.print(_readings_table(result, tz))
+
+
+@quota_app.command("poll")
+def poll(
+    ctx: typer.Context,
+    force: Annotated[bool, typer.Option("--force", help="Ask every source, also within its TTL.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (costwarden.quota_poll/1).")] = False,
+) -> None:
+    """Ask the configured `quota_pollers:` (OpenRouter key, Anthropic and OpenAI organization usage and
+    cost, your own URL or command) and store what they say; a source younger than its TTL is not asked
+    again. Exit 1 when a source failed (its last reading is shown, marked stale)."""
+    state = state_of(ctx)
+    pollers = list(state.settings.quota_pollers)
+    if not pollers:
+        state.console.print("No quota_pollers configured (see docs/quotas.md).")
+        return
+    warden = state.warden
+    now = warden.clock.now()
+    results = poll_all(warden.quotas, pollers, now=now, force=force)
+    if as_json:
+        echo_json(
+            {
+                "schema": "costwarden.quota_poll/1",
+                "at": utc_iso(now),
+                "pollers": [
+                    {
+                        "name": r.poller.label,
+                        "kind": r.poller.kind,
+                        "provider": r.poller.provider_name,
+                        "account": r.poller.account,
+                        "state": r.state,
+                        "error": r.error,
+                        "age_seconds": None if r.age_seconds is None else int(r.age_seconds),
+                        "readings": [reading_json(x, now) for x in r.readings],
+                    }
+                    for r in results
+                ],
+            }
+        )
+    else:
+        tz = state.settings.tz
+        for result in results:
+            poller = result.poller
+            head = f"{poller.label} ({poller.provider_name}/{poller.account}): {result.state}"
+            if result.error:
+                head += f" — {result.error}"
+            state.console.print(Text(head, style="bold red" if result.state in ("stale", "failed") else ""))
+            for reading in result.readings:
+                state.console.print(f"  {_reading_line(reading, tz)}", markup=False)
+    if any(r.state in ("stale", "failed") for r in results):
+        raise typer.Exit(1)
+
+
+def _reading_line(reading: QuotaReading, tz: ZoneInfo) -> str:
+    def amount(value: int | None) -> str:
+        if value is None:
+            return "?"
+        return f"${money(Decimal(value) / 10**10)}" if reading.unit == "usd" else f"{value:,}"
+
+    parts = [f"{reading.window}: used {amount(reading.used)}"]
+    if reading.limit is not None:
+        parts.append(f"of {amount(reading.limit)}")
+    if reading.remaining is not None:
+        parts.append(f"({amount(reading.remaining)} left)")
+    if reading.reset_at is not None:
+        parts.append(f"resets {format_reset(reading.reset_at, tz)}")
+    return " ".join(parts)
 
 
 def register(app: typer.Typer) -> None:

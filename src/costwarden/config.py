@@ -29,6 +29,8 @@ from costwarden.errors import ConfigError
 from costwarden.gateway.config import GatewayConfig
 from costwarden.pricing.config import PricingConfig
 from costwarden.pricing.tiers import TiersConfig
+from costwarden.quotas.alerts import UtilizationAlertsConfig
+from costwarden.quotas.exhaustion import QuotaRoutingConfig
 from costwarden.quotas.plans import SubscriptionConfig
 from costwarden.quotas.pollers import PollerConfig
 from costwarden.quotas.rate_limits import RateLimitConfig
@@ -91,6 +93,8 @@ class Settings(_Section):
     subscriptions: list[SubscriptionConfig] = Field(default_factory=list)
     rate_limits: list[RateLimitConfig] = Field(default_factory=list)
     quota_pollers: list[PollerConfig] = Field(default_factory=list)
+    utilization_alerts: UtilizationAlertsConfig = Field(default_factory=UtilizationAlertsConfig)
+    quota_routing: QuotaRoutingConfig = Field(default_factory=QuotaRoutingConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     admission: AdmissionConfig = Field(default_factory=AdmissionConfig)
     estimation: EstimationConfig = Field(default_factory=EstimationConfig)

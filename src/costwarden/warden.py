@@ -502,6 +502,7 @@ class Warden:
             registry=ProviderRegistry(settings.providers),
             clock=self.clock,
             tz=settings.tz,
+            routing=settings.quota_routing,
             default_max_tokens=settings.estimation.default_max_tokens,
         )
 

@@ -45,7 +45,7 @@ TEXTS: dict[str, str] = {
         "  db          The ledger database.\n"
         "  import      Import usage from coding agents' local logs (Claude Code,...\n"
         "  budget      Budgets: set, list, remove, status, rebuild.\n"
-        "  quota       Subscriptions and quotas: report, status, poll.\n"
+        "  quota       Subscriptions and quotas: report, status, poll, check.\n"
         "  alert       Alert channels (webhook, Slack, email): set, list, test,...\n"
         "  config      Configuration: import a file written in another tool's shape.\n"
     ),
@@ -851,7 +851,7 @@ TEXTS: dict[str, str] = {
     "quota": (
         "Usage: costwarden quota [OPTIONS] COMMAND [ARGS]...\n"
         "\n"
-        "  Subscriptions and quotas: report, status, poll.\n"
+        "  Subscriptions and quotas: report, status, poll, check.\n"
         "\n"
         "Options:\n"
         "  --help  Show this message and exit.\n"
@@ -860,6 +860,7 @@ TEXTS: dict[str, str] = {
         "  report  Each plan and account: every window's use (used / limit or %),...\n"
         "  status  One row per plan window: used, limit, percent, reset and...\n"
         "  poll    Ask the configured `quota_pollers:` (OpenRouter key, Anthropic...\n"
+        "  check   Utilization alerts: a plan projected under its floor at...\n"
     ),
     "quota report": (
         "Usage: costwarden quota report [OPTIONS]\n"
@@ -898,6 +899,19 @@ TEXTS: dict[str, str] = {
         "  --force  Ask every source, also within its TTL.\n"
         "  --json   Print JSON (costwarden.quota_poll/1).\n"
         "  --help   Show this message and exit.\n"
+    ),
+    "quota check": (
+        "Usage: costwarden quota check [OPTIONS]\n"
+        "\n"
+        "  Utilization alerts: a plan projected under its floor at mid-cycle, a window\n"
+        "  nearly exhausted, paid plans together under the fleet floor, each with the\n"
+        "  money at stake. Each is raised once per plan and cycle (window and reset;\n"
+        "  month for the fleet) into the alert feed (`costwarden alerts`); run it from\n"
+        "  cron or after `quota poll`.\n"
+        "\n"
+        "Options:\n"
+        "  --json  Print the alerts raised as JSON.\n"
+        "  --help  Show this message and exit.\n"
     ),
     "alert": (
         "Usage: costwarden alert [OPTIONS] COMMAND [ARGS]...\n"

@@ -13,9 +13,11 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from costwarden.budgets import AlertHub, BudgetEngine
 from costwarden.cli.reporting import echo_json
 from costwarden.cli.state import CliState, state_of
 from costwarden.core.admission import format_reset
+from costwarden.quotas.alerts import as_alert, utilization_findings
 from costwarden.quotas.pollers import poll_all
 from costwarden.quotas.usage import PlanUsage, WindowUsage
 from costwarden.reports.formats import money
@@ -25,7 +27,7 @@ from costwarden.views.quota_status import QuotaQuery, QuotaStatusResult, quota_s
 
 __all__ = ["register", "quota_app"]
 
-quota_app = typer.Typer(help="Subscriptions and quotas: report, status, poll.", no_args_is_help=True)
+quota_app = typer.Typer(help="Subscriptions and quotas: report, status, poll, check.", no_args_is_help=True)
 
 ProviderOption = Annotated[
     str | None, typer.Option("--provider", help="Only this provider's plans and windows.")
@@ -264,6 +266,48 @@ def _reading_line(reading: QuotaReading, tz: ZoneInfo) -> str:
     if reading.reset_at is not None:
         parts.append(f"resets {format_reset(reading.reset_at, tz)}")
     return " ".join(parts)
+
+
+@quota_app.command("check")
+def check(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the alerts raised as JSON.")] = False,
+) -> None:
+    """Utilization alerts: a plan projected under its floor at mid-cycle, a window nearly exhausted, paid
+    plans together under the fleet floor, each with the money at stake. Each is raised once per plan and
+    cycle (window and reset; month for the fleet) into the alert feed (`costwarden alerts`); run it from
+    cron or after `quota poll`."""
+    state = state_of(ctx)
+    warden = state.warden
+    result = quota_status_view(warden, QuotaQuery())
+    findings = utilization_findings(list(result.plans), state.settings.utilization_alerts, result.at)
+    hub = warden.budgets.hub if isinstance(warden.budgets, BudgetEngine) else AlertHub()
+    raised = [(f, hub.emit(as_alert(f, result.at))) for f in findings]
+    if as_json:
+        echo_json(
+            {
+                "schema": "costwarden.quota_check/1",
+                "at": utc_iso(result.at),
+                "findings": [
+                    {
+                        "kind": f.kind,
+                        "key": f.key,
+                        "period": f.period_key,
+                        "percent": str(f.percent.quantize(Decimal("0.1"))),
+                        "at_stake_usd": money(f.at_stake_usd),
+                        "message": f.message,
+                        "new": stored is not None,
+                    }
+                    for f, stored in raised
+                ],
+            }
+        )
+        return
+    if not findings:
+        state.console.print("Every plan is within its floors.")
+    for finding, stored in raised:
+        suffix = "" if stored is not None else " (already raised)"
+        state.console.print(Text(finding.message + suffix), markup=False)
 
 
 def register(app: typer.Typer) -> None:

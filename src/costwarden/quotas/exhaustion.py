@@ -27,6 +27,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from costwarden.clock import Clock
 from costwarden.core.admission import format_reset
 from costwarden.core.calls import CallRequest
@@ -39,10 +41,21 @@ from costwarden.storage.quotas import DEFAULT_ACCOUNT, QuotaReading
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["Wall", "Routed", "ExhaustionGate", "walls_of", "account_of"]
+__all__ = ["Wall", "Routed", "ExhaustionGate", "QuotaRoutingConfig", "walls_of", "account_of"]
 
 _LOOKBACK = timedelta(days=8)
 """Readings older than this raise no wall (the longest window a provider reports is a week)."""
+
+
+class QuotaRoutingConfig(BaseModel):
+    """The `quota_routing:` section: use what you pay for."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prefer_subscriptions: bool = False
+    """Send a call for a pay-per-token provider to a `kind: subscription` route of the registry that can
+    serve it and has spare quota (no wall; its newest readings under `spare_below_percent`)."""
+    spare_below_percent: float = Field(default=90.0, gt=0, le=100)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +120,7 @@ class ExhaustionGate:
         registry: ProviderRegistry | None = None,
         clock: Clock,
         tz: ZoneInfo,
+        routing: QuotaRoutingConfig | None = None,
         cooldown: float = 60.0,
         cache_seconds: float = 1.0,
         default_max_tokens: int = 4096,
@@ -116,6 +130,7 @@ class ExhaustionGate:
         self.registry = registry if registry is not None else ProviderRegistry()
         self.clock = clock
         self.tz = tz
+        self.routing = routing if routing is not None else QuotaRoutingConfig()
         self.cooldown = cooldown
         self.cache_seconds = cache_seconds
         self.default_max_tokens = default_max_tokens
@@ -145,6 +160,10 @@ class ExhaustionGate:
         account = account_of(request)
         wall = self.wall(request.provider, account)
         if wall is None:
+            if self.routing.prefer_subscriptions and request.allow_fallback:
+                spare = self._spare(request)
+                if spare is not None:
+                    return spare
             return Routed(request)
         plan = self.plans.get((request.provider, account))
         strategy = plan.on_exhausted if plan is not None else "fallback"
@@ -183,6 +202,32 @@ class ExhaustionGate:
                 f"{request.provider}/{request.model}"
             )
             return Routed(replace(request, provider=route.provider, model=route.model), notice, wall)
+        return None
+
+    def _spare(self, request: CallRequest) -> Routed | None:
+        """A subscription route with spare quota for a call to a pay-per-token provider, or None."""
+        if not self.registry or self.registry.kind(request.provider) == "subscription":
+            return None
+        output = request.max_tokens if request.max_tokens is not None else self.default_max_tokens
+        candidates = self.registry.candidates(
+            refused=(request.provider, request.model),
+            spec=("kind:subscription",),
+            capabilities=request.capabilities,
+            tokens=request.input_tokens + output,
+        )
+        for route in candidates:
+            if self.wall(route.provider) is not None:
+                continue
+            used = [r.used_fraction for r in self._readings(route.provider, DEFAULT_ACCOUNT)]
+            known = [u for u in used if u is not None]
+            top = max(known, default=0.0) * 100
+            if top >= self.routing.spare_below_percent:
+                continue
+            notice = (
+                f"using spare subscription quota of {route.provider}/{route.model} ({top:.0f}% used) instead "
+                f"of pay-per-token {request.provider}/{request.model}"
+            )
+            return Routed(replace(request, provider=route.provider, model=route.model), notice)
         return None
 
     def _refusal(self, wall: Wall, action: str, why: str | None) -> QuotaExhausted:

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from costwarden.quotas.learned import LearnedCap
 from costwarden.quotas.plans import SubscriptionConfig, WindowConfig
 from costwarden.storage.ledger import Totals
 from costwarden.storage.quotas import QuotaReading
@@ -48,6 +49,8 @@ class WindowUsage:
     exhausted: bool = False
     by_project: tuple[tuple[str, Decimal], ...] = ()
     """Ledger windows: the use per project, largest first (at most 5)."""
+    learned: LearnedCap | None = None
+    """The cap learned from limit hits (`costwarden.quotas.learned`), when there were any."""
 
     @property
     def remaining(self) -> Decimal | None:

@@ -6,11 +6,13 @@ line (`5h: 62% | week: 31%`) for a status bar."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
+from zoneinfo import ZoneInfo
 
+from costwarden.quotas.learned import LearnedCap, applies_to, learned_cap
 from costwarden.quotas.plans import SubscriptionConfig, WindowConfig
 from costwarden.quotas.usage import PlanUsage, WindowUsage, counted_amount, window_bounds, window_usage
 from costwarden.reports.aggregate import Aggregator
@@ -37,6 +39,8 @@ __all__ = [
 QUOTA_SCHEMA = "costwarden.quota_status/1"
 _TOP_PROJECTS = 5
 _TICK = timedelta(microseconds=1)
+_HIT_HISTORY = timedelta(days=90)
+"""How far back limit hits are read to learn a window's cap."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,7 @@ def _iso(at: datetime | None) -> str | None:
 
 def window_json(usage: WindowUsage) -> dict[str, Any]:
     window = usage.window
+    learned = usage.learned
     return {
         "name": window.name,
         "unit": window.unit,
@@ -74,6 +79,15 @@ def window_json(usage: WindowUsage) -> dict[str, Any]:
         "observed_at": _iso(usage.observed_at),
         "exhausted": usage.exhausted,
         "by_project": [{"project": p, "used": _amount(window, v)} for p, v in usage.by_project],
+        "learned_limit": None
+        if learned is None
+        else {
+            "estimate": _amount(window, learned.estimate),
+            "low": _amount(window, learned.low),
+            "high": _amount(window, learned.high),
+            "observations": learned.observations,
+            "confidence": learned.confidence,
+        },
     }
 
 
@@ -169,14 +183,39 @@ def _projects(
     return tuple((name, amount) for name, amount in pairs[:_TOP_PROJECTS] if amount)
 
 
+def _learned(
+    aggregator: Aggregator,
+    window: WindowConfig,
+    hits: list[QuotaReading],
+    where: dict[str, WhereValue],
+    tz: ZoneInfo,
+) -> LearnedCap | None:
+    """The cap learned from the limit hits that apply to `window` (one observation per block)."""
+    observations: list[Decimal] = []
+    covered: datetime | None = None
+    for hit in hits:
+        if not applies_to(hit, window) or (covered is not None and hit.observed_at < covered):
+            continue
+        start, end = window_bounds(window, hit.observed_at, tz)
+        if start is None:
+            continue
+        totals = aggregator.total(EventQuery(start=start, end=hit.observed_at + _TICK, where=where))
+        observations.append(counted_amount(window, totals))
+        covered = end if end is not None else hit.observed_at + timedelta(seconds=window.reset.seconds)
+    return learned_cap(observations)
+
+
 def plan_usage(
     warden: Warden,
     aggregator: Aggregator,
     plan: SubscriptionConfig,
     readings: dict[tuple[str, str, str], QuotaReading],
     at: datetime,
+    hits: list[QuotaReading] | None = None,
 ) -> PlanUsage:
-    """One plan's windows and billing period at `at` (inside the aggregator's snapshot)."""
+    """One plan's windows and billing period at `at` (inside the aggregator's snapshot); `hits`: the
+    account's limit hits, oldest first (for the learned caps)."""
+    hits = hits or []
     tz = plan.tz(warden.settings.tz)
     until = at + _TICK  # an event at this very moment counts
     where: dict[str, WhereValue] = filters_of(warden, plan.match())
@@ -185,12 +224,15 @@ def plan_usage(
         reading = readings.get((plan.provider, plan.account, window.reading)) if window.reading else None
         totals = None
         projects: tuple[tuple[str, Decimal], ...] = ()
+        learned = None
         if window.unit != "percent":
             start, _ = window_bounds(window, at, tz)
             query = EventQuery(start=start, end=until, where=where)
             totals = aggregator.total(query)
             projects = _projects(aggregator, window, query)
-        windows.append(window_usage(window, at, tz, reading=reading, totals=totals, by_project=projects))
+            learned = _learned(aggregator, window, hits, where, tz)
+        usage = window_usage(window, at, tz, reading=reading, totals=totals, by_project=projects)
+        windows.append(replace(usage, learned=learned) if learned is not None else usage)
     start, end = plan.billing.window(at, tz)
     billed = aggregator.total(EventQuery(start=start, end=until, where=where))
     return PlanUsage(
@@ -219,9 +261,21 @@ def quota_status_view(warden: Warden, query: QuotaQuery) -> QuotaStatusResult:
     latest = warden.quotas.readings(provider=query.provider, account=query.account)
     by_window = {(r.provider, r.account, r.window): r for r in latest}
     aggregator = aggregator_of(warden)
+    since = at - _HIT_HISTORY
     with aggregator.snapshot():
-        usages = tuple(plan_usage(warden, aggregator, plan, by_window, at) for plan in plans)
+        usages = tuple(
+            plan_usage(warden, aggregator, plan, by_window, at, _hits(warden, plan, since, at))
+            for plan in plans
+        )
     return QuotaStatusResult(at=at, plans=usages, readings=tuple(latest))
+
+
+def _hits(warden: Warden, plan: SubscriptionConfig, since: datetime, at: datetime) -> list[QuotaReading]:
+    """The account's limit hits (exhausted readings) since `since`, oldest first."""
+    history = warden.quotas.store.history(
+        provider=plan.provider, account=plan.account, since=since, until=at + _TICK
+    )
+    return [r for r in history if r.exhausted]
 
 
 def quota_statusline(warden: Warden) -> str:

@@ -15,6 +15,8 @@ from pydantic import BaseModel
 from costwarden.cli import main
 from costwarden.cli.quota import quota_app
 from costwarden.config import settings_from_mapping
+from costwarden.quotas.alerts import UtilizationAlertsConfig
+from costwarden.quotas.exhaustion import QuotaRoutingConfig
 from costwarden.quotas.plans import SubscriptionConfig, WindowConfig
 from costwarden.quotas.pollers import PollerConfig
 from costwarden.quotas.presets import PRESETS
@@ -70,7 +72,17 @@ def test_shell_session_runs(tmp_path: Path, sqlite_url: str, capsys: pytest.Capt
         assert code == 0, (line, out, err)
 
 
-@pytest.mark.parametrize("model", [SubscriptionConfig, WindowConfig, RateLimitConfig, PollerConfig])
+@pytest.mark.parametrize(
+    "model",
+    [
+        SubscriptionConfig,
+        WindowConfig,
+        RateLimitConfig,
+        PollerConfig,
+        UtilizationAlertsConfig,
+        QuotaRoutingConfig,
+    ],
+)
 def test_every_config_key_is_documented(model: type[BaseModel]) -> None:
     missing = [name for name in model.model_fields if f"| `{name}` |" not in TEXT]
     assert not missing, f"{model.__name__}: {missing}"

@@ -204,6 +204,7 @@ def test_spare_subscription_quota_is_preferred_when_asked(make: Any) -> None:
         clock, providers=providers, quota_routing={"prefer_subscriptions": True, "spare_below_percent": 80}
     )
     call = CallRequest(provider="openai", model="gpt-5", input_tokens=10, max_tokens=10)
+    warden.exhaustion.cache_seconds = 0  # read the readings on every admission
     warden.quotas.record(codex(0.31, MID))
     admission = warden.admit(call)
     assert (admission.provider, admission.decision) == ("codex", Decision.FALLBACK)
@@ -214,7 +215,6 @@ def test_spare_subscription_quota_is_preferred_when_asked(make: Any) -> None:
     warden.release(admission)
     warden.quotas.record(codex(0.85, MID + timedelta(seconds=1)))  # no longer spare
     clock.advance(2)
-    warden.exhaustion.cache_seconds = 0
     assert warden.admit(call).provider == "openai"
     off = make(clock, providers=providers)
     assert off.admit(call).provider == "openai"  # off by default

@@ -50,7 +50,8 @@ class Quotas:
         self._persisted_at: dict[_Key, float] = {}
         self._lock = ForkSafeLock()
         self.version = 0
-        """Counts the snapshots this process recorded (readers of the store cache by it)."""
+        """Changes whenever this process records a snapshot that raises or may lift a wall (a refusal, an
+        exhausted window, or the first snapshot after one): readers of the store cache by it."""
         weakref.finalize(self, _flush_pending, self.store, self._pending, self._lock)
 
     def observe(
@@ -80,8 +81,9 @@ class Quotas:
         key = (snapshot.provider, snapshot.account)
         now = time.monotonic()
         with self._lock:
-            self.version += 1
             current = self._latest.get(key)
+            if snapshot.rate_limited or (current is not None and current.rate_limited):
+                self.version += 1  # a wall may stand or fall: readers of the store look again
             if current is None or current.observed_at <= snapshot.observed_at:
                 self._latest[key] = snapshot
             last = self._persisted_at.get(key)

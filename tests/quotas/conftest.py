@@ -4,43 +4,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from quota_helpers import PRICING, PROVIDERS, MakeWarden
 
 from costwarden.budgets import BudgetEngine
 from costwarden.clock import Clock
 from costwarden.config import settings_from_mapping
-from costwarden.core.calls import CallRequest
 from costwarden.ledger import MemoryLedger
 from costwarden.warden import Warden
 
-# $1000 per million tokens: a call of 100 input + 100 max output tokens has a $0.20 worst case
-PRICING: dict[str, Any] = {
-    "custom_models": [
-        {"provider": "cloud", "model": "big", "input": "1000", "output": "1000"},
-        {"provider": "other", "model": "mid", "input": "500", "output": "500"},
-    ]
-}
-PROVIDERS: list[dict[str, Any]] = [
-    {"name": "cloud", "models": ["big"], "capabilities": ["streaming"], "priority": 1},
-    {"name": "other", "models": ["mid"], "capabilities": ["streaming"], "priority": 2},
-]
 BACKENDS = [
     "memory",
     "sqlite",
     pytest.param("postgres", marks=pytest.mark.postgres),
     pytest.param("redis", marks=pytest.mark.redis),
 ]
-
-MakeWarden = Callable[..., Warden]
-
-
-def call(provider: str = "cloud", model: str = "big", **fields: Any) -> CallRequest:
-    fields.setdefault("input_tokens", 100)
-    fields.setdefault("max_tokens", 100)
-    return CallRequest(provider=provider, model=model, **fields)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from quota_helpers import PRICING, MakeWarden, call
 
-from conftest import PRICING, MakeWarden, call
 from costwarden.config import settings_from_mapping
 from costwarden.core.usage import Usage
 from costwarden.errors import BudgetExceeded

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from quota_helpers import MakeWarden, call
 
-from conftest import MakeWarden, call
 from costwarden.clock import FixedClock
 from costwarden.config import settings_from_mapping
 from costwarden.core.calls import Decision

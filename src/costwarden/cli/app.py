@@ -190,6 +190,8 @@ READ_ONLY_COMMANDS: frozenset[tuple[str, ...]] = frozenset(
         ("budget", "status"),
         ("budget", "list"),
         ("budget", "check"),
+        ("quota", "report"),
+        ("quota", "status"),
     }
 )
 """Commands that only read the ledger: on a SQLite file that does not exist they say so (exit 2) instead

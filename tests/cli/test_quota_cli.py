@@ -113,3 +113,23 @@ def test_no_plans_no_readings(tmp_path: Path, sqlite_url: str, capsys: pytest.Ca
         warden.ledger.upgrade()
     code, out, _ = run(capsys, "--db", sqlite_url, "quota", "report")
     assert code == 0 and "No subscriptions configured" in out
+
+
+def test_report_and_watch_statusline_carry_the_plans(
+    setup: tuple[Path, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, url = setup
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out, _ = run(capsys, "--config", str(config), "--db", url, "--no-color", "report")
+    assert code == 0
+    assert "Subscriptions (flat, apart from the metered cost above):" in out
+    assert (
+        "  Claude Pro (anthropic) · $20.00 per month · messages-5h 0%, messages-day 15% · "
+        "$0.02025 at API prices this billing period" in out
+    )
+    assert "  ChatGPT Plus (codex) · $20.00 per month · 5h 62% · $0.00 at API prices" in out
+    code, out, _ = run(capsys, "--config", str(config), "--db", url, "watch", "--statusline")
+    assert code == 0
+    assert out.rstrip().endswith(
+        "claude-pro messages-5h: 0% | claude-pro messages-day: 15% | chatgpt-plus 5h: 62%"
+    )

@@ -1,4 +1,5 @@
-"""`costwarden report`: what was spent, on what, and how it stands against the budgets."""
+"""`costwarden report`: what was spent, on what, and how it stands against the budgets (and the subscription
+plans, when configured)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from costwarden.cli.reporting import (
 )
 from costwarden.cli.state import CliState, state_of
 from costwarden.core.units import spell
+from costwarden.reports.formats import money
 from costwarden.reports.text import (
     RULE,
     group_table,
@@ -33,6 +35,7 @@ from costwarden.reports.text import (
     usd,
 )
 from costwarden.views.plan import PlanQuery, PlanResult, plan_view
+from costwarden.views.quota_status import QuotaQuery, QuotaStatusResult, quota_status_view
 from costwarden.views.report import ReportQuery, summary_report
 from costwarden.views.session import SessionQuery, SessionUnavailable, session_view
 
@@ -217,8 +220,33 @@ def report(
         runs = [result.agent_runs[r.key[0]] for r in agents if r.key[0] in result.agent_runs]
         runs = [line for line in runs if line.runs]
         print_wide(state.console, report_renderable(result.report, detailed, sections, runs))
+        if state.settings.subscriptions:
+            for line in subscription_lines(quota_status_view(state.warden, QuotaQuery())):
+                state.console.print(line, markup=False)
         if result.basis is not None:
             state.console.print(result.basis.line(), markup=False)
+
+
+def subscription_lines(result: QuotaStatusResult) -> list[str]:
+    """`Subscriptions (flat, apart from the metered cost above):` and one line per plan: its price, its
+    windows' use and its billing period's value at API prices (the figures of `quota report`)."""
+    if not result.plans:
+        return []
+    lines = ["Subscriptions (flat, apart from the metered cost above):"]
+    for plan in result.plans:
+        config = plan.plan
+        parts = [config.label]
+        if config.price_usd is not None:
+            per = {"daily": "day", "weekly": "week", "monthly": "month"}.get(config.billing.kind)
+            parts.append(f"${money(config.price_usd)}" + (f" per {per}" if per else ""))
+        windows = ", ".join(
+            f"{w.window.name} {w.percent.normalize():f}%" for w in plan.windows if w.percent is not None
+        )
+        if windows:
+            parts.append(windows)
+        parts.append(f"${money(plan.value_usd)} at API prices this billing period")
+        lines.append("  " + " · ".join(parts))
+    return lines
 
 
 def register(app: typer.Typer) -> None:

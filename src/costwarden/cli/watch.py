@@ -17,6 +17,7 @@ from costwarden.cli.state import CliState, state_of
 from costwarden.reports.live import LiveStatus
 from costwarden.reports.text import budget_table, print_wide, tokens, usd
 from costwarden.views.live import LiveQuery, live_view
+from costwarden.views.quota_status import quota_statusline
 
 __all__ = ["register", "watch", "status_renderable"]
 
@@ -70,7 +71,9 @@ def watch(
     state = state_of(ctx)
     query = LiveQuery(session=session, run=run)
     if as_statusline:
-        typer.echo(live_view(state.warden, query).statusline)
+        line = live_view(state.warden, query).statusline
+        quotas = quota_statusline(state.warden) if state.settings.subscriptions else ""
+        typer.echo(f"{line} {quotas}" if quotas else line)
         return
     if as_json:
         echo_json(live_view(state.warden, query).to_json())

@@ -106,6 +106,7 @@ COMMAND_MODULES: dict[str, str] = {
     "config": "config_cmd",
     "statusline": "statusline",
     "gateway": "gateway",
+    "keys": "keys",
 }
 """Each command (or group) -> its module in `costwarden.cli`, in the order they are listed in `--help`.
 A command line naming one loads that module alone."""

@@ -14,16 +14,16 @@ from rich.table import Table
 
 from costwarden.budgets import BudgetEngine, SavedBudget
 from costwarden.cli.options import parse_when
-from costwarden.cli.render import money_str
 from costwarden.cli.state import CliState, state_of
 from costwarden.core.admission import format_reset, human_amount
 from costwarden.core.calls import CallRequest
 from costwarden.core.limits import MAX_BUDGET_COUNT, MAX_TOKENS
-from costwarden.core.money import format_usd, from_units, parse_money
-from costwarden.core.policy import BudgetConfig, Policy, compile_policy
+from costwarden.core.money import format_usd, parse_money
+from costwarden.core.policy import BudgetConfig, compile_policy
 from costwarden.core.units import spell
 from costwarden.core.usage import Attribution
 from costwarden.errors import CostwardenError
+from costwarden.views.budget_list import derived_id, filters_label, policy_row
 from costwarden.views.budget_status import budget_status_view, engine_of
 
 __all__ = ["register", "budget_app", "derived_id", "filters_label"]
@@ -46,15 +46,6 @@ def _scope(values: dict[str, str | None], tags: list[str]) -> list[tuple[str, st
             raise typer.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--tag")
         pairs.append((f"tag:{name}", value))
     return pairs
-
-
-def derived_id(period: str, scope: list[tuple[str, str]]) -> str:
-    """The id a budget set without `--id` gets: `daily`, `project-backend-api-monthly`, ..."""
-    names = {v: k for k, v in _PERIOD_FLAGS.items()}
-    parts = [f"{name.removeprefix('tag:')}-{value}" for name, value in scope]
-    word = names.get(period, period.replace(":", "").replace(" ", "-"))
-    text = "-".join([*parts, word]).lower()
-    return "".join(ch if ch.isalnum() or ch in "_.:@/-" else "-" for ch in text)[:128]
 
 
 def _period_and_amount(
@@ -173,44 +164,6 @@ def _describe(config: BudgetConfig) -> str:
     return f"{' and '.join(limits)} per {config.period.label} ({scope}), {config.action.value} at the limit"
 
 
-def filters_label(policy: Policy) -> str:
-    """Every filter of a budget, as people read it: `project=a, agent=b`, `agent (each), provider=x|y`."""
-    parts: list[str] = []
-    scope_field, _, scope_value = policy.scope.partition("=")
-    if policy.scope != "global":
-        parts.append(policy.scope if scope_value else f"{policy.scope} (each)")
-    for name, values in policy.match:
-        if scope_value and name == scope_field and values == {scope_value}:
-            continue
-        parts.append(f"{name}={'|'.join(sorted(values))}")
-    return ", ".join(parts) or "global"
-
-
-def _policy_row(policy: Policy, shadowed: set[str]) -> dict[str, Any]:
-    limits = policy.limits
-    return {
-        "id": policy.id,
-        "origin": policy.origin,
-        "scope": policy.scope,
-        "where": {
-            name: sorted(values) for name, values in policy.match if name != policy.scope.partition("=")[0]
-        },
-        "filters": filters_label(policy),
-        "period": policy.period.spelled,
-        "cost_usd": money_str(from_units(limits.cost)) if limits.cost is not None else None,
-        "tokens": limits.tokens,
-        "requests": limits.requests,
-        "max_concurrent": limits.concurrent,
-        "overrides": {
-            value: money_str(from_units(lim.cost)) if lim.cost is not None else None
-            for value, lim in policy.overrides.items()
-        },
-        "action": policy.action.value,
-        "thresholds": [f"{t.percent:g}" for t in policy.thresholds],
-        "overrides_cli": policy.id in shadowed,
-    }
-
-
 @budget_app.command("list")
 def list_budgets(
     ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
@@ -220,7 +173,7 @@ def list_budgets(
     engine = _engine(state)
     policies = engine.policies
     shadowed = set(engine.shadowed)
-    rows = [_policy_row(p, shadowed) for p in policies.policies]
+    rows = [policy_row(p, shadowed) for p in policies.policies]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return

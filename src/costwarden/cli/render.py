@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from costwarden.core.money import format_usd
 from costwarden.core.usage import ATTRIBUTION_FIELDS, TOKEN_FIELDS, UsageEvent
+from costwarden.reports.export import event_to_json
 from costwarden.reports.formats import money
 
 __all__ = ["money_str", "event_to_json", "print_event"]
@@ -18,40 +18,6 @@ __all__ = ["money_str", "event_to_json", "print_event"]
 def money_str(amount: Decimal) -> str:
     """Exact decimal string for JSON/CSV (`reports.formats.money`): no exponent, at least two decimals."""
     return money(amount)
-
-
-def event_to_json(event: UsageEvent) -> dict[str, Any]:
-    """The event as a JSON-ready dict (schema documented in docs/cli.md)."""
-    cost = event.cost
-    out: dict[str, Any] = {
-        "id": event.id,
-        "occurred_at": event.occurred_at.isoformat().replace("+00:00", "Z"),
-        "provider": event.provider,
-        "model": event.model,
-        "given_provider": event.names_given[0],
-        "given_model": event.names_given[1],
-        "provider_response_id": event.provider_response_id,
-        "provider_request_id": event.provider_request_id,
-        "given_id": event.given_id,
-    }
-    out.update(event.usage.as_dict())
-    for name in ATTRIBUTION_FIELDS:
-        out[name] = getattr(event.attribution, name)
-    out["tags"] = dict(event.attribution.tags)
-    out.update(
-        {
-            "source": event.source.value,
-            "status": event.status.value,
-            "duration_ms": event.duration_ms,
-            "service_tier": event.service_tier,
-            "provider_cost": money_str(event.provider_cost) if event.provider_cost is not None else None,
-            "cost": money_str(cost.total) if cost else None,
-            "cost_source": cost.source.value if cost else None,
-            "price_ref": cost.price_ref if cost else None,
-            "cost_breakdown": {k: money_str(v) for k, v in cost.slices.items()} if cost else {},
-        }
-    )
-    return out
 
 
 def print_event(console: Console, event: UsageEvent) -> None:

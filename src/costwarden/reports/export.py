@@ -1,7 +1,7 @@
 """Exporting events: every field of every event in a range, streamed as CSV, a JSON array or JSON lines.
 
-Records come from a serializer (the CLI passes `costwarden.cli.render.event_to_json`, the documented event
-schema); nested values (tags, the cost breakdown) become JSON text in CSV cells. Nothing is held in memory
+Records come from a serializer (`event_to_json`, the documented event schema, for the CLI and the API);
+nested values (tags, the cost breakdown) become JSON text in CSV cells. Nothing is held in memory
 beyond one event.
 """
 
@@ -12,13 +12,48 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TextIO
 
-from costwarden.core.usage import UsageEvent
+from costwarden.core.usage import ATTRIBUTION_FIELDS, UsageEvent
+from costwarden.reports.formats import money
 
-__all__ = ["EXPORT_FORMATS", "write_events"]
+__all__ = ["EXPORT_FORMATS", "write_events", "event_to_json"]
 
 EXPORT_FORMATS: tuple[str, ...] = ("csv", "json", "jsonl")
 
 Serializer = Callable[[UsageEvent], Mapping[str, Any]]
+
+
+def event_to_json(event: UsageEvent) -> dict[str, Any]:
+    """The event as a JSON-ready dict (schema documented in docs/cli.md)."""
+    cost = event.cost
+    out: dict[str, Any] = {
+        "id": event.id,
+        "occurred_at": event.occurred_at.isoformat().replace("+00:00", "Z"),
+        "provider": event.provider,
+        "model": event.model,
+        "given_provider": event.names_given[0],
+        "given_model": event.names_given[1],
+        "provider_response_id": event.provider_response_id,
+        "provider_request_id": event.provider_request_id,
+        "given_id": event.given_id,
+    }
+    out.update(event.usage.as_dict())
+    for name in ATTRIBUTION_FIELDS:
+        out[name] = getattr(event.attribution, name)
+    out["tags"] = dict(event.attribution.tags)
+    out.update(
+        {
+            "source": event.source.value,
+            "status": event.status.value,
+            "duration_ms": event.duration_ms,
+            "service_tier": event.service_tier,
+            "provider_cost": money(event.provider_cost) if event.provider_cost is not None else None,
+            "cost": money(cost.total) if cost else None,
+            "cost_source": cost.source.value if cost else None,
+            "price_ref": cost.price_ref if cost else None,
+            "cost_breakdown": {k: money(v) for k, v in cost.slices.items()} if cost else {},
+        }
+    )
+    return out
 
 
 def _cell(value: object) -> object:

@@ -21,6 +21,7 @@ from costwarden.storage.budgets import BudgetStores
 
 if TYPE_CHECKING:
     from costwarden.config import Settings
+    from costwarden.storage.api_keys import KeyStore
     from costwarden.storage.dismissals import Dismissals
     from costwarden.storage.ledger import Ledger
     from costwarden.storage.offsets import OffsetStore, StoredSnapshot
@@ -74,6 +75,11 @@ class Backend(Protocol):
     @property
     def outbox(self) -> Outbox | None:
         """The alert outbox and the channels set from the CLI (None: kept in memory, no outbox)."""
+        ...
+
+    @property
+    def api_keys(self) -> KeyStore:
+        """API keys of `costwarden serve` and the gateway (hashes only)."""
         ...
 
     @property

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from costwarden.core.money import to_units
+from costwarden.storage.api_keys import MemoryKeyStore
 from costwarden.storage.budgets import BudgetStores
 from costwarden.storage.codec import to_micros
 from costwarden.storage.dismissals import MemoryDismissals
@@ -27,6 +28,7 @@ class _SideStores:
     quotas: MemoryQuotaStore = field(default_factory=MemoryQuotaStore)
     offsets: MemoryOffsetStore = field(default_factory=MemoryOffsetStore)
     dismissals: MemoryDismissals = field(default_factory=MemoryDismissals)
+    api_keys: MemoryKeyStore = field(default_factory=MemoryKeyStore)
 
 
 _SIDE_STORES: weakref.WeakKeyDictionary[object, _SideStores] = weakref.WeakKeyDictionary()
@@ -80,6 +82,10 @@ class MemoryBackend:
     @property
     def dismissals(self) -> MemoryDismissals:
         return self._side.dismissals
+
+    @property
+    def api_keys(self) -> MemoryKeyStore:
+        return self._side.api_keys
 
     @property
     def rollups(self) -> None:

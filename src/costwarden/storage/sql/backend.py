@@ -16,6 +16,7 @@ from costwarden.storage.sql.rollup_store import RollupStore
 if TYPE_CHECKING:
     from costwarden.config import Settings
     from costwarden.storage.offsets import StoredSnapshot
+    from costwarden.storage.sql.key_store import SqlKeyStore
     from costwarden.storage.sql.ledger import SqlLedger
     from costwarden.storage.sql.outbox_store import SqlOutbox
 
@@ -95,6 +96,12 @@ class SqlBackend:
         from costwarden.storage.sql.outbox_store import SqlOutbox
 
         return SqlOutbox(self.ledger.engine)
+
+    @property
+    def api_keys(self) -> SqlKeyStore:
+        from costwarden.storage.sql.key_store import SqlKeyStore
+
+        return SqlKeyStore(self.ledger.engine)
 
     @property
     def rollups(self) -> RollupStore:

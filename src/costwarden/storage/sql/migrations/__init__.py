@@ -27,6 +27,7 @@ from costwarden.storage.sql.migrations import (
     m0013_alert_outbox,
     m0014_retired_events,
     m0015_quota_readings_by_time,
+    m0016_api_keys,
 )
 
 __all__ = ["MIGRATIONS"]
@@ -47,4 +48,5 @@ MIGRATIONS: Sequence[Migration] = (
     m0013_alert_outbox,
     m0014_retired_events,
     m0015_quota_readings_by_time,
+    m0016_api_keys,
 )

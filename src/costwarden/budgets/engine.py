@@ -173,6 +173,10 @@ class BudgetEngine:
                 self._fingerprints = fingerprints
         return self._policies
 
+    def reread_policies(self) -> None:
+        """Read the stored budgets again on next use (after this process changed them)."""
+        self._version_checked = 0.0
+
     def _fingerprint(self, policy: Policy) -> str:
         """Changes whenever what a budget counts changes: its definition (limits, scope, filters, period)
         or the timezone its calendar periods are taken in."""

@@ -107,6 +107,7 @@ COMMAND_MODULES: dict[str, str] = {
     "statusline": "statusline",
     "gateway": "gateway",
     "keys": "keys",
+    "serve": "serve",
 }
 """Each command (or group) -> its module in `costwarden.cli`, in the order they are listed in `--help`.
 A command line naming one loads that module alone."""

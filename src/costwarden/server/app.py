@@ -1,0 +1,112 @@
+"""The app factory: `create_app(warden)` builds the FastAPI app of one Warden from routers (health, the
+REST API, metrics, and any given, e.g. a dashboard's). `app_from_env()` is the factory `costwarden serve
+--workers N` hands uvicorn (each worker builds its own Warden from the same config and database)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from costwarden._version import __version__
+from costwarden.access import KeyRing, key_ring
+from costwarden.server.body_limit import BodyLimit
+from costwarden.server.errors import install_error_handlers
+from costwarden.server.metrics import ServerMetrics
+from costwarden.warden import Warden
+
+__all__ = ["ServerOptions", "create_app", "app_from_env", "OPTIONS_ENV"]
+
+OPTIONS_ENV = "COSTWARDEN_SERVE_MAX_BODY"
+_log = logging.getLogger("costwarden.server")
+
+
+@dataclass(frozen=True, slots=True)
+class ServerOptions:
+    """`max_body_bytes`: larger request bodies are answered 413 (a batch of 1,000 events is ~0.5 MB)."""
+
+    max_body_bytes: int = 16 * 1024 * 1024
+    owns_warden: bool = False
+    """Close the Warden when the app shuts down (the factory of `serve` builds its own)."""
+
+
+def create_app(
+    warden: Warden,
+    *,
+    options: ServerOptions | None = None,
+    ring: KeyRing | None = None,
+    routers: Sequence[APIRouter] = (),
+) -> FastAPI:
+    """The app over `warden`: `/healthz`, `/readyz`, `/metrics`, `/api/v1/...`, then `routers`."""
+    from costwarden.server import health, metrics
+    from costwarden.server.api import api_router
+
+    opts = options or ServerOptions()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from fastapi.concurrency import run_in_threadpool
+
+        await run_in_threadpool(lambda: warden.ledger)  # open and migrate before the first request
+        try:
+            yield
+        finally:
+            if opts.owns_warden:
+                await run_in_threadpool(warden.close)
+
+    app = FastAPI(
+        title="costwarden",
+        version=__version__,
+        description="What every LLM call costs, budgets that hold, and where the money goes. docs/api.md.",
+        lifespan=lifespan,
+    )
+    app.state.warden = warden
+    app.state.ring = ring if ring is not None else key_ring(warden)
+    app.state.metrics = ServerMetrics(warden)
+    app.state.options = opts
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
+    app.include_router(api_router())
+    for router in routers:
+        app.include_router(router)
+    app.add_middleware(BodyLimit, max_bytes=opts.max_body_bytes)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The schema, with the event models that `POST /api/v1/events` reads by hand (one or a batch)."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    from costwarden.server.api.events import EventBatch, EventIn
+
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["EventIn"] = EventIn.model_json_schema(ref_template="#/components/schemas/{model}")
+    batch = EventBatch.model_json_schema(ref_template="#/components/schemas/{model}")
+    batch.pop("$defs", None)
+    components["EventBatch"] = batch
+    schemes = schema["components"].setdefault("securitySchemes", {})
+    schemes["bearer"] = {"type": "http", "scheme": "bearer", "description": "An API key (costwarden keys)."}
+    schema["security"] = [{"bearer": []}, {}]
+    app.openapi_schema = schema
+    return schema
+
+
+def app_from_env() -> FastAPI:
+    """The app of the config file and database in the environment (`COSTWARDEN_CONFIG`,
+    `COSTWARDEN_DATABASE_URL`), as each `serve` worker builds it."""
+    import os
+
+    warden = Warden.from_config()
+    max_body = os.environ.get(OPTIONS_ENV)
+    options = ServerOptions(owns_warden=True)
+    if max_body:
+        options = ServerOptions(max_body_bytes=int(max_body), owns_warden=True)
+    return create_app(warden, options=options)

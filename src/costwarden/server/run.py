@@ -1,0 +1,117 @@
+"""Running the app: `serve(warden, host=..., port=...)` checks the address against the keys (no keys: loopback
+only), says where it listens and how callers authenticate, and runs uvicorn until SIGINT/SIGTERM. Shutdown is
+graceful: the server stops accepting, requests in flight (a queued admission, a batch being written) finish
+within `graceful_seconds`, then the database is released. Admissions handed out stay valid across a restart
+(their tokens are signed with the database's key); one never settled is reclaimed when its reservation
+expires."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from costwarden.access import key_ring
+from costwarden.config import CONFIG_ENV, DATABASE_ENV
+from costwarden.core.redact import mask_url
+from costwarden.errors import ConfigError
+from costwarden.server.auth import is_loopback
+from costwarden.warden import Warden
+
+__all__ = ["ServeOptions", "serve", "startup_lines"]
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = 8787
+    workers: int = 1
+    max_body_bytes: int = 16 * 1024 * 1024
+    graceful_seconds: float = 30.0
+    log_level: str = "info"
+    config: str | None = None
+    """The config file the workers read (`--workers` > 1)."""
+
+
+def startup_lines(warden: Warden, options: ServeOptions) -> list[str]:
+    """What `serve` says at start: where, which database, and how callers authenticate. A `ConfigError`
+    (`--host`) for an address beyond loopback while no API key exists."""
+    keys = len(key_ring(warden).list())
+    if keys == 0 and not is_loopback(options.host):
+        raise ConfigError(
+            f"no API keys exist, so the server listens on loopback only (not {options.host!r}); create a key "
+            "with `costwarden keys create --role admin` and call with `Authorization: Bearer <key>`",
+            key="--host",
+        )
+    shown = f"[{options.host}]" if ":" in options.host else options.host
+    lines = [f"costwarden serve: listening on http://{shown}:{options.port} ({options.workers} worker(s))"]
+    database = warden.settings.database or "the default database"
+    lines.append(f"costwarden serve: database {mask_url(database)}")
+    if keys:
+        lines.append(f"costwarden serve: {keys} API key(s) active; every request needs one")
+    else:
+        lines.append(
+            "costwarden serve: no API keys: open to this machine only (loopback); "
+            "create one with `costwarden keys create --role admin`"
+        )
+    return lines
+
+
+def serve(warden: Warden, options: ServeOptions, say: Callable[[str], None]) -> None:
+    """Run the server until it is told to stop (the Warden is closed on the way out)."""
+    import uvicorn
+
+    from costwarden.server.app import OPTIONS_ENV, ServerOptions, create_app
+
+    try:
+        warden.ledger  # noqa: B018 - open and migrate now: a bad database fails before listening
+        for line in startup_lines(warden, options):
+            say(line)
+        common = {
+            "log_level": options.log_level,
+            "timeout_graceful_shutdown": options.graceful_seconds,
+            "server_header": False,
+            "proxy_headers": False,
+        }
+        if options.workers > 1:
+            if warden.backend.kind == "memory":
+                raise ConfigError(
+                    "several workers need a database they share, not memory://", key="--workers"
+                )
+            if warden.settings.database:
+                os.environ[DATABASE_ENV] = warden.settings.database
+            if options.config is not None:
+                os.environ[CONFIG_ENV] = options.config
+            os.environ[OPTIONS_ENV] = str(options.max_body_bytes)
+            warden.close()
+            uvicorn.run(
+                "costwarden.server.app:app_from_env",
+                factory=True,
+                host=options.host,
+                port=options.port,
+                workers=options.workers,
+                **common,  # type: ignore[arg-type]
+            )
+            return
+        app = create_app(
+            warden, options=ServerOptions(max_body_bytes=options.max_body_bytes, owns_warden=True)
+        )
+        config = uvicorn.Config(app, host=options.host, port=options.port, **common)  # type: ignore[arg-type]
+        server = uvicorn.Server(config)
+        family = socket.AF_INET6 if ":" in options.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((options.host, options.port))
+        except OSError as exc:
+            sock.close()
+            raise ConfigError(
+                f"cannot listen on {options.host}:{options.port}: {exc.strerror}", key="--port"
+            ) from None
+        try:
+            server.run(sockets=[sock])
+        finally:
+            sock.close()
+    finally:
+        warden.close()

@@ -199,5 +199,12 @@ async def post_events(
         items = [body]
     else:
         raise ApiError(400, "invalid", 'expected an event object or {"events": [...]}')
-    status, answer = await run_in_threadpool(_ingest, warden_of(request), caller, items)
+    metrics = request.app.state.metrics
+    try:
+        status, answer = await run_in_threadpool(_ingest, warden_of(request), caller, items)
+    except ApiError as exc:
+        metrics.ingested.labels("rejected").inc(len(items))
+        raise exc from None
+    metrics.ingested.labels("accepted").inc(answer["accepted"])
+    metrics.ingested.labels("rejected").inc(answer["rejected"])
     return JSONResponse(answer, status_code=status)

@@ -8,8 +8,11 @@ expires."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from costwarden.access import key_ring
@@ -58,6 +61,21 @@ def startup_lines(warden: Warden, options: ServeOptions) -> list[str]:
     return lines
 
 
+@contextmanager
+def _stopped_quietly() -> Iterator[None]:
+    """SIGINT and SIGTERM stop the server gracefully and the process then exits 0 (uvicorn raises the
+    signal again once stopped, to whatever handler was there before it: here, one that does nothing)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    kept = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in kept.items():
+            signal.signal(sig, handler)
+
+
 def serve(warden: Warden, options: ServeOptions, say: Callable[[str], None]) -> None:
     """Run the server until it is told to stop (the Warden is closed on the way out)."""
     import uvicorn
@@ -85,14 +103,15 @@ def serve(warden: Warden, options: ServeOptions, say: Callable[[str], None]) -> 
                 os.environ[CONFIG_ENV] = options.config
             os.environ[OPTIONS_ENV] = str(options.max_body_bytes)
             warden.close()
-            uvicorn.run(
-                "costwarden.server.app:app_from_env",
-                factory=True,
-                host=options.host,
-                port=options.port,
-                workers=options.workers,
-                **common,  # type: ignore[arg-type]
-            )
+            with _stopped_quietly():
+                uvicorn.run(
+                    "costwarden.server.app:app_from_env",
+                    factory=True,
+                    host=options.host,
+                    port=options.port,
+                    workers=options.workers,
+                    **common,  # type: ignore[arg-type]
+                )
             return
         app = create_app(
             warden, options=ServerOptions(max_body_bytes=options.max_body_bytes, owns_warden=True)
@@ -110,7 +129,8 @@ def serve(warden: Warden, options: ServeOptions, say: Callable[[str], None]) -> 
                 f"cannot listen on {options.host}:{options.port}: {exc.strerror}", key="--port"
             ) from None
         try:
-            server.run(sockets=[sock])
+            with _stopped_quietly():
+                server.run(sockets=[sock])
         finally:
             sock.close()
     finally:

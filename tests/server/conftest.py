@@ -5,7 +5,6 @@ SQLite and PostgreSQL, beside the CLI's JSON for the same database."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from costwarden.clock import FixedClock
 from costwarden.config import load_settings
 from costwarden.core.usage import UsageEvent
 from costwarden.server import ServerOptions, create_app
+from costwarden.server.run import listening_socket
 from costwarden.warden import Warden
 from reports.history import NOW, latest, make_history, snapshots
 
@@ -68,9 +68,7 @@ def running(warden: Warden, options: ServerOptions | None = None) -> Iterator[Ru
     """Serve `warden` on a free loopback port until the block ends (then stop and join the server)."""
     app = create_app(warden, options=options)
     app.state.ring.cache_seconds = 0
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock = listening_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -3,6 +3,7 @@ the handlers that turn costwarden's errors into it. Messages never carry a secre
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,8 @@ from costwarden.errors import BudgetExceeded, ConfigError, LedgerError, Validati
 from costwarden.views.errors import QueryError
 
 __all__ = ["ApiError", "ErrorBody", "ERROR_RESPONSES", "install_error_handlers", "OPTION_PARAMETERS"]
+
+_log = logging.getLogger("costwarden.server")
 
 OPTION_PARAMETERS = {
     "--from": "start",
@@ -131,7 +134,8 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, ConfigError)
         return ApiError(409, "not_configured", str(exc), parameter=exc.key).response()
 
-    async def ledger(_: Request, exc: Exception) -> JSONResponse:
+    async def ledger(request: Request, exc: Exception) -> JSONResponse:
+        _log.warning("%s %s: storage failed: %s", request.method, request.url.path, exc)
         return ApiError(503, "storage_unavailable", "the database cannot be reached or failed").response()
 
     app.add_exception_handler(ApiError, api_error)

@@ -29,6 +29,7 @@ EXPECTED = {
     # errors
     "CostwardenError",
     "BudgetExceeded",
+    "AdmissionTokenError",
     "QueueTimeout",
     "QuotaExhausted",
     "RunTerminated",

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         UsageEvent,
     )
     from costwarden.errors import (
+        AdmissionTokenError,
         BudgetExceeded,
         ConfigError,
         CostwardenError,
@@ -63,6 +64,7 @@ _LAZY: dict[str, str] = {
     "EventStatus": "costwarden.core.usage",
     "Usage": "costwarden.core.usage",
     "UsageEvent": "costwarden.core.usage",
+    "AdmissionTokenError": "costwarden.errors",
     "BudgetExceeded": "costwarden.errors",
     "ConfigError": "costwarden.errors",
     "CostwardenError": "costwarden.errors",
@@ -99,6 +101,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "Admission",
+    "AdmissionTokenError",
     "Attribution",
     "BudgetExceeded",
     "CallRequest",

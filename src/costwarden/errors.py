@@ -16,6 +16,7 @@ __all__ = [
     "RunTerminated",
     "QueueTimeout",
     "QuotaExhausted",
+    "AdmissionTokenError",
 ]
 
 
@@ -158,3 +159,17 @@ class QuotaExhausted(BudgetExceeded):
             requested=1,
             action=action,
         )
+
+
+class AdmissionTokenError(CostwardenError):
+    """An admission token cannot be settled or released. `reason`:
+
+    - `invalid`: not a token, altered, or issued for another database (its signature does not match);
+    - `expired`: its deadline passed before it was settled (its reservation may have been reclaimed);
+    - `released`: its reservation is no longer held (released, or reclaimed) and it was never settled;
+    - `conflict`: it was settled already, with other usage or status.
+    """
+
+    def __init__(self, message: str, *, reason: str = "invalid") -> None:
+        self.reason = reason
+        super().__init__(message)

@@ -17,11 +17,12 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
 
 from costwarden.clock import Clock, clock_from_env
 from costwarden.config import Settings, load_settings, with_database
 from costwarden.context import attribution_scope, current_attribution
+from costwarden.core.admission_token import TokenClaims, decode_token, encode_token
 from costwarden.core.calls import Admission, CallRequest, Decision, is_cancellation
 from costwarden.core.controller import BudgetController, NullBudgets, RunSlot
 from costwarden.core.usage import (
@@ -34,6 +35,7 @@ from costwarden.core.usage import (
     UsageEvent,
     new_event_id,
 )
+from costwarden.errors import AdmissionTokenError
 from costwarden.forking import ForkSafeLock
 from costwarden.pricing.book import PriceBook
 from costwarden.pricing.tiers import TierBook
@@ -53,6 +55,21 @@ __all__ = ["BudgetController", "Warden"]
 _EMPTY = Attribution()
 
 _Client = TypeVar("_Client")
+
+
+class SettleDetails(TypedDict, total=False):
+    """The keyword arguments of `Warden.settle` a token's settlement takes (its id is the token's)."""
+
+    status: EventStatus | str
+    occurred_at: datetime | None
+    duration_ms: int | None
+    provider_cost: Decimal | None
+    estimated: bool
+    service_tier: str | None
+    source: EventSource | str
+    model: str | None
+    provider_response_id: str | None
+    provider_request_id: str | None
 
 
 _NAMES = ("cost", "provider", "model", "given_provider", "given_model")
@@ -361,6 +378,74 @@ class Warden:
             provider_request_id=provider_request_id,
             source=source,
         )
+
+    # -- admissions across processes ---------------------------------------------------------------------
+
+    def admission_token(self, admission: Admission) -> str:
+        """The admission as a signed, URL-safe text, so that another process or request (on the same
+        database) can settle or release it: `settle_token`, `release_token`. It carries the call's id, the
+        route admitted, the attribution, the reservations with what they hold per budget, and when it
+        expires (the reservation's deadline, `admission.reservation_ttl` after admission). It is signed with
+        the database's own key: an altered or made-up token is refused."""
+        admitted_at = self.clock() - (time.monotonic() - admission.started)
+        expires = admission.expires
+        if expires is None:
+            expires = admitted_at + self.settings.admission.reservation_ttl
+        return encode_token(TokenClaims(admission, admitted_at, expires), self.backend.token_key())
+
+    def settle_token(self, token: str, usage: Usage, **details: Unpack[SettleDetails]) -> UsageEvent:
+        """`settle` for an admission given as a token (`admission_token`), in any process on the same
+        database; `details` as `settle`'s keywords (the event's id is the admission's). Settling again with
+        the same usage and status returns the event as stored. Raises `AdmissionTokenError`: `invalid` (not
+        a token of this database), `expired` (its deadline passed: record the usage with `record`),
+        `released` (its reservation was released or reclaimed), `conflict` (settled with other usage)."""
+        claims = self._read_token(token)
+        admission = claims.admission
+        status = details.get("status", EventStatus.OK)
+        stored = self._settled(admission, usage, status)
+        if stored is not None:
+            return stored
+        now = self.clock()
+        if now > claims.expires:
+            raise AdmissionTokenError(
+                f"admission {admission.request.request_id} expired {now - claims.expires:.0f} s before it "
+                "was settled (its reservation may have been reclaimed); record the call's usage instead",
+                reason="expired",
+            )
+        if not self.budgets.held(admission):
+            stored = self._settled(admission, usage, status)  # settled by another process meanwhile
+            if stored is not None:
+                return stored
+            raise AdmissionTokenError(
+                f"admission {admission.request.request_id} holds no reservation any more: it was released "
+                "or reclaimed",
+                reason="released",
+            )
+        if details.get("duration_ms") is None:
+            details["duration_ms"] = max(0, int((now - claims.admitted_at) * 1000))
+        return self.settle(admission, usage, **details)
+
+    def release_token(self, token: str) -> None:
+        """`release` for an admission given as a token: its reservation is given back. Releasing again, or
+        after settling or expiry, changes nothing. Raises `AdmissionTokenError` (`invalid`) for a text that
+        is not a token of this database."""
+        self.budgets.release(self._read_token(token).admission)
+
+    def _read_token(self, token: str) -> TokenClaims:
+        return decode_token(token, self.backend.token_key())
+
+    def _settled(self, admission: Admission, usage: Usage, status: EventStatus | str) -> UsageEvent | None:
+        """The event an admission was settled as, if it was; `AdmissionTokenError` (`conflict`) when it
+        was settled with other usage or status."""
+        stored = self.ledger.get(admission.request.request_id)
+        if stored is None:
+            return None
+        if stored.usage != usage or stored.status != EventStatus(status):
+            raise AdmissionTokenError(
+                f"admission {admission.request.request_id} was settled already, with other usage or status",
+                reason="conflict",
+            )
+        return stored
 
     @contextmanager
     def guard(self, request: CallRequest) -> Iterator[Admission]:

@@ -57,6 +57,25 @@ def test_memory_keeps_side_stores_per_ledger_object() -> None:
     assert open_backend("memory://", settings).quotas.latest("openai") is None
 
 
+def test_the_token_key_is_one_per_database(tmp_path: Path) -> None:
+    """Every process opening a database signs admission tokens with the same key; another database (or
+    another ledger in memory) has its own."""
+    settings = settings_from_mapping({})
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    first, second = open_backend(url, settings), open_backend(url, settings)
+    other = open_backend(f"sqlite:///{tmp_path / 'b.db'}", settings)
+    key = first.token_key()
+    assert len(key) == 32 and second.token_key() == key and other.token_key() != key
+    for backend in (first, second, other):
+        backend.close()
+    reopened = open_backend(url, settings)
+    assert reopened.token_key() == key  # kept in the database
+    reopened.close()
+    memory = open_backend("memory://", settings)
+    assert backend_for_ledger(memory.ledger, settings).token_key() == memory.token_key()
+    assert open_backend("memory://", settings).token_key() != memory.token_key()
+
+
 def _now() -> Any:
     from datetime import UTC, datetime
 

@@ -178,10 +178,13 @@ def test_release_reclaim_and_terminate(store: Any) -> None:
     assert store.reserve(reservation("live", [n], deadline=2e9), [n]).ok
     assert store.reserve(reservation("dead", [n], deadline=1e9), [n]).ok
     assert cost(store, "a") == (0, 200)
+    assert store.held("dead") and store.held("live")  # expired is still held until reclaimed
     assert store.reclaim(1.5e9) == 1
     assert [r.id for r in store.reservations()] == ["live"]
+    assert not store.held("dead") and not store.held("never")
     assert store.release("live") is True
     assert store.release("live") is False
+    assert not store.held("live")
     assert cost(store, "a") == (0, 0)
     store.terminate(n.key)
     result = store.reserve(reservation("r", [n]), [n])

@@ -293,11 +293,10 @@ class BudgetEngine:
 
     def _reserve(
         self, needs: list[Need], now: float, label: str, kind: str = "call"
-    ) -> tuple[str, ReserveResult]:
-        reservation_id = new_event_id()
+    ) -> tuple[Reservation, ReserveResult]:
         ttl = self.config.reservation_ttl if kind == "call" else self.config.run_ttl
         reservation = Reservation(
-            id=reservation_id,
+            id=new_event_id(),
             holds=tuple(Hold(n.key, n.amounts) for n in needs),
             deadline=now + ttl,
             pid=self.pid,
@@ -309,11 +308,11 @@ class BudgetEngine:
         result = self.store.reserve(reservation, needs)
         if not result.ok and self.store.reclaim(now):
             result = self.store.reserve(reservation, needs)
-        return reservation_id, result
+        return reservation, result
 
     def _try(
         self, request: CallRequest, provider: str, model: str, worst_case: Decimal, now: float
-    ) -> tuple[str | None, ReserveResult]:
+    ) -> tuple[Reservation | None, ReserveResult]:
         """Reserve for (provider, model); no applicable budget: allowed without a reservation."""
         applied = self.policies.applicable(request.attribution, provider, model)
         if not applied:
@@ -354,14 +353,14 @@ class BudgetEngine:
         now = self.clock()
         self._maybe_reclaim(now)
         provider, model = request.provider, request.model
-        reservation_id, result = self._try(request, provider, model, worst_case, now)
+        reservation, result = self._try(request, provider, model, worst_case, now)
         if result.ok:
             return self._admitted(
                 request,
                 provider=provider,
                 model=model,
                 worst_case=worst_case,
-                reservation_id=reservation_id,
+                reservation=reservation,
                 result=result,
             )
         decisive = min(result.shortfalls, key=_rank)
@@ -387,7 +386,7 @@ class BudgetEngine:
         provider: str,
         model: str,
         worst_case: Decimal,
-        reservation_id: str | None,
+        reservation: Reservation | None,
         result: ReserveResult,
         decision: Decision = Decision.ALLOW,
         notices: tuple[str, ...] = (),
@@ -407,8 +406,10 @@ class BudgetEngine:
             provider=provider,
             model=model,
             decision=decision,
-            reserved=worst_case if reservation_id is not None else Decimal(0),
-            reservation_ids=(reservation_id,) if reservation_id is not None else (),
+            reserved=worst_case if reservation is not None else Decimal(0),
+            reservation_ids=(reservation.id,) if reservation is not None else (),
+            holds=tuple((h.key, h.amounts) for h in reservation.holds) if reservation is not None else (),
+            expires=reservation.deadline if reservation is not None else None,
             notices=notices,
             reason=reason,
         )
@@ -435,7 +436,7 @@ class BudgetEngine:
         )
         for route in candidates:
             worst = cost_of(route)
-            reservation_id, result = self._try(request, route.provider, route.model, worst, now)
+            reservation, result = self._try(request, route.provider, route.model, worst, now)
             if result.ok:
                 notice = self.announce.notice(decisive, "fallback", request.provider, request.model, to=route)
                 self.announce.record(decisive, "fallback", request, notice, to=route)
@@ -444,7 +445,7 @@ class BudgetEngine:
                     provider=route.provider,
                     model=route.model,
                     worst_case=worst,
-                    reservation_id=reservation_id,
+                    reservation=reservation,
                     result=result,
                     decision=Decision.FALLBACK,
                     notices=(notice,),
@@ -492,6 +493,9 @@ class BudgetEngine:
             self.store.release(reservation_id)
         self._notify_freed()
 
+    def held(self, admission: Admission) -> bool:
+        return all(self.store.held(r) for r in admission.reservation_ids)
+
     def recorded(self, events: Sequence[UsageEvent]) -> None:
         """Append events that had no admission (imports, `record`) and count them."""
         self.policies  # noqa: B018 - re-reads the budgets set from the CLI when they changed
@@ -529,9 +533,9 @@ class BudgetEngine:
         self._maybe_reclaim(now)
         needs = self.keys.needs(applied, Amounts(), now)
         self.derived.needs(needs)
-        reservation_id, result = self._reserve(needs, now, f"run {attribution.run or ''}".strip(), kind="run")
+        reservation, result = self._reserve(needs, now, f"run {attribution.run or ''}".strip(), kind="run")
         if result.ok:
-            return RunSlot(reservation_id, attribution)
+            return RunSlot(reservation.id, attribution)
         decisive = result.shortfalls[0]
         timeout = decisive.need.applied.policy.queue_timeout
         waited = time.monotonic() - started

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
+from costwarden.core.admission import Amounts
 from costwarden.core.usage import Attribution, check_count, new_event_id
 
 __all__ = ["Admission", "CallRequest", "Decision", "is_cancellation"]
@@ -58,6 +59,10 @@ class Admission:
     decision: Decision = Decision.ALLOW
     reserved: Decimal = Decimal(0)
     reservation_ids: tuple[str, ...] = ()
+    holds: tuple[tuple[str, Amounts], ...] = ()
+    """What the reservation holds on each budget counter (`budget|scope|period` key, amounts)."""
+    expires: float | None = None
+    """Epoch seconds after which the reservation may be reclaimed as abandoned (None: nothing reserved)."""
     notices: tuple[str, ...] = ()
     reason: str | None = None
     started: float = field(default_factory=time.monotonic)

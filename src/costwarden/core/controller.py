@@ -46,6 +46,10 @@ class BudgetController(Protocol):
         """Give the reservation back without spending."""
         ...
 
+    def held(self, admission: Admission) -> bool:
+        """Whether every reservation of the admission is still held (not settled, released or reclaimed)."""
+        ...
+
     def recorded(self, events: Sequence[UsageEvent]) -> None:
         """Append events that had no admission (imports, `record`) to the ledger, count them and raise
         alerts."""
@@ -87,6 +91,9 @@ class NullBudgets:
 
     def release(self, admission: Admission) -> None:
         return None
+
+    def held(self, admission: Admission) -> bool:
+        return not admission.reservation_ids  # another controller's reservations are not held here
 
     def recorded(self, events: Sequence[UsageEvent]) -> None:
         if len(events) == 1:

@@ -95,6 +95,11 @@ class Backend(Protocol):
         """The time before which only folded rollups remain (None: nothing folded yet)."""
         ...
 
+    def token_key(self) -> bytes:
+        """The secret admission tokens are signed with: made once per database and shared by every process
+        opening it (in memory: one per ledger object)."""
+        ...
+
     def close(self) -> None:
         """Release the database (connections, background threads)."""
         ...

@@ -190,6 +190,11 @@ class CounterStore(Protocol):
         """Drop a reservation without spending; False when it was no longer held."""
         ...
 
+    def held(self, reservation_id: str) -> bool:
+        """Whether a reservation is held now (not settled, released or reclaimed; an expired one not yet
+        reclaimed is still held)."""
+        ...
+
     def reclaim(self, now: float) -> int:
         """Drop reservations whose deadline passed; return how many."""
         ...

@@ -6,6 +6,7 @@ sees the same ones, as every backend on one database sees its tables."""
 
 from __future__ import annotations
 
+import secrets
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ class _SideStores:
     offsets: MemoryOffsetStore = field(default_factory=MemoryOffsetStore)
     dismissals: MemoryDismissals = field(default_factory=MemoryDismissals)
     api_keys: MemoryKeyStore = field(default_factory=MemoryKeyStore)
+    token_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
 
 _SIDE_STORES: weakref.WeakKeyDictionary[object, _SideStores] = weakref.WeakKeyDictionary()
@@ -107,6 +109,9 @@ class MemoryBackend:
 
     def retention_horizon(self) -> datetime | None:
         return None
+
+    def token_key(self) -> bytes:
+        return self._side.token_key
 
     def close(self) -> None:
         self._ledger.close()

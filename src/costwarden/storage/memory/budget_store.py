@@ -120,6 +120,10 @@ class MemoryBudgetStore:
         with self._lock:
             return self._drop(reservation_id)
 
+    def held(self, reservation_id: str) -> bool:
+        with self._lock:
+            return reservation_id in self._reservations
+
     def reclaim(self, now: float) -> int:
         with self._lock:
             expired = [r.id for r in self._reservations.values() if r.deadline < now]

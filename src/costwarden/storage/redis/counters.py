@@ -565,6 +565,12 @@ class RedisCounterStore:
         recorded = self.journal.release(reservation_id) if self.journal is not None else False
         return bool(int(self._call(self._release, [reservation_id]))) or recorded
 
+    def held(self, reservation_id: str) -> bool:
+        """The journal answers when there is one (it holds every reservation, also while Redis is down)."""
+        if self.journal is not None:
+            return self.journal.held(reservation_id)
+        return bool(self.client.hexists(self.prefix + "res", reservation_id))
+
     def reclaim(self, now: float) -> int:
         recorded = self.journal.reclaim(now) if self.journal is not None else 0
         return max(recorded, int(self._call(self._reclaim, [repr(now)])))

@@ -162,6 +162,9 @@ class FallbackCounterStore:
             lambda: self.redis.release(reservation_id), lambda: self.sql.release(reservation_id)
         )
 
+    def held(self, reservation_id: str) -> bool:
+        return self.sql.held(reservation_id)  # the journal: every reservation, on either set of counters
+
     def reclaim(self, now: float) -> int:
         return self._either(lambda: self.redis.reclaim(now), lambda: self.sql.reclaim(now))
 

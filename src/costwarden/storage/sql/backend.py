@@ -35,6 +35,7 @@ class SqlBackend:
         self.url = url
         self._ledger = ledger
         self._budgets: BudgetStores | None = None
+        self._token_key: bytes | None = None
         self._lock = ForkSafeLock(reentrant=True)  # threads racing to first use open one ledger
 
     @property
@@ -114,6 +115,13 @@ class SqlBackend:
         coverage = self.rollups.coverage()
         cuts = [at for at in (coverage.events_before, coverage.hourly_before) if at is not None]
         return max(cuts) if cuts else None
+
+    def token_key(self) -> bytes:
+        if self._token_key is None:
+            from costwarden.storage.sql.budget_records import BudgetSql
+
+            self._token_key = BudgetSql(self.ledger).token_key()
+        return self._token_key
 
     def close(self) -> None:
         with self._lock:

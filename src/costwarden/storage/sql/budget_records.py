@@ -5,6 +5,7 @@ PostgreSQL deadlock). Tables are declared in `costwarden.storage.sql.budget_stor
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ __all__ = ["BudgetSql", "alert_from_row"]
 _T = TypeVar("_T")
 _VERSION = "budgets_version"
 _THRESHOLDS = "alert_thresholds"
+_TOKEN_KEY = "admission_token_key"
 _RETRIES = 8
 _ALERT_COLUMNS = (
     "at, kind, level, budget_id, scope, period_key, dimension, threshold, limit_units, spent_units,"
@@ -90,6 +92,23 @@ class BudgetSql:
                     raise
                 time.sleep(0.001 * (tries + 1))
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def token_key(self) -> bytes:
+        """The key admission tokens are signed with: made once per database (`budget_meta`), the same for
+        every process that opens it."""
+        select = self._sql("SELECT value FROM budget_meta WHERE name = ?")
+        with self._cursor(write=False) as cursor:
+            cursor.execute(select, (_TOKEN_KEY,))
+            row = cursor.fetchone()
+        if row is None:  # the first token of this database: one process's key wins, all read it
+            with self._cursor() as cursor:
+                cursor.execute(
+                    self._sql("INSERT INTO budget_meta (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING"),
+                    (_TOKEN_KEY, secrets.token_hex(32)),
+                )
+                cursor.execute(select, (_TOKEN_KEY,))
+                row = cursor.fetchone()
+        return bytes.fromhex(str(row[0]))
 
     # -- saved budgets -----------------------------------------------------------------------------------
 

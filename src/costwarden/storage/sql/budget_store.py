@@ -248,6 +248,7 @@ class SqlBudgetStore(BudgetSql):
         self._insert_reservation = self._sql(_INSERT_RESERVATION)
         self._delete_reservation = self._sql(_DELETE_RESERVATION)
         self._expired = self._sql("SELECT 1 FROM budget_reservations WHERE deadline < ? LIMIT 1")
+        self._held = self._sql("SELECT 1 FROM budget_reservations WHERE id = ?")
         self._spends_for: SpendsFor | None = None
         self._local = threading.local()
         self._hooked = False
@@ -458,6 +459,11 @@ class SqlBudgetStore(BudgetSql):
     def _release(self, reservation_id: str) -> bool:
         with self._cursor() as cursor:
             return self.drop_in(cursor, reservation_id)
+
+    def held(self, reservation_id: str) -> bool:
+        with self._cursor(write=False) as cursor:
+            cursor.execute(self._held, (reservation_id,))
+            return cursor.fetchone() is not None
 
     def reclaim(self, now: float) -> int:
         return self._retrying(lambda: self._reclaim(now))

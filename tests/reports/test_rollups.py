@@ -19,7 +19,7 @@ from costwarden.storage.ledger import EventQuery
 from costwarden.storage.rollups import Coverage, NotResolvable
 from costwarden.storage.sql.ledger import SqlLedger, open_ledger
 from costwarden.storage.sql.migrations import m0001_events
-from costwarden.storage.sql.rollup_store import RollupStore, rollup_totals, rollups, table_for
+from costwarden.storage.sql.rollup_store import SUMS, RollupStore, rollup_totals, rollups, table_for
 
 from .history import NOW, latest, make_history, oracle, snapshots
 
@@ -116,6 +116,31 @@ def test_rebuild_repairs_both_tables(url: str) -> None:
         assert store.rebuild() > 0
         assert store.verify() == []
         assert _grouped(store, ("model",)) == oracle(history, ("model",))
+
+
+def test_rebuild_writes_the_rows_the_triggers_wrote(url: str) -> None:
+    """Row for row, key for key: the live rebuild statements build the hourly rows (tags, snapshots,
+    unpriced and failed calls included) exactly as the triggers did, so later appends add to the same rows."""
+    history = make_history(count=400, days=10)
+    with open_ledger(url) as ledger:
+        ledger.append_many(history)
+        ledger.append_many(snapshots(history)[:50])
+        store = RollupStore(ledger.engine)
+
+        def rows() -> dict[str, list[tuple[object, ...]]]:
+            """Every row that holds a sum (a snapshot that moved away leaves a row of zeros behind)."""
+            with ledger.write() as conn:
+                return {
+                    t.name: sorted(tuple(r) for r in conn.execute(t.select()) if any(r[-len(SUMS) :]))
+                    for t in (rollups, rollup_totals)
+                }
+
+        written = rows()
+        assert all(written.values())
+        store.rebuild()
+        assert rows() == written
+        ledger.append_many(history[:10])  # the same events again: nothing changes
+        assert rows() == written
 
 
 def test_plan_segments() -> None:

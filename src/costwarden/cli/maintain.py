@@ -14,7 +14,7 @@ from costwarden.cli.state import state_of
 from costwarden.reports.formats import totals_json
 from costwarden.reports.periods import utc_iso
 from costwarden.reports.retention import RetentionResult, apply_retention
-from costwarden.storage.sql.rollup_store import RollupStore
+from costwarden.storage.rollups import Rollups
 
 __all__ = ["register", "maintain", "result_json"]
 
@@ -42,7 +42,7 @@ def result_json(result: RetentionResult) -> dict[str, Any]:
     }
 
 
-def _stats_table(store: RollupStore) -> Table:
+def _stats_table(store: Rollups) -> Table:
     table = Table(
         title="Rollups",
         title_justify="left",

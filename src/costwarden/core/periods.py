@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,9 @@ __all__ = [
     "parse_duration",
     "format_duration",
     "ROLLING_BUCKETS",
+    "local_midnight",
+    "month_start",
+    "next_month_start",
 ]
 
 ROLLING_BUCKETS = 30
@@ -33,6 +36,19 @@ ROLLING_BUCKETS = 30
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d|w)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    """The UTC instant at which `day` begins in `tz`."""
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month_start(day: date) -> date:
+    return date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
 
 
 def parse_duration(value: object, what: str = "duration") -> float:

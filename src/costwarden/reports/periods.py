@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from costwarden.core.periods import local_midnight, month_start, next_month_start
+
 __all__ = [
     "PERIOD_NAMES",
     "Period",
@@ -69,19 +71,6 @@ class Period:
 
     def days(self) -> float:
         return (self.end - self.start).total_seconds() / 86400
-
-
-def local_midnight(day: date, tz: ZoneInfo) -> datetime:
-    """The UTC instant at which `day` begins in `tz`."""
-    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def next_month_start(day: date) -> date:
-    return date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
 
 
 def _local_today(now: datetime, tz: ZoneInfo) -> date:

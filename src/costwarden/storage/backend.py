@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from costwarden.storage.offsets import OffsetStore, StoredSnapshot
     from costwarden.storage.outbox import Outbox
     from costwarden.storage.quotas import QuotaStore
-    from costwarden.storage.sql.rollup_store import RollupStore
+    from costwarden.storage.rollups import Rollups
 
 __all__ = ["MEMORY_URL", "Backend", "open_backend", "backend_for_ledger"]
 
@@ -83,7 +83,7 @@ class Backend(Protocol):
         ...
 
     @property
-    def rollups(self) -> RollupStore | None:
+    def rollups(self) -> Rollups | None:
         """Hourly, daily and monthly sums and the retention that folds them (None: no rollups, in memory)."""
         ...
 

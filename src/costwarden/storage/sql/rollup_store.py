@@ -14,9 +14,9 @@ Tables (created by migrations `m0004_rollups` and `m0005_rollup_totals`):
 
 Every event counts in exactly one row of each table. Database triggers add an event to the hourly rows of
 its UTC hour in the transaction that writes it; a replaced snapshot is subtracted and its successor added.
-Retention (`costwarden.reports.retention`) folds old hourly rows into daily rows and old daily rows into
-monthly rows. Rows hold differences, so a row may briefly hold a negative part of a sum; sums over whole
-rows are exact.
+Retention (`retain`, planned by `costwarden.reports.retention`) folds old hourly rows into daily rows and
+old daily rows into monthly rows. Rows hold differences, so a row may briefly hold a negative part of a
+sum; sums over whole rows are exact.
 
 An event recorded after `maintain` with a time before its cut (`events_before`) counts too (migration
 `m0011_late_events`): its hourly row lies inside history already folded into days or months, so every sum
@@ -53,7 +53,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from costwarden.core.money import from_units
 from costwarden.storage.codec import from_micros, to_micros
 from costwarden.storage.ledger import Totals, WhereValue, where_matches, where_values
-from costwarden.storage.rollups import Coverage, NotResolvable
+from costwarden.storage.rollups import BATCH_ROWS, Coverage, NotResolvable, RetentionCounts, RetentionPlan
 from costwarden.storage.sql.engine import read_transaction, write_transaction
 from costwarden.storage.sql.rollup_tables import (
     DIMENSIONS,
@@ -275,7 +275,7 @@ class RollupStore:
             f"cannot group it by {kind}"
         )
 
-    # -- maintenance (used by costwarden.reports.retention) -------------------------------------------------
+    # -- maintenance (retention: costwarden.storage.sql.retention) -----------------------------------------
 
     def stats(self, table: Table = rollups) -> dict[str, tuple[int, datetime | None, datetime | None]]:
         """Rows per level (of `rollups`, or of `table`) with the first bucket start and last bucket end."""
@@ -409,6 +409,13 @@ class RollupStore:
             removed += int(conn.execute(delete(table).where(zero)).rowcount or 0)
         return removed
 
+    def retain(
+        self, plan: RetentionPlan, *, dry_run: bool = False, batch_rows: int = BATCH_ROWS
+    ) -> RetentionCounts:
+        from costwarden.storage.sql.retention import retain
+
+        return retain(self, plan, dry_run=dry_run, batch_rows=batch_rows)
+
     def rebuild(self) -> int:
         """Recompute the hourly rows of both tables from the retained events from the retention cut on
         (daily and monthly rows, and hourly rows before the cut, are kept), e.g. after the triggers were
@@ -416,20 +423,17 @@ class RollupStore:
 
         One write transaction: on SQLite it holds the write lock, on PostgreSQL it holds appends back (reads
         go on), so writers wait for the rebuild, never see it half done, and never make it fail."""
-        from costwarden.storage.sql.migrations import m0004_rollups, m0005_rollup_totals
+        from costwarden.storage.sql.rollup_rebuild import hourly_rows
 
         with write_transaction(self.engine) as conn:
-            dialect = conn.dialect.name
-            if dialect == "postgresql":
+            if conn.dialect.name == "postgresql":
                 # appends wait until the rebuild commits: no trigger adds to an hour row between the delete
                 # and the insert below (which would collide, or count an event twice); reads go on
                 conn.exec_driver_sql("LOCK TABLE events IN SHARE MODE")
             horizon = self._events_before(conn) or _NEVER
             for table in TABLES:
                 conn.execute(delete(table).where(table.c.level == "hour", table.c.bucket_start >= horizon))
-            # the statements read the events from the cut on, as the triggers of m0004/m0005 counted them
-            conn.exec_driver_sql(m0004_rollups.rebuild_statement(dialect))
-            conn.exec_driver_sql(m0005_rollup_totals.rebuild_statement(dialect))
+                conn.execute(hourly_rows(table, horizon))  # the events from the cut on, as the triggers count
             count = conn.execute(select(func.count()).select_from(rollups).where(rollups.c.level == "hour"))
             return int(count.scalar() or 0)
 

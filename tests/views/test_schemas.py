@@ -11,15 +11,20 @@ from pathlib import Path
 import pytest
 
 import costwarden.views
+from costwarden.views.alerts import AlertsResult
 from costwarden.views.analyze import AnalyzeResult
+from costwarden.views.budget_status import BudgetStatusResult
 from costwarden.views.channels import ChannelsResult
 from costwarden.views.deliveries import DeliveriesResult
 from costwarden.views.forecast import ForecastResult
 from costwarden.views.insights import InsightsResult
 from costwarden.views.live import LiveResult
+from costwarden.views.maintenance import RollupCheck
+from costwarden.views.prices import PriceCheckResult, PriceResult
 from costwarden.views.quota_status import QuotaStatusResult
 from costwarden.views.report import ReportQuery, ReportResult, summary_report
 from costwarden.views.session import SessionResult
+from costwarden.views.tiers import TiersResult
 from costwarden.views.top import TopResult
 from costwarden.views.trends import TrendsResult
 
@@ -37,6 +42,12 @@ PINNED = {
     QuotaStatusResult: "costwarden.quota_status/1",
     ChannelsResult: "costwarden.channels/1",
     DeliveriesResult: "costwarden.deliveries/1",
+    BudgetStatusResult: "costwarden.budget_status/1",
+    AlertsResult: "costwarden.alerts/1",
+    RollupCheck: "costwarden.maintain/1",
+    PriceResult: "costwarden.price/1",
+    PriceCheckResult: "costwarden.price_check/1",
+    TiersResult: "costwarden.tiers/1",
 }
 VIEWS = Path(costwarden.views.__file__).parent
 

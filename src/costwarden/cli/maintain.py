@@ -11,35 +11,11 @@ from rich.table import Table
 
 from costwarden.cli.reporting import echo_json
 from costwarden.cli.state import state_of
-from costwarden.reports.formats import totals_json
-from costwarden.reports.periods import utc_iso
-from costwarden.reports.retention import RetentionResult, apply_retention
+from costwarden.reports.retention import apply_retention
 from costwarden.storage.rollups import Rollups
+from costwarden.views.maintenance import MAINTAIN_SCHEMA, retention_json, rollup_check
 
-__all__ = ["register", "maintain", "result_json"]
-
-
-def result_json(result: RetentionResult) -> dict[str, Any]:
-    plan = result.plan
-
-    def at(value: object) -> str | None:
-        from datetime import datetime
-
-        return utc_iso(value) if isinstance(value, datetime) else None
-
-    return {
-        "dry_run": result.dry_run,
-        "timezone": plan.timezone,
-        "events_before": at(plan.events_before),
-        "months_before": at(plan.months_before),
-        "drop_before": at(plan.drop_before),
-        "events_deleted": result.events_deleted,
-        "hourly_rows_folded": result.hourly_folded,
-        "daily_rows_folded": result.daily_folded,
-        "rows_dropped": result.rows_dropped,
-        "empty_rows_removed": result.empty_rows_removed,
-        "notes": result.notes,
-    }
+__all__ = ["register", "maintain"]
 
 
 def _stats_table(store: Rollups) -> Table:
@@ -94,14 +70,13 @@ def maintain(
     if store is None:
         state.err.print("This ledger keeps no rollups (an in-memory ledger): nothing to maintain.")
         raise typer.Exit(1)
-    out: dict[str, Any] = {"schema": "costwarden.maintain/1"}
+    out: dict[str, Any] = {"schema": MAINTAIN_SCHEMA}
     if rebuild and not dry_run:
         out["rebuilt_hourly_rows"] = store.rebuild()
     if check:
-        mismatches = store.verify()
-        out["mismatched_hours"] = [
-            {"hour": hour, "rollups": totals_json(a), "events": totals_json(b)} for hour, a, b in mismatches
-        ]
+        checked = rollup_check(state.warden)
+        mismatches = checked.mismatches
+        out.update(checked.to_json())
         if as_json:
             echo_json(out)
         elif mismatches:
@@ -127,7 +102,7 @@ def maintain(
         result = apply_retention(
             store, state.settings.retention, now=state.clock.now(), tz=state.settings.tz, dry_run=dry_run
         )
-    out.update(result_json(result))
+    out.update(retention_json(result))
     if as_json:
         echo_json(out)
         return

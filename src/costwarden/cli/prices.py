@@ -3,51 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from costwarden.cli.options import parse_when
-from costwarden.cli.render import money_str
 from costwarden.cli.state import state_of
 from costwarden.core.money import format_usd
-from costwarden.pricing.rates import ModelRates
+from costwarden.views.prices import RATE_SLICES, PriceQuery, model_and_provider, price_check, price_view
 
 __all__ = ["register", "prices_app"]
 
 prices_app = typer.Typer(help="Model prices: show one, check the ledger.", no_args_is_help=True)
-
-_RATE_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("input", "input", "per MTok"),
-    ("cache_read", "cache read", "per MTok"),
-    ("cache_write", "cache write (5 min)", "per MTok"),
-    ("cache_write_1h", "cache write (1 hour)", "per MTok"),
-    ("output", "output", "per MTok"),
-    ("reasoning", "reasoning", "per MTok"),
-    ("web_search", "web search", "per 1k"),
-    ("request", "request", "per 1k"),
-)
-
-
-def _rates_json(rates: ModelRates) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "provider": rates.provider,
-        "model": rates.model,
-        "source": rates.source,
-        "price_ref": rates.price_ref,
-        "effective_from": rates.effective_from.isoformat() if rates.effective_from else None,
-    }
-    for attr, _, _ in _RATE_ROWS:
-        out[attr] = money_str(getattr(rates, attr))
-    out["hardware_per_hour"] = (
-        money_str(rates.hardware_per_hour) if rates.hardware_per_hour is not None else None
-    )
-    out["long_context_tiers"] = [
-        {"above_input_tokens": threshold, **{a: money_str(getattr(r, a)) for a, _, _ in _RATE_ROWS}}
-        for threshold, r in rates.tiers
-    ]
-    return out
 
 
 @prices_app.command("show")
@@ -68,15 +36,11 @@ def show(
     """Show the per-slice prices of a model, its long-context tiers and its cost tier."""
     state = state_of(ctx)
     settings = state.settings
-    when = parse_when(at, "--at", settings.tz) if at else state.clock.now()
-    prov = provider
-    name = model
-    if prov is None and "/" in model:
-        prov, name = model.split("/", 1)
-    book = state.warden.pricebook
-    rates = book.rates(prov or "", name, when, service_tier)
-    if rates is None:
-        fallback = book.fallback_rates
+    when = parse_when(at, "--at", settings.tz) if at else None
+    result = price_view(state.warden, PriceQuery(model, provider, when, service_tier))
+    if result is None:
+        prov, _ = model_and_provider(model, provider)
+        fallback = state.warden.pricebook.fallback_rates
         state.err.print(
             f"costwarden: unknown model {model!r}"
             + (f" for provider {prov!r}" if prov else "")
@@ -85,16 +49,16 @@ def show(
             markup=False,
         )
         raise typer.Exit(1)
-    tier = state.warden.tiers.classify(rates)
     if as_json:
-        typer.echo(json.dumps({**_rates_json(rates), "cost_tier": tier}, indent=2))
+        typer.echo(json.dumps(result.to_json(), indent=2))
         return
+    rates, tier = result.rates, result.cost_tier
     table = Table(title=f"{rates.provider}/{rates.model}", title_justify="left")
     table.add_column("slice")
     table.add_column("USD", justify="right")
     table.add_column("unit")
     for threshold, tier_rates in ((0, rates), *rates.tiers):
-        for attr, label, unit in _RATE_ROWS:
+        for attr, label, unit in RATE_SLICES:
             value = getattr(tier_rates, attr)
             if value or attr in ("input", "output"):
                 suffix = f" (> {threshold:,} input tokens)" if threshold else ""
@@ -102,7 +66,7 @@ def show(
     if rates.hardware_per_hour is not None:
         table.add_row("hardware", f"{rates.hardware_per_hour.normalize():f}", "per hour")
     state.console.print(table)
-    definition = state.warden.tiers.get(tier)
+    definition = result.tier
     state.console.print(f"source: {rates.source}    price: {rates.price_ref}", markup=False)
     state.console.print(
         f"cost tier: {tier}" + (f" ({definition.display_name})" if definition else ""), markup=False
@@ -119,42 +83,25 @@ def check(
     Exits 1 when any unpriced model is found (usable as a CI check).
     """
     state = state_of(ctx)
-    book = state.warden.pricebook
-    rows: list[dict[str, Any]] = []
-    for seen in state.warden.ledger.models_seen():
-        rates = book.rates(seen.provider, seen.model, state.clock.now())
-        status = "unpriced" if rates is None else rates.source
-        if status == "catalog" and seen.cost_source != "unpriced":
-            continue
-        rows.append(
-            {
-                "provider": seen.provider,
-                "model": seen.model,
-                "status": status,
-                "recorded_as": seen.cost_source,
-                "events": seen.events,
-                "cost": money_str(seen.cost),
-                "price_ref": rates.price_ref if rates is not None else None,
-            }
-        )
-    unpriced = [r for r in rows if r["status"] == "unpriced" or r["recorded_as"] == "unpriced"]
+    result = price_check(state.warden)
+    unpriced = result.unpriced
     if as_json:
-        typer.echo(json.dumps({"models": rows, "unpriced": len(unpriced)}, indent=2))
-    elif not rows:
+        typer.echo(json.dumps(result.to_json(), indent=2))
+    elif not result.rows:
         state.console.print("Every model in the ledger is priced by the catalog.")
     else:
         table = Table()
         for col in ("provider", "model", "status", "recorded as", "events", "cost", "price"):
             table.add_column(col, justify="right" if col in ("events", "cost") else "left")
-        for r in rows:
+        for r in result.rows:
             table.add_row(
-                r["provider"],
-                r["model"],
-                r["status"],
-                r["recorded_as"],
-                f"{r['events']:,}",
-                f"${r['cost']}",
-                r["price_ref"] or "fallback",
+                r.provider,
+                r.model,
+                r.status,
+                r.recorded_as,
+                f"{r.events:,}",
+                f"${r.to_json()['cost']}",
+                r.price_ref or "fallback",
             )
         state.console.print(table)
         if unpriced:

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from costwarden.cli.render import money_str
 from costwarden.cli.state import state_of
+from costwarden.views.tiers import tier_of, tiers_view
 
 __all__ = ["register", "tiers_app"]
 
@@ -23,26 +23,14 @@ def list_tiers(
 ) -> None:
     """List the tiers in effect (built-ins changed by the config's `tiers:` section)."""
     state = state_of(ctx)
-    tiers = state.warden.tiers.all()
+    result = tiers_view(state.warden)
     if as_json:
-        payload = [
-            {
-                "id": t.id,
-                "display_name": t.display_name,
-                "description": t.description,
-                "price_range_min": money_str(t.price_range_min),
-                "price_range_max": money_str(t.price_range_max) if t.price_range_max is not None else None,
-                "color": t.color,
-                "icon": t.icon,
-            }
-            for t in tiers
-        ]
-        typer.echo(json.dumps(payload, indent=2))
+        typer.echo(json.dumps(result.to_json(), indent=2))
         return
     table = Table(caption="Ranges: blended USD per million tokens (see docs/pricing.md).")
     for col in ("id", "name", "range", "icon", "color", "description"):
         table.add_column(col)
-    for t in tiers:
+    for t in result.tiers:
         table.add_row(
             t.id, t.display_name, t.describe_range(), t.icon or "", t.color or "", t.description or ""
         )
@@ -57,18 +45,14 @@ def classify(
 ) -> None:
     """Say which tier a model falls in, and its blended price."""
     state = state_of(ctx)
-    prov = provider
-    name = model
-    if prov is None and "/" in model:
-        prov, name = model.split("/", 1)
-    rates = state.warden.pricebook.rates(prov or "", name, state.clock.now())
-    if rates is None:
+    found = tier_of(state.warden, model, provider)
+    if found is None:
         state.err.print(f"costwarden: unknown model {model!r}", markup=False)
         raise typer.Exit(1)
-    tier = state.warden.tiers.classify(rates)
-    blended = state.warden.tiers.blended_price(rates)
+    rates = found.rates
     state.console.print(
-        f"{rates.provider}/{rates.model}: {tier} (blended ${blended.normalize():f} per MTok)", markup=False
+        f"{rates.provider}/{rates.model}: {found.tier} (blended ${found.blended.normalize():f} per MTok)",
+        markup=False,
     )
 
 

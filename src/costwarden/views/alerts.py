@@ -1,11 +1,12 @@
 """The alert feed: thresholds crossed (once per budget, period and threshold), exhaustions (blocks,
 terminated runs, queue timeouts, fallbacks) and channels failing or recovering, newest first.
-`alerts_view(warden, AlertsQuery(...))` answers `costwarden alerts`; its JSON is a list of alerts."""
+`alerts_view(warden, AlertsQuery(...))` answers `costwarden alerts`; its JSON (`costwarden.alerts/1`) is a
+list of alerts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from costwarden.budgets import AlertRecord, BudgetEngine
 from costwarden.errors import ConfigError
@@ -15,7 +16,9 @@ from costwarden.views.errors import QueryError
 if TYPE_CHECKING:
     from costwarden.warden import Warden
 
-__all__ = ["ALERT_KINDS", "AlertsQuery", "AlertsResult", "alerts_view", "alert_json"]
+__all__ = ["ALERTS_SCHEMA", "ALERT_KINDS", "AlertsQuery", "AlertsResult", "alerts_view", "alert_json"]
+
+ALERTS_SCHEMA = "costwarden.alerts/1"
 
 ALERT_KINDS: tuple[str, ...] = (
     "threshold",
@@ -40,6 +43,11 @@ class AlertsQuery:
 
 @dataclass(frozen=True, slots=True)
 class AlertsResult:
+    """The feed, newest first. Its JSON is a list (the shape `costwarden alerts --json` always printed): the
+    schema id is `SCHEMA`, for an envelope that carries one (the REST API's)."""
+
+    SCHEMA: ClassVar[str] = ALERTS_SCHEMA
+
     alerts: list[AlertRecord] = field(default_factory=list)
 
     def to_json(self) -> list[dict[str, Any]]:

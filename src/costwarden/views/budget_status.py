@@ -1,12 +1,13 @@
 """Where each budget stands, from its counters (what admission enforces): limit, spent, reserved, remaining,
 percent, reset time and the projection to the period's end, each limit in its own unit.
-`budget_status_view(warden, at)` answers `costwarden budget status`; its JSON is a list of rows."""
+`budget_status_view(warden, at)` answers `costwarden budget status`; its JSON (`costwarden.budget_status/1`)
+is a list of rows, one per budget, scope value and limit."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from costwarden.budgets.engine import BudgetEngine
 from costwarden.budgets.status import BudgetStatus, budget_status
@@ -19,7 +20,9 @@ from costwarden.views.reader import aggregator_of
 if TYPE_CHECKING:
     from costwarden.warden import Warden
 
-__all__ = ["BudgetStatusRow", "BudgetStatusResult", "budget_status_view", "engine_of"]
+__all__ = ["BUDGET_STATUS_SCHEMA", "BudgetStatusRow", "BudgetStatusResult", "budget_status_view", "engine_of"]
+
+BUDGET_STATUS_SCHEMA = "costwarden.budget_status/1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +59,10 @@ class BudgetStatusRow:
 @dataclass(frozen=True, slots=True)
 class BudgetStatusResult:
     """Every budget's rows at `at`; `shadowed` names the budgets set from the CLI that the config file
-    overrides."""
+    overrides. Its JSON is a list (the shape `costwarden budget status --json` always printed): the schema
+    id is `SCHEMA`, for an envelope that carries one (the REST API's)."""
+
+    SCHEMA: ClassVar[str] = BUDGET_STATUS_SCHEMA
 
     at: datetime
     rows: list[BudgetStatusRow] = field(default_factory=list)

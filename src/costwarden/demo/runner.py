@@ -125,31 +125,32 @@ def run_demo(
 
 
 def show(console: Console, settings: Settings, warden: Warden) -> None:
-    """The report of today, the budget status, the alert feed and the insights."""
-    from costwarden.reports.aggregate import Aggregator
-    from costwarden.reports.budget_view import budget_lines, budget_states, engine_lines, policies_of
-    from costwarden.reports.insights import find_insights
-    from costwarden.reports.model import build_report
-    from costwarden.reports.periods import last_days, named_period
+    """The report of today, the budget status, the alert feed and the insights (from the views the
+    commands print)."""
+    from costwarden.errors import ConfigError
     from costwarden.reports.text import budget_table, print_wide, report_renderable, usd
+    from costwarden.views.alerts import AlertsQuery, alerts_view
+    from costwarden.views.insights import InsightsQuery, insights_view
+    from costwarden.views.periods import PeriodFlags
+    from costwarden.views.reader import aggregator_of
+    from costwarden.views.report import ReportQuery, budget_lines_of, summary_report
 
     now = warden.clock.now()
     tz = settings.tz
-    aggregator = Aggregator(warden.ledger, tz, warden.backend.rollups)
-    budgets = engine_lines(
-        warden.budgets, aggregator, now, per_budget=3
-    )  # what `costwarden budget status` shows
-    if budgets is None:
-        budgets = budget_lines(budget_states(aggregator, policies_of(settings, warden), now, tz), now)
-    report = build_report(aggregator, named_period("today", now, tz), budgets=[], now=now)
+    aggregator = aggregator_of(warden)
+    with aggregator.snapshot():
+        budgets = budget_lines_of(warden, aggregator, now, per_budget=3)  # `costwarden budget status`
+    report = summary_report(warden, ReportQuery(period=PeriodFlags(today=True), budgets=False)).report
     print_wide(console, report_renderable(report))
     console.print("")
     console.print(Text("BUDGET STATUS", style="bold"))
     print_wide(console, budget_table(budgets))
     console.print("")
     console.print(Text("ALERTS", style="bold"))
-    records = getattr(warden.budgets, "records", None)
-    feed = list(reversed(records.alerts(limit=50))) if records is not None else []
+    try:
+        feed = list(reversed(alerts_view(warden, AlertsQuery(limit=50)).alerts))
+    except ConfigError:  # no budget engine: no feed
+        feed = []
     for alert in feed:
         when = alert.at.astimezone(tz).strftime("%H:%M:%S")
         console.print(f"{when}  {alert.kind:13}  {alert.message}", markup=False, highlight=False)
@@ -157,14 +158,7 @@ def show(console: Console, settings: Settings, warden: Warden) -> None:
         console.print("(none)")
     console.print("")
     console.print(Text("INSIGHTS", style="bold"))
-    found = find_insights(
-        aggregator,
-        warden.pricebook,
-        warden.tiers,
-        last_days(30, now, tz),
-        now=now,
-        dismissed=list(warden.backend.dismissals.dismissed()),
-    )
+    found = insights_view(warden, InsightsQuery()).found  # the last 30 days
     for insight in found:
         console.print(f"* {insight.title}", markup=False)
         saving = f"estimated saving {usd(insight.monthly_saving)}/month"

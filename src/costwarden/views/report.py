@@ -106,12 +106,15 @@ def report_json(report: Report) -> dict[str, Any]:
     }
 
 
-def budget_lines_of(warden: Warden, aggregator: Aggregator, now: datetime) -> list[BudgetLine]:
+def budget_lines_of(
+    warden: Warden, aggregator: Aggregator, now: datetime, per_budget: int | None = 10
+) -> list[BudgetLine]:
     """The budgets' current state: the budget engine's (as `costwarden budget status` shows it) when budgets
-    are configured, else from the ledger; empty without budgets."""
+    are configured, else from the ledger; empty without budgets. Budgets scoped per value show their
+    `per_budget` most used values (None: all)."""
     from costwarden.reports.budget_view import budget_lines, budget_states, engine_lines, policies_of
 
-    lines = engine_lines(warden.budgets, aggregator, now)
+    lines = engine_lines(warden.budgets, aggregator, now, per_budget)
     if lines is not None:
         return lines
     policies = policies_of(warden.settings, warden)

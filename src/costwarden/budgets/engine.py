@@ -123,7 +123,14 @@ class BudgetEngine:
         self.tz = tz if tz is not None else ZoneInfo("UTC")
         self.default_max_tokens = default_max_tokens
         self.hub = hub if hub is not None else AlertHub(records)
-        self.announce = Announcer(self)
+        self.announce = Announcer(
+            hub=self.hub,
+            clock=clock,
+            tz=self.tz,
+            names=names,
+            kind_of=self.registry.kind,
+            states=store.states,
+        )
         self.keys = CounterKeys(self.tz)
         self.counting = LedgerCounts(self.keys, rollups)
         self.clock: Clock = clock

@@ -1,15 +1,22 @@
 """What the budget engine tells people: refusal and fallback notices, the exhaustion audit, threshold
-alerts. Everything goes through the engine's `AlertHub` (the feed, the log, callbacks, notifiers)."""
+alerts. Everything goes through the engine's `AlertHub` (the feed, the log, callbacks, notifiers).
+
+The `Announcer` is given what it reads, never the engine: the hub, the clock and timezone, the canonical
+names, what kind a provider is, and the counters' current states (rolling windows' thresholds)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from zoneinfo import ZoneInfo
 
+from costwarden.budgets.alerts import AlertHub
+from costwarden.clock import Clock
 from costwarden.core.admission import (
     Amounts,
+    CounterState,
     Crossing,
     Shortfall,
     combined,
@@ -22,15 +29,12 @@ from costwarden.core.admission import (
 from costwarden.core.calls import CallRequest
 from costwarden.core.money import money_amount
 from costwarden.core.periods import Window
-from costwarden.core.policy import Action, Applied
+from costwarden.core.policy import Action, Applied, Names
 from costwarden.core.routing import Route
 from costwarden.core.units import unit_of
 from costwarden.core.usage import ATTRIBUTION_FIELDS, Attribution
 from costwarden.errors import BudgetExceeded, QueueTimeout
 from costwarden.storage.budgets import AlertRecord, Counted
-
-if TYPE_CHECKING:
-    from costwarden.budgets.engine import BudgetEngine
 
 __all__ = ["Announcer", "attribution_fields"]
 
@@ -43,10 +47,27 @@ def attribution_fields(attribution: Attribution) -> dict[str, Any]:
 
 
 class Announcer:
-    """Builds the notices and records of one engine (its timezone, providers, clock and hub)."""
+    """Builds the notices and records of one engine and hands the records to `hub`, stamped by `clock`.
+    `tz`: the timezone notices give reset times in; `names`: canonical provider/model names (None: as
+    given); `kind_of`: a provider's kind (`local`, ...) in the routing registry; `states`: counters as they
+    stand (the thresholds of rolling windows are decided on the whole window)."""
 
-    def __init__(self, engine: BudgetEngine) -> None:
-        self.engine = engine
+    def __init__(
+        self,
+        *,
+        hub: AlertHub,
+        clock: Clock,
+        tz: ZoneInfo,
+        names: Names | None,
+        kind_of: Callable[[str], str | None],
+        states: Callable[[Sequence[str]], Mapping[str, CounterState]],
+    ) -> None:
+        self.hub = hub
+        self.clock = clock
+        self.tz = tz
+        self.names = names
+        self.kind_of = kind_of
+        self.states = states
         self._warned: set[str] = set()  # warn-only overruns this process has recorded (once per period)
 
     def notice(
@@ -60,11 +81,11 @@ class Announcer:
         run: str | None = None,
         waited: float | None = None,
     ) -> str:
-        local_only = to is not None and to.local and self.engine.registry.kind(provider) != "local"
+        local_only = to is not None and to.local and self.kind_of(provider) != "local"
         provider, model = self.canonical(provider, model)
         return refusal_notice(
             shortfall,
-            tz=self.engine.tz,
+            tz=self.tz,
             action=action,
             reset=resets_at(shortfall.need, shortfall.oldest),
             provider=provider,
@@ -77,7 +98,7 @@ class Announcer:
 
     def canonical(self, provider: str, model: str) -> tuple[str, str]:
         """The names budgets and reports use for a call (`claude` -> `anthropic`, a dated id -> its model)."""
-        names = self.engine.names
+        names = self.names
         return names(provider, model) if names is not None else (provider, model)
 
     def details(self, shortfall: Shortfall) -> dict[str, Any]:
@@ -139,10 +160,10 @@ class Announcer:
         details["unit"] = unit_of(shortfall.dimension, need.applied.policy.concurrency).value
         if to is not None:
             details["fallback"] = f"{to.provider}/{to.model}"
-        self.engine.hub.emit(
+        self.hub.emit(
             AlertRecord(
                 kind=kind,
-                at=datetime.fromtimestamp(self.engine.clock(), UTC),
+                at=datetime.fromtimestamp(self.clock(), UTC),
                 budget_id=need.applied.policy.id,
                 scope=need.applied.scope_label,
                 period_key=need.window.key,
@@ -168,9 +189,7 @@ class Announcer:
             before, after = item.before, item.before + spend.amounts
             if spend.window_keys:
                 if not rolling:
-                    rolling.update(
-                        self.engine.store.states([k for c in counted for k in c.spend.window_keys])
-                    )
+                    rolling.update(self.states([k for c in counted for k in c.spend.window_keys]))
                 after = combined(spend.window_keys, rolling).spent
                 before = after - spend.amounts
             for crossing in crossings(applied, spend.key, spend.period_key, before, after):
@@ -185,7 +204,7 @@ class Announcer:
             return
         budget_id = next(iter(scopes.values())).policy.id
         keys = {scope: [counter_key(budget_id, scope, p) for p in window.keys] for scope in scopes}
-        states = self.engine.store.states([k for scoped in keys.values() for k in scoped])
+        states = self.states([k for scoped in keys.values() for k in scoped])
         for scope, item in sorted(scopes.items()):
             after = combined(keys[scope], states).spent
             key = counter_key(budget_id, scope, window.key)
@@ -203,10 +222,10 @@ class Announcer:
             f"reached {threshold.percent:g}% of its {limit} limit: "
             f"{human_amount(crossing.dimension, crossing.spent)} spent"
         )
-        self.engine.hub.emit(
+        self.hub.emit(
             AlertRecord(
                 kind="threshold",
-                at=datetime.fromtimestamp(self.engine.clock(), UTC),
+                at=datetime.fromtimestamp(self.clock(), UTC),
                 budget_id=policy.id,
                 scope=applied.scope_label,
                 period_key=crossing.period_key,

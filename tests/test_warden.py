@@ -68,3 +68,16 @@ def test_a_guarded_block_ended_by_cancellation_is_recorded_as_cancelled(exc: Bas
     (event,) = ledger.events()
     expected = EventStatus.ERROR if isinstance(exc, RuntimeError) else EventStatus.CANCELLED
     assert event.status == expected
+
+
+def test_settle_and_run_refuse_a_keyword_they_do_not_take() -> None:
+    from costwarden.ledger import MemoryLedger
+
+    kwargs: dict[str, object] = {"stauts": "ok"}
+    with Warden(ledger=MemoryLedger()) as warden:
+        admission = warden.admit(CallRequest(provider="openai", model="gpt-5"))
+        with pytest.raises(TypeError, match="unexpected keyword argument 'stauts'"):
+            warden.settle(admission, Usage(input_tokens=1), **kwargs)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="unexpected keyword argument 'projet'"), warden.run(projet="x"):  # type: ignore[call-arg]
+            pass
+        warden.release(admission)

@@ -19,8 +19,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from costwarden.core.config_fields import Section
 from costwarden.core.limits import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, MAX_TOKENS
 from costwarden.core.policy import AdmissionConfig, AlertsConfig, BudgetConfig
 from costwarden.core.redact import mask_url
@@ -59,11 +60,7 @@ _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 _TOO_DEEP = f"config file is nested more than {MAX_CONFIG_DEPTH} levels deep"
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RetentionConfig(_Section):
+class RetentionConfig(Section):
     """How long each level of detail is kept (`costwarden maintain`). None keeps forever."""
 
     detailed_days: int | None = Field(default=90, ge=1, le=_MAX_DAYS)
@@ -71,7 +68,7 @@ class RetentionConfig(_Section):
     monthly_days: int | None = Field(default=None, ge=1, le=_MAX_DAYS)
 
 
-class EstimationConfig(_Section):
+class EstimationConfig(Section):
     """How the worst case of a call is estimated before it runs."""
 
     default_max_tokens: int = Field(default=4096, ge=1, le=MAX_TOKENS)
@@ -80,7 +77,7 @@ class EstimationConfig(_Section):
     """Added to input token estimates of models without an exact tokenizer (0.10 = +10 %)."""
 
 
-class Settings(_Section):
+class Settings(Section):
     """The whole configuration. Unknown keys are refused."""
 
     database: str | None = None

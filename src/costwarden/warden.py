@@ -15,9 +15,8 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
-from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 from costwarden.clock import Clock, clock_from_env
 from costwarden.config import Settings, load_settings, with_database
@@ -25,8 +24,10 @@ from costwarden.context import attribution_scope, current_attribution
 from costwarden.core.admission_token import TokenClaims, decode_token, encode_token
 from costwarden.core.calls import Admission, CallRequest, Decision, is_cancellation
 from costwarden.core.controller import BudgetController, NullBudgets, RunSlot
+from costwarden.core.recorder import SettleDetails, check_settle_details
 from costwarden.core.usage import (
     Attribution,
+    AttributionFields,
     CostBreakdown,
     CostSource,
     EventSource,
@@ -55,21 +56,6 @@ __all__ = ["BudgetController", "Warden"]
 _EMPTY = Attribution()
 
 _Client = TypeVar("_Client")
-
-
-class SettleDetails(TypedDict, total=False):
-    """The keyword arguments of `Warden.settle` a token's settlement takes (its id is the token's)."""
-
-    status: EventStatus | str
-    occurred_at: datetime | None
-    duration_ms: int | None
-    provider_cost: Decimal | None
-    estimated: bool
-    service_tier: str | None
-    source: EventSource | str
-    model: str | None
-    provider_response_id: str | None
-    provider_request_id: str | None
 
 
 _NAMES = ("cost", "provider", "model", "given_provider", "given_model")
@@ -309,16 +295,7 @@ class Warden:
         usage: Usage,
         *,
         event_id: str | None = None,
-        status: EventStatus | str = EventStatus.OK,
-        occurred_at: datetime | None = None,
-        duration_ms: int | None = None,
-        provider_cost: Decimal | None = None,
-        estimated: bool = False,
-        service_tier: str | None = None,
-        source: EventSource | str = EventSource.SDK,
-        model: str | None = None,
-        provider_response_id: str | None = None,
-        provider_request_id: str | None = None,
+        **details: Unpack[SettleDetails],
     ) -> UsageEvent:
         """Record the call's real usage and replace its reservation with the real cost.
 
@@ -328,25 +305,26 @@ class Warden:
         `estimated=True` marks usage that was not reported by the provider (e.g. a broken stream).
         `model` records the exact model the provider reported, when it differs from the admitted name.
         """
+        check_settle_details(details)
         request = admission.request
-        a = request.attribution
+        duration_ms = details.get("duration_ms")
         event = UsageEvent(
             id=event_id or request.request_id,
-            occurred_at=occurred_at or self.clock.now(),
+            occurred_at=details.get("occurred_at") or self.clock.now(),
             provider=admission.provider,
-            model=model or admission.model,
+            model=details.get("model") or admission.model,
             usage=usage,
-            attribution=a,
-            source=source,  # type: ignore[arg-type]
-            status=status,  # type: ignore[arg-type]
+            attribution=request.attribution,
+            source=details.get("source", EventSource.SDK),  # type: ignore[arg-type]
+            status=details.get("status", EventStatus.OK),  # type: ignore[arg-type]
             duration_ms=duration_ms if duration_ms is not None else admission.elapsed_ms,
-            service_tier=service_tier or request.service_tier,
-            provider_cost=provider_cost,
-            provider_response_id=provider_response_id,
-            provider_request_id=provider_request_id,
+            service_tier=details.get("service_tier") or request.service_tier,
+            provider_cost=details.get("provider_cost"),
+            provider_response_id=details.get("provider_response_id"),
+            provider_request_id=details.get("provider_request_id"),
         )
         priced = self.price(event)
-        if estimated and priced.cost is not None and priced.cost.source == CostSource.COMPUTED:
+        if details.get("estimated") and priced.cost is not None and priced.cost.source == CostSource.COMPUTED:
             priced = _with_cost(priced, replace(priced.cost, source=CostSource.ESTIMATED))
         self.budgets.settle(admission, priced)
         admission.settled = True  # only once stored: a failed write leaves the reservation to release
@@ -475,36 +453,14 @@ class Warden:
                 self.release(admission)
 
     @contextmanager
-    def run(
-        self,
-        *,
-        project: str | None = None,
-        agent: str | None = None,
-        session: str | None = None,
-        run: str | None = None,
-        task: str | None = None,
-        task_type: str | None = None,
-        plan: str | None = None,
-        user: str | None = None,
-        tags: dict[str, str] | None = None,
-    ) -> Iterator[Attribution]:
+    def run(self, **fields: Unpack[AttributionFields]) -> Iterator[Attribution]:
         """Attribute every call made inside the block (threads and asyncio tasks included) to one run.
 
         Without `run` (and outside another run) a run id is generated, so per-run budgets apply: a
         `terminate_run` budget refuses the run's further calls with `RunTerminated`. Budgets with
         `concurrency: runs` hold a slot for the whole block (queueing up to their timeout).
         """
-        attribution = _run_attribution(
-            project=project,
-            agent=agent,
-            session=session,
-            run=run,
-            task=task,
-            task_type=task_type,
-            plan=plan,
-            user=user,
-            tags=tags,
-        )
+        attribution = _run_attribution(fields)
         with attribution_scope(attribution) as merged:
             slot = self.budgets.enter_run(merged)
             try:
@@ -513,31 +469,9 @@ class Warden:
                 self._exit_run(slot, merged)
 
     @asynccontextmanager
-    async def arun(
-        self,
-        *,
-        project: str | None = None,
-        agent: str | None = None,
-        session: str | None = None,
-        run: str | None = None,
-        task: str | None = None,
-        task_type: str | None = None,
-        plan: str | None = None,
-        user: str | None = None,
-        tags: dict[str, str] | None = None,
-    ) -> AsyncIterator[Attribution]:
+    async def arun(self, **fields: Unpack[AttributionFields]) -> AsyncIterator[Attribution]:
         """`run` for async code: waiting for a run slot does not block the event loop."""
-        attribution = _run_attribution(
-            project=project,
-            agent=agent,
-            session=session,
-            run=run,
-            task=task,
-            task_type=task_type,
-            plan=plan,
-            user=user,
-            tags=tags,
-        )
+        attribution = _run_attribution(fields)
         with attribution_scope(attribution) as merged:
             slot = await self.budgets.aenter_run(merged)
             try:
@@ -599,10 +533,11 @@ class Warden:
         return TokenEstimator(self.settings.estimation.safety_margin)
 
 
-def _run_attribution(*, tags: dict[str, str] | None, **fields: str | None) -> Attribution:
+def _run_attribution(fields: AttributionFields) -> Attribution:
     """The attribution of a `run`/`arun` block; a run id is generated for a block that names none
     (outside any other run)."""
-    attribution = Attribution(**fields, tags=tags or {})
+    values: dict[str, Any] = {**fields, "tags": fields.get("tags") or {}}
+    attribution = Attribution(**values)
     if attribution.run is None and current_attribution().run is None:
         return replace(attribution, run=f"run-{new_event_id()[3:]}")
     return attribution

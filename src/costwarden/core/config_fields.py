@@ -15,7 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from costwarden.core.money import parse_money
 from costwarden.errors import ValidationError
 
-__all__ = ["Money", "ConfigDate", "Name", "StrictSection"]
+__all__ = ["Money", "ConfigDate", "Name", "Section", "StrictSection"]
 
 
 def _money(value: object) -> Decimal:
@@ -44,6 +44,13 @@ ConfigDate = Annotated[date, BeforeValidator(_date)]
 """A calendar date (UTC): a date object or an ISO string `YYYY-MM-DD`."""
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 """A provider or model name as configured: 1 to 200 characters."""
+
+
+class Section(BaseModel):
+    """A config model that refuses unknown keys, frozen once built (values are coerced as pydantic does:
+    `"5"` is accepted for 5)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
 
 class StrictSection(BaseModel):

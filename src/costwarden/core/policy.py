@@ -24,9 +24,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PlainSerializer,
     field_validator,
@@ -41,7 +39,7 @@ from costwarden.core.channels import (
     SmtpConfig,
     check_channel_names,
 )
-from costwarden.core.config_fields import Money
+from costwarden.core.config_fields import Money, Section
 from costwarden.core.limits import MAX_BUDGET_COUNT
 from costwarden.core.money import to_units
 from costwarden.core.periods import Period, PeriodKind, parse_duration
@@ -161,11 +159,7 @@ PeriodField = Annotated[
 ]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
-
-
-class LimitFields(_Section):
+class LimitFields(Section):
     """Limits of one budget (or of one scope value): any combination, each optional."""
 
     cost_usd: Money | None = None
@@ -176,7 +170,7 @@ class LimitFields(_Section):
         return self.cost_usd is not None or self.tokens is not None or self.requests is not None
 
 
-class ThresholdConfig(_Section):
+class ThresholdConfig(Section):
     """An alert threshold: a percent of a limit, with a level and an optional message."""
 
     percent: Decimal = Field(gt=0, le=100)
@@ -295,7 +289,7 @@ AlertChannelConfig = LogChannelConfig
 """The `log` channel (kept under its old name; every channel type is in `costwarden.core.channels`)."""
 
 
-class AlertsConfig(_Section):
+class AlertsConfig(Section):
     """The `alerts:` section: default thresholds, channels, the SMTP server and how the outbox delivers."""
 
     thresholds: Thresholds = Field(
@@ -322,7 +316,7 @@ class AlertsConfig(_Section):
         return self
 
 
-class AdmissionConfig(_Section):
+class AdmissionConfig(Section):
     """The `admission:` section: reservation lifetimes and waiting."""
 
     reservation_ttl: Seconds = 900.0

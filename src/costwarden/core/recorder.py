@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
 
 from costwarden.core.calls import Admission, CallRequest
 from costwarden.core.usage import EventSource, EventStatus, Usage, UsageEvent
@@ -18,7 +18,32 @@ if TYPE_CHECKING:
     from costwarden.quotas import Quotas
     from costwarden.storage.ledger import Ledger
 
-__all__ = ["Admitter", "Recorder"]
+__all__ = ["Admitter", "Recorder", "SettleDetails", "check_settle_details"]
+
+
+class SettleDetails(TypedDict, total=False):
+    """What `settle` may say of a call besides its usage (see `Warden.settle`)."""
+
+    status: EventStatus | str
+    occurred_at: datetime | None
+    duration_ms: int | None
+    provider_cost: Decimal | None
+    estimated: bool
+    service_tier: str | None
+    source: EventSource | str
+    model: str | None
+    provider_response_id: str | None
+    provider_request_id: str | None
+
+
+_SETTLE_KEYS = frozenset(SettleDetails.__annotations__)
+
+
+def check_settle_details(details: SettleDetails) -> None:
+    """A `TypeError` for a keyword `settle` does not take (as a misspelt keyword argument would raise)."""
+    unknown = details.keys() - _SETTLE_KEYS
+    if unknown:
+        raise TypeError(f"settle() got an unexpected keyword argument {sorted(unknown)[0]!r}")
 
 
 class Recorder(Protocol):
@@ -56,16 +81,7 @@ class Admitter(Recorder, Protocol):
         usage: Usage,
         *,
         event_id: str | None = None,
-        status: EventStatus | str = EventStatus.OK,
-        occurred_at: datetime | None = None,
-        duration_ms: int | None = None,
-        provider_cost: Decimal | None = None,
-        estimated: bool = False,
-        service_tier: str | None = None,
-        source: EventSource | str = EventSource.SDK,
-        model: str | None = None,
-        provider_response_id: str | None = None,
-        provider_request_id: str | None = None,
+        **details: Unpack[SettleDetails],
     ) -> UsageEvent: ...
 
     def release(self, admission: Admission) -> None: ...

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from costwarden.core.config_fields import Section
 
 __all__ = [
     "CAPABILITIES",
@@ -35,10 +37,6 @@ __all__ = [
 CAPABILITIES: tuple[str, ...] = ("tool_calls", "streaming", "vision", "json_mode", "reasoning")
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def _check_capabilities(values: list[str] | None) -> list[str] | None:
     for value in values or ():
         if value not in CAPABILITIES:
@@ -46,7 +44,7 @@ def _check_capabilities(values: list[str] | None) -> list[str] | None:
     return values
 
 
-class ModelConfig(_Section):
+class ModelConfig(Section):
     """One model of a provider; unset fields are inherited from the provider."""
 
     name: str = Field(min_length=1)
@@ -57,7 +55,7 @@ class ModelConfig(_Section):
     _caps = field_validator("capabilities")(_check_capabilities)
 
 
-class ProviderConfig(_Section):
+class ProviderConfig(Section):
     """One provider (backend) of the registry."""
 
     name: str = Field(min_length=1)

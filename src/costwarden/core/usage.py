@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 from costwarden.clock import default_now, wall_time_ns
 from costwarden.core.limits import MAX_TOKENS, MAX_USD, date_in_range, date_range_message
@@ -26,6 +26,7 @@ from costwarden.errors import ValidationError
 __all__ = [
     "TOKEN_FIELDS",
     "ATTRIBUTION_FIELDS",
+    "AttributionFields",
     "CostSource",
     "EventSource",
     "EventStatus",
@@ -200,6 +201,20 @@ def _clean_tags(tags: Mapping[str, object] | None) -> dict[str, str]:
             raise ValidationError(f"tags.{key}", f"expected a scalar value, got {value!r}")
         out[key] = str(value)
     return dict(sorted(out.items()))
+
+
+class AttributionFields(TypedDict, total=False):
+    """The fields of an `Attribution` as keyword arguments (`Warden.run(project=..., agent=...)`)."""
+
+    project: str | None
+    agent: str | None
+    session: str | None
+    run: str | None
+    task: str | None
+    task_type: str | None
+    plan: str | None
+    user: str | None
+    tags: Mapping[str, str] | None
 
 
 @dataclass(frozen=True, slots=True)

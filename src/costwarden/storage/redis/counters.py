@@ -54,6 +54,7 @@ from costwarden.storage.budgets import (
 from costwarden.storage.codec import Row, decode_row
 from costwarden.storage.ledger import AppendOutcome, Ledger
 from costwarden.storage.sql.budget_store import SqlBudgetStore
+from costwarden.storage.sql.engine import hold_appends
 from costwarden.storage.sql.ledger import SqlLedger
 
 __all__ = ["RedisCounterStore", "RedisUnreachable"]
@@ -631,10 +632,7 @@ class RedisCounterStore:
             yield None
             return
         with write() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql("LOCK TABLE events IN SHARE MODE")
-                if journal:
-                    conn.exec_driver_sql("LOCK TABLE budget_reservations IN SHARE MODE")
+            hold_appends(conn, *(("budget_reservations",) if journal else ()))
             yield conn
 
     def underived(self, budget_id: str, fingerprint: str, periods: Sequence[str]) -> list[str]:

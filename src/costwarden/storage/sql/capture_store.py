@@ -10,7 +10,6 @@ Tables (created by migration `m0003_capture`):
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -22,13 +21,11 @@ from sqlalchemy import (
     Text,
     select,
 )
-from sqlalchemy.dialects import postgresql as pg
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from costwarden.storage.codec import now_micros
 from costwarden.storage.offsets import FileOffset, StoredSnapshot
 from costwarden.storage.sql.engine import read_transaction, write_transaction
-from costwarden.storage.sql.schema import events, metadata, text_type
+from costwarden.storage.sql.schema import events, metadata, text_type, upsert
 
 __all__ = [
     "import_offsets",
@@ -50,10 +47,6 @@ import_offsets = Table(
     Column("updated_at", BigInteger, nullable=False),
     PrimaryKeyConstraint("source", "path", name="pk_import_offsets"),
 )
-
-
-def _insert(dialect: str, table: Table) -> Any:
-    return pg.insert(table) if dialect == "postgresql" else sqlite_dialect.insert(table)
 
 
 class SqlOffsetStore:
@@ -91,7 +84,7 @@ class SqlOffsetStore:
             "state": json.dumps(offset.state, separators=(",", ":")) if offset.state is not None else None,
             "updated_at": now_micros(),
         }
-        stmt = _insert(self._engine.dialect.name, import_offsets).values(**values)
+        stmt = upsert(self._engine.dialect.name, import_offsets).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=[import_offsets.c.source, import_offsets.c.path],
             set_={k: stmt.excluded[k] for k in values if k not in ("source", "path")},

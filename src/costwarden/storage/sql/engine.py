@@ -58,6 +58,7 @@ __all__ = [
     "sqlite_path",
     "create_ledger_engine",
     "write_transaction",
+    "hold_appends",
     "read_transaction",
     "snapshot",
     "unpinned",
@@ -323,6 +324,15 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     """A connection in a write transaction: `BEGIN IMMEDIATE` on SQLite. Commits on success."""
     with engine.connect() as conn, conn.begin():
         yield conn
+
+
+def hold_appends(conn: Connection, *tables: str) -> None:
+    """Hold appends to `events` (and writes to `tables`) back until `conn`'s write transaction ends, while
+    reads go on: on PostgreSQL a SHARE lock (appends take ROW EXCLUSIVE, which it excludes); on SQLite the
+    write transaction already holds the database's one write lock."""
+    if conn.dialect.name == "postgresql":
+        for table in ("events", *tables):
+            conn.exec_driver_sql(f"LOCK TABLE {table} IN SHARE MODE")
 
 
 _PINNED: ContextVar[Mapping[Engine, Connection] | None] = ContextVar("costwarden_snapshot", default=None)

@@ -26,13 +26,11 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.dialects import postgresql as pg
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from costwarden.storage.codec import from_micros, to_micros
 from costwarden.storage.quotas import QuotaReading, _Snapshots
 from costwarden.storage.sql.engine import read_transaction, write_transaction
-from costwarden.storage.sql.schema import metadata, text_type
+from costwarden.storage.sql.schema import metadata, text_type, upsert
 
 __all__ = ["quota_readings", "SqlQuotaStore"]
 
@@ -121,11 +119,11 @@ class SqlQuotaStore(_Snapshots):
     def append(self, readings: Sequence[QuotaReading]) -> None:
         if not readings:
             return
-        insert = pg.insert if self._engine.dialect.name == "postgresql" else sqlite_dialect.insert
+        dialect = self._engine.dialect.name
         rows = [_row(r) for r in readings]
         with write_transaction(self._engine) as conn:
             for start in range(0, len(rows), _BATCH):
-                stmt = insert(quota_readings).values(rows[start : start + _BATCH])
+                stmt = upsert(dialect, quota_readings).values(rows[start : start + _BATCH])
                 conn.execute(stmt.on_conflict_do_nothing())
 
     def history(

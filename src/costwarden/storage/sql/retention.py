@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, select
 from costwarden.core.periods import local_midnight, month_start, next_month_start
 from costwarden.storage.codec import from_micros, to_micros
 from costwarden.storage.rollups import RetentionCounts, RetentionPlan
-from costwarden.storage.sql.engine import write_transaction
+from costwarden.storage.sql.engine import hold_appends, write_transaction
 from costwarden.storage.sql.rollup_tables import rollup_state
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def retain(store: RollupStore, plan: RetentionPlan, *, dry_run: bool, batch_rows
     counts = RetentionCounts()
     try:
         with write_transaction(store.engine) as conn:
-            _lock_writers(conn)
+            hold_appends(conn)  # no trigger changes a rollup row while it is folded
             counts = _run(_Batches(store.engine, conn), store, plan, batch_rows)
             raise _DryRun
     except _DryRun:
@@ -66,14 +66,6 @@ def _micros(state: Mapping[str, object], name: str) -> int | None:
     return None if value is None else int(str(value))
 
 
-def _lock_writers(conn: Connection) -> None:
-    """PostgreSQL: hold appends back until this transaction ends (they take ROW EXCLUSIVE on `events`,
-    which SHARE excludes), so no trigger changes a rollup row while it is being folded. SQLite: the write
-    transaction already holds the database's write lock."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("LOCK TABLE events IN SHARE MODE")
-
-
 class _Batches:
     """Write transactions for one run: a new short one per batch, or (dry run) always the same one."""
 
@@ -87,7 +79,7 @@ class _Batches:
             yield self._single
             return
         with write_transaction(self._engine) as conn:
-            _lock_writers(conn)
+            hold_appends(conn)  # no trigger changes a rollup row while it is folded
             yield conn
 
 

@@ -47,14 +47,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql as pg
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from costwarden.core.money import from_units
 from costwarden.storage.codec import from_micros, to_micros
 from costwarden.storage.ledger import Totals, WhereValue, where_matches, where_values
 from costwarden.storage.rollups import BATCH_ROWS, Coverage, NotResolvable, RetentionCounts, RetentionPlan
-from costwarden.storage.sql.engine import read_transaction, write_transaction
+from costwarden.storage.sql.engine import hold_appends, read_transaction, write_transaction
 from costwarden.storage.sql.rollup_tables import (
     DIMENSIONS,
     DIMS_OF,
@@ -66,7 +64,7 @@ from costwarden.storage.sql.rollup_tables import (
     rollup_totals,
     rollups,
 )
-from costwarden.storage.sql.schema import FIELD_COLUMNS, HOUR_US
+from costwarden.storage.sql.schema import FIELD_COLUMNS, HOUR_US, upsert
 
 __all__ = [
     "DIMENSIONS",
@@ -84,10 +82,6 @@ _NEVER: Final = -(2**63)
 _TOTALS_OF_SUM: Final[dict[str, str]] = {"cost_units": "cost", "unpriced_units": "unpriced_cost"}
 
 Dims = tuple[str, ...]
-
-
-def _insert_for(dialect: str, table: Table) -> Any:
-    return pg.insert(table) if dialect == "postgresql" else sqlite_dialect.insert(table)
 
 
 def table_for(keys: Iterable[str]) -> Table:
@@ -359,7 +353,7 @@ class RollupStore:
                 *DIMS_OF[table.name],
                 *SUMS,
             ]
-            stmt = _insert_for(conn.dialect.name, table).from_select(columns, source)
+            stmt = upsert(conn.dialect.name, table).from_select(columns, source)
             stmt = stmt.on_conflict_do_update(
                 index_elements=[table.c.level, table.c.bucket_start, table.c.dims_key],
                 set_={name: table.c[name] + stmt.excluded[name] for name in SUMS},
@@ -426,10 +420,9 @@ class RollupStore:
         from costwarden.storage.sql.rollup_rebuild import hourly_rows
 
         with write_transaction(self.engine) as conn:
-            if conn.dialect.name == "postgresql":
-                # appends wait until the rebuild commits: no trigger adds to an hour row between the delete
-                # and the insert below (which would collide, or count an event twice); reads go on
-                conn.exec_driver_sql("LOCK TABLE events IN SHARE MODE")
+            # appends wait until the rebuild commits: no trigger adds to an hour row between the delete and
+            # the insert below (which would collide, or count an event twice); reads go on
+            hold_appends(conn)
             horizon = self._events_before(conn) or _NEVER
             for table in TABLES:
                 conn.execute(delete(table).where(table.c.level == "hour", table.c.bucket_start >= horizon))

@@ -56,6 +56,7 @@ __all__ = [
     "tag_value",
     "time_bucket",
     "month_label",
+    "upsert",
     "HOUR_US",
     "DAY_US",
     "WriteStatements",
@@ -179,6 +180,14 @@ def _floor_div(value: ColumnElement[int], divisor: int) -> ColumnElement[int]:
 def time_bucket(unit_us: int) -> ColumnElement[int]:
     """The index of the UTC hour/day (`unit_us` long) an event occurred in, counted from the epoch."""
     return _floor_div(events.c.occurred_at, unit_us)
+
+
+def upsert(dialect: str, table: Table) -> Any:
+    """An `INSERT` into `table` that takes the dialect's `ON CONFLICT` clauses (`on_conflict_do_update`,
+    `on_conflict_do_nothing`, `excluded`): SQLite and PostgreSQL spell them alike."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
 def month_label(dialect: str) -> ColumnElement[str]:

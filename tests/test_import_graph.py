@@ -161,3 +161,16 @@ def test_storage_imports_nothing_above_it() -> None:
     )
     assert wrong == []
     assert len([m for m in graph if m.startswith(f"{STORAGE}.")]) >= 25  # the check sees the storage modules
+
+
+def test_reports_and_views_render_nothing() -> None:
+    """Rich rendering lives in `costwarden.render` (and the CLI): the read side stays pure."""
+    wrong: list[tuple[str, str]] = []
+    for name, path in modules().items():
+        if not name.startswith(("costwarden.reports", "costwarden.views")):
+            continue
+        for node in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+            targets = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            wrong += [(name, t) for t in targets if t.split(".")[0] in ("rich", "typer")]
+            wrong += [(name, t) for t in targets if t.startswith(("costwarden.render", "costwarden.cli"))]
+    assert wrong == []

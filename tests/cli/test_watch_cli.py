@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from report_helpers import BERLIN, NOW, Filled, fill, oracle, run, run_json
 
+from costwarden.render.text import tokens, usd
 from costwarden.reports.formats import money
 from costwarden.reports.periods import local_midnight
-from costwarden.reports.text import tokens, usd
 
 BUDGETS = """
 budgets:

@@ -23,9 +23,9 @@ from costwarden.cli.reporting import (
     period_options,
 )
 from costwarden.cli.state import state_of
+from costwarden.render.text import print_wide, tokens, usd
 from costwarden.reports.charts import bar
 from costwarden.reports.model import share
-from costwarden.reports.text import print_wide, tokens, usd
 from costwarden.storage.ledger import Totals
 from costwarden.views.analyze import AnalyzeQuery, model_mix
 from costwarden.views.analyze import analyze as view_analyze

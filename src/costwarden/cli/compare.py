@@ -22,7 +22,7 @@ from costwarden.cli.reporting import (
     period_options,
 )
 from costwarden.cli.state import state_of
-from costwarden.reports.text import print_wide, tokens, usd
+from costwarden.render.text import print_wide, tokens, usd
 from costwarden.views.compare import CompareQuery, CompareResult
 from costwarden.views.compare import compare as view_compare
 

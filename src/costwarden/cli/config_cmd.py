@@ -17,7 +17,7 @@ from rich.table import Table
 from costwarden.cli.state import state_of
 from costwarden.config import read_config_file, settings_from_mapping
 from costwarden.dialects import translate
-from costwarden.reports.text import print_wide
+from costwarden.render.text import print_wide
 
 __all__ = ["register", "config_app", "plain"]
 

@@ -15,7 +15,7 @@ from rich.text import Text
 from costwarden.cli.reporting import Format, TableJson, choose_format, echo_json
 from costwarden.cli.state import state_of
 from costwarden.core.units import spell
-from costwarden.reports.text import RULE, heading, print_wide, usd
+from costwarden.render.text import RULE, heading, print_wide, usd
 from costwarden.views.costs import CostsResult, costs_view
 
 __all__ = ["register", "costs", "costs_renderable"]

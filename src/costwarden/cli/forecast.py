@@ -21,8 +21,8 @@ from costwarden.cli.reporting import (
 )
 from costwarden.cli.state import state_of
 from costwarden.core.units import Unit, spell
+from costwarden.render.text import print_wide, usd
 from costwarden.reports.forecast import Outlook, Projection
-from costwarden.reports.text import print_wide, usd
 from costwarden.views.forecast import BudgetProjection, ForecastQuery
 from costwarden.views.forecast import forecast as view_forecast
 

@@ -18,8 +18,8 @@ from costwarden.cli.reporting import (
     period_options,
 )
 from costwarden.cli.state import state_of
+from costwarden.render.text import usd
 from costwarden.reports.insights import Insight
-from costwarden.reports.text import usd
 from costwarden.views.insights import InsightsQuery, change_dismissals, insights_view
 
 __all__ = ["register", "insights", "insight_renderable"]

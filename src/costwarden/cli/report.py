@@ -24,8 +24,7 @@ from costwarden.cli.reporting import (
 )
 from costwarden.cli.state import CliState, state_of
 from costwarden.core.units import spell
-from costwarden.reports.formats import money
-from costwarden.reports.text import (
+from costwarden.render.text import (
     RULE,
     group_table,
     heading,
@@ -34,6 +33,7 @@ from costwarden.reports.text import (
     summary_text,
     usd,
 )
+from costwarden.reports.formats import money
 from costwarden.views.plan import PlanQuery, PlanResult, plan_view
 from costwarden.views.quota_status import QuotaQuery, QuotaStatusResult, quota_status_view
 from costwarden.views.report import ReportQuery, summary_report
@@ -43,7 +43,7 @@ __all__ = ["register", "report", "plan_renderable"]
 
 
 def _session(state: CliState, query: SessionQuery, fmt: Format) -> None:
-    from costwarden.reports.session import session_renderable
+    from costwarden.render.session import session_renderable
 
     try:
         result = session_view(state.warden, query)

@@ -20,7 +20,7 @@ from costwarden.cli.reporting import (
     period_options,
 )
 from costwarden.cli.state import state_of
-from costwarden.reports.text import print_wide, tokens, usd
+from costwarden.render.text import print_wide, tokens, usd
 from costwarden.views.top import TopQuery
 from costwarden.views.top import top as view_top
 

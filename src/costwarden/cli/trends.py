@@ -20,8 +20,8 @@ from costwarden.cli.reporting import (
     period_options,
 )
 from costwarden.cli.state import state_of
+from costwarden.render.text import print_wide, tokens, usd
 from costwarden.reports.charts import bar
-from costwarden.reports.text import print_wide, tokens, usd
 from costwarden.views.trends import TrendsQuery
 from costwarden.views.trends import trends as view_trends
 

@@ -14,8 +14,8 @@ from rich.text import Text
 
 from costwarden.cli.reporting import echo_json, usage_errors
 from costwarden.cli.state import CliState, state_of
+from costwarden.render.text import budget_table, print_wide, tokens, usd
 from costwarden.reports.live import LiveStatus
-from costwarden.reports.text import budget_table, print_wide, tokens, usd
 from costwarden.views.live import LiveQuery, live_view
 from costwarden.views.quota_status import quota_statusline
 

@@ -128,7 +128,7 @@ def show(console: Console, settings: Settings, warden: Warden) -> None:
     """The report of today, the budget status, the alert feed and the insights (from the views the
     commands print)."""
     from costwarden.errors import ConfigError
-    from costwarden.reports.text import budget_table, print_wide, report_renderable, usd
+    from costwarden.render.text import budget_table, print_wide, report_renderable, usd
     from costwarden.views.alerts import AlertsQuery, alerts_view
     from costwarden.views.insights import InsightsQuery, insights_view
     from costwarden.views.periods import PeriodFlags

@@ -12,7 +12,8 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from costwarden.core.units import Unit
+from costwarden.core.money import format_usd
+from costwarden.core.units import Unit, short_count
 from costwarden.reports.model import BudgetLine, Report, share
 from costwarden.reports.periods import Period, utc_iso
 from costwarden.storage.ledger import Totals
@@ -20,6 +21,9 @@ from costwarden.storage.ledger import Totals
 __all__ = [
     "TOTALS_FIELDS",
     "money",
+    "usd",
+    "tokens",
+    "percent",
     "totals_json",
     "period_json",
     "group_json",
@@ -56,6 +60,20 @@ def money(amount: Decimal) -> str:
         return f"{text}.00"
     whole, frac = text.split(".")
     return f"{whole}.{frac.ljust(2, '0')}"
+
+
+def usd(amount: Decimal) -> str:
+    """Money for people: `$12.50`, `$0.0031`."""
+    return format_usd(amount)
+
+
+def tokens(count: int) -> str:
+    """Short token counts: `950`, `32K`, `8.5K`, `5.5M`, `1.2B`."""
+    return short_count(count)
+
+
+def percent(value: Decimal) -> str:
+    return f"{value.normalize():f}%" if value == value.to_integral_value() else f"{value}%"
 
 
 def totals_json(row: Totals) -> dict[str, Any]:

@@ -16,9 +16,9 @@ from costwarden.core.policy import Policy
 from costwarden.core.usage import ATTRIBUTION_FIELDS, UsageEvent
 from costwarden.reports.aggregate import Aggregator
 from costwarden.reports.budget_view import BudgetState, budget_lines, budget_states
+from costwarden.reports.formats import tokens, usd
 from costwarden.reports.model import BudgetLine
 from costwarden.reports.periods import named_period
-from costwarden.reports.text import tokens, usd
 from costwarden.storage.ledger import EventQuery, Totals
 
 __all__ = ["LiveStatus", "live_status", "statusline", "event_values"]

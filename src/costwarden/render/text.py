@@ -1,4 +1,5 @@
 """Reports for people: Rich renderables that degrade to plain text when the output is not a terminal.
+(`usd`, `tokens` and `percent` are the plain formatters of `costwarden.reports.formats`.)
 
 Layout follows seed 004's "Basic Report": a summary, cost by project and by model, budget status and the
 top sessions; `detailed=True` adds token slices, calls and errors, and the agent and provider sections.
@@ -16,10 +17,10 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from costwarden.core.money import format_usd
-from costwarden.core.units import short_count, spell
+from costwarden.core.units import spell
 from costwarden.reports.agent_runs import AgentRuns
 from costwarden.reports.aggregate import TIME_KEYS
+from costwarden.reports.formats import percent, tokens, usd
 from costwarden.reports.model import BudgetLine, Report, share
 from costwarden.storage.ledger import Totals
 from costwarden.storage.totals import sum_totals
@@ -42,19 +43,6 @@ __all__ = [
 ]
 
 RULE = "━" * 60
-
-
-def tokens(count: int) -> str:
-    """Short token counts: `950`, `32K`, `8.5K`, `5.5M`, `1.2B`."""
-    return short_count(count)
-
-
-def usd(amount: Decimal) -> str:
-    return format_usd(amount)
-
-
-def percent(value: Decimal) -> str:
-    return f"{value.normalize():f}%" if value == value.to_integral_value() else f"{value}%"
 
 
 def heading(text: str) -> Text:

@@ -19,6 +19,7 @@ from typing import Any, Final
 from costwarden.clock import SYSTEM_CLOCK
 from costwarden.core.money import from_units, to_units
 from costwarden.core.usage import (
+    ATTRIBUTION_FIELDS,
     TOKEN_FIELDS,
     Attribution,
     CostBreakdown,
@@ -58,14 +59,7 @@ ROW_COLUMNS: Final[tuple[str, ...]] = (
     "model",
     *TOKEN_FIELDS,
     "total_tokens",
-    "project",
-    "agent",
-    "session",
-    "run",
-    "task",
-    "task_type",
-    "plan",
-    "user_name",
+    *("user_name" if name == "user" else name for name in ATTRIBUTION_FIELDS),  # `user` is reserved in SQL
     "tags",
     "source",
     "status",

@@ -8,6 +8,7 @@ from typing import Final
 
 from sqlalchemy import BigInteger, Column, Index, Integer, PrimaryKeyConstraint, String, Table
 
+from costwarden.core.usage import ATTRIBUTION_FIELDS
 from costwarden.storage.sql.schema import id_type, metadata, text_type
 
 __all__ = [
@@ -24,14 +25,7 @@ __all__ = [
 
 # Dimension columns of a rollup row (event field names, `user` stored as `user_name`).
 DIMENSIONS: Final[tuple[str, ...]] = (
-    "project",
-    "agent",
-    "session",
-    "run",
-    "task",
-    "task_type",
-    "plan",
-    "user_name",
+    *("user_name" if name == "user" else name for name in ATTRIBUTION_FIELDS),
     "provider",
     "model",
     "status",
@@ -54,19 +48,27 @@ SUMS: Final[tuple[str, ...]] = (
     "unpriced_units",
     "error_events",
 )
-rollups = Table(
-    "rollups",
-    metadata,
-    Column("level", String(5), nullable=False),
-    Column("bucket_start", BigInteger, nullable=False),
-    Column("dims_key", text_type(), nullable=False),
-    Column("bucket_end", BigInteger, nullable=False),
-    Column("label", String(13), nullable=False),
-    *(Column(name, text_type(), nullable=False) for name in DIMENSIONS),
-    *(Column(name, BigInteger, nullable=False) for name in SUMS),
-    PrimaryKeyConstraint("level", "bucket_start", "dims_key", name="pk_rollups"),
-)
-Index("ix_rollups_bucket_start", rollups.c.bucket_start)
+
+
+def _rollup_table(name: str, dimensions: tuple[str, ...]) -> Table:
+    """A table of sums per level, bucket and dimensions (`rollups`, `rollup_totals`), with its index."""
+    table = Table(
+        name,
+        metadata,
+        Column("level", String(5), nullable=False),
+        Column("bucket_start", BigInteger, nullable=False),
+        Column("dims_key", text_type(), nullable=False),
+        Column("bucket_end", BigInteger, nullable=False),
+        Column("label", String(13), nullable=False),
+        *(Column(dim, text_type(), nullable=False) for dim in dimensions),
+        *(Column(sum_, BigInteger, nullable=False) for sum_ in SUMS),
+        PrimaryKeyConstraint("level", "bucket_start", "dims_key", name=f"pk_{name}"),
+    )
+    Index(f"ix_{name}_bucket_start", table.c.bucket_start)
+    return table
+
+
+rollups = _rollup_table("rollups", DIMENSIONS)
 
 # The dimensions of `rollup_totals` (a subset of DIMENSIONS).
 TOTALS_DIMENSIONS: Final[tuple[str, ...]] = (
@@ -81,19 +83,7 @@ TOTALS_DIMENSIONS: Final[tuple[str, ...]] = (
     "source",
     "cost_source",
 )
-rollup_totals = Table(
-    "rollup_totals",
-    metadata,
-    Column("level", String(5), nullable=False),
-    Column("bucket_start", BigInteger, nullable=False),
-    Column("dims_key", text_type(), nullable=False),
-    Column("bucket_end", BigInteger, nullable=False),
-    Column("label", String(13), nullable=False),
-    *(Column(name, text_type(), nullable=False) for name in TOTALS_DIMENSIONS),
-    *(Column(name, BigInteger, nullable=False) for name in SUMS),
-    PrimaryKeyConstraint("level", "bucket_start", "dims_key", name="pk_rollup_totals"),
-)
-Index("ix_rollup_totals_bucket_start", rollup_totals.c.bucket_start)
+rollup_totals = _rollup_table("rollup_totals", TOTALS_DIMENSIONS)
 TABLES: Final[tuple[Table, ...]] = (rollups, rollup_totals)
 DIMS_OF: Final[dict[str, tuple[str, ...]]] = {"rollups": DIMENSIONS, "rollup_totals": TOTALS_DIMENSIONS}
 

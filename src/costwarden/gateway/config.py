@@ -27,18 +27,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from costwarden.core.config_fields import Section
 
 __all__ = ["API_KINDS", "GatewayConfig", "UpstreamConfig"]
 
 API_KINDS = ("openai", "anthropic")
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class UpstreamConfig(_Section):
+class UpstreamConfig(Section):
     """One server the gateway forwards to."""
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -75,7 +73,7 @@ class UpstreamConfig(_Section):
         return self.provider or self.name
 
 
-class GatewayConfig(_Section):
+class GatewayConfig(Section):
     """The gateway: listening address, upstreams and model aliases."""
 
     host: str = "127.0.0.1"

@@ -29,16 +29,14 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PlainSerializer,
     field_validator,
     model_validator,
 )
 
-from costwarden.core.config_fields import Money
+from costwarden.core.config_fields import Money, Section
 from costwarden.core.limits import MAX_BUDGET_COUNT
 from costwarden.core.policy import SCOPE_FIELDS
 from costwarden.quotas.presets import PRESETS
@@ -65,10 +63,6 @@ def _string_list(value: object) -> object:
     return [value] if isinstance(value, str) else value
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
-
-
 def _check_timezone(value: str | None) -> str | None:
     if value is None:
         return None
@@ -81,7 +75,7 @@ def _check_timezone(value: str | None) -> str | None:
     return value
 
 
-class WindowConfig(_Section):
+class WindowConfig(Section):
     """One quota window of a plan."""
 
     name: str
@@ -140,7 +134,7 @@ def with_preset(data: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-class SubscriptionConfig(_Section):
+class SubscriptionConfig(Section):
     """One subscription plan of one provider account (an item of `subscriptions:`)."""
 
     provider: str = Field(min_length=1, max_length=255)

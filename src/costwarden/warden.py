@@ -305,7 +305,8 @@ class Warden:
         `estimated=True` marks usage that was not reported by the provider (e.g. a broken stream).
         `model` records the exact model the provider reported, when it differs from the admitted name.
         """
-        check_settle_details(details)
+        if details:
+            check_settle_details(details)
         request = admission.request
         duration_ms = details.get("duration_ms")
         event = UsageEvent(

@@ -16,12 +16,12 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import pydantic
 from pydantic import Field, field_validator
 
-from costwarden.core.config_fields import Section
+from costwarden.core.config_fields import Section, check_timezone
 from costwarden.core.limits import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, MAX_TOKENS
 from costwarden.core.policy import AdmissionConfig, AlertsConfig, BudgetConfig
 from costwarden.core.redact import mask_url
@@ -100,16 +100,7 @@ class Settings(Section):
     source: str | None = Field(default=None, exclude=True)
     """The file the settings were read from (None: defaults only)."""
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown timezone {value!r} (use an IANA name such as UTC or Europe/Berlin)"
-            ) from None
-        return value
+    _timezone = field_validator("timezone")(check_timezone)
 
     @field_validator("redis_url")
     @classmethod

@@ -15,7 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from costwarden.core.money import parse_money
 from costwarden.errors import ValidationError
 
-__all__ = ["Money", "ConfigDate", "Name", "Section", "StrictSection"]
+__all__ = ["Money", "ConfigDate", "Name", "Section", "StrictSection", "check_timezone"]
 
 
 def _money(value: object) -> Decimal:
@@ -44,6 +44,21 @@ ConfigDate = Annotated[date, BeforeValidator(_date)]
 """A calendar date (UTC): a date object or an ISO string `YYYY-MM-DD`."""
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 """A provider or model name as configured: 1 to 200 characters."""
+
+
+def check_timezone(value: str | None) -> str | None:
+    """An IANA timezone name as configured (None passes); a ValueError naming it when unknown."""
+    if value is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown timezone {value!r} (use an IANA name such as UTC or Europe/Berlin)"
+        ) from None
+    return value
 
 
 class Section(BaseModel):

@@ -26,7 +26,7 @@ import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     BeforeValidator,
@@ -36,7 +36,7 @@ from pydantic import (
     model_validator,
 )
 
-from costwarden.core.config_fields import Money, Section
+from costwarden.core.config_fields import Money, Section, check_timezone
 from costwarden.core.limits import MAX_BUDGET_COUNT
 from costwarden.core.policy import SCOPE_FIELDS
 from costwarden.quotas.presets import PRESETS
@@ -63,18 +63,6 @@ def _string_list(value: object) -> object:
     return [value] if isinstance(value, str) else value
 
 
-def _check_timezone(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown timezone {value!r} (use an IANA name such as UTC or Europe/Berlin)"
-        ) from None
-    return value
-
-
 class WindowConfig(Section):
     """One quota window of a plan."""
 
@@ -87,7 +75,7 @@ class WindowConfig(Section):
     reading: str | None = None
     """The window name the provider's readings use (`unified-5h`, `primary-300m`, `requests`, ...)."""
 
-    _tz = field_validator("timezone")(_check_timezone)
+    _tz = field_validator("timezone")(check_timezone)
 
     @field_validator("name")
     @classmethod
@@ -151,7 +139,7 @@ class SubscriptionConfig(Section):
     max_wait: float = Field(default=60.0, gt=0, le=86400)
     """`wait`: the longest a call waits for the reset before it is refused."""
 
-    _tz = field_validator("timezone")(_check_timezone)
+    _tz = field_validator("timezone")(check_timezone)
 
     @model_validator(mode="before")
     @classmethod

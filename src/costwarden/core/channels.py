@@ -31,7 +31,6 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Discriminator,
@@ -42,6 +41,7 @@ from pydantic import (
     model_validator,
 )
 
+from costwarden.core.config_fields import Section
 from costwarden.core.periods import parse_duration
 
 __all__ = [
@@ -110,11 +110,7 @@ def resolve_secret(value: SecretStr | None, env: str | None, what: str) -> str:
     raise ValueError(f"no {what} given")
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RateLimit(_Section):
+class RateLimit(Section):
     """At most `count` alerts sent per `per` seconds on one channel; alerts past it are held back (kept in
     the outbox as `suppressed`, counted in the next message sent)."""
 
@@ -138,7 +134,7 @@ class RateLimit(_Section):
         return f"{self.count}/{format_duration(self.per)}"
 
 
-class SmtpConfig(_Section):
+class SmtpConfig(Section):
     """An SMTP server (`alerts.smtp`, or an email channel's own `smtp:`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -184,7 +180,7 @@ class SmtpConfig(_Section):
         return {"starttls": 587, "tls": 465, "none": 25}[self.security]
 
 
-class DeliveryConfig(_Section):
+class DeliveryConfig(Section):
     """`alerts.delivery`: how the outbox retries, and when a channel counts as failing."""
 
     initial_backoff: Seconds = 5.0
@@ -201,7 +197,7 @@ class DeliveryConfig(_Section):
     inline_wait: Seconds = 10.0
 
 
-class _Filtered(_Section):
+class _Filtered(Section):
     """What every outbox channel has: a name and which alerts it takes."""
 
     name: str | None = None
@@ -331,7 +327,7 @@ class EmailChannelConfig(_Filtered):
         return value
 
 
-class LogChannelConfig(_Section):
+class LogChannelConfig(Section):
     """Writes alerts to the `costwarden.alerts` logger, in the process that raised them (`level` is a
     logging level here: debug, info, warning, error)."""
 

@@ -328,15 +328,15 @@ class BudgetEngine:
         while True:
             needs = self.keys.needs(applied, amounts, now)
             self.derived.needs(needs)
-            reservation_id, result = self._reserve(needs, now, f"{provider}/{model}")
+            reservation, result = self._reserve(needs, now, f"{provider}/{model}")
             if not result.ok:
-                return reservation_id, result
+                return reservation, result
             later = self.clock()
             if not self._moved_on(needs, later):
-                return reservation_id, result
+                return reservation, result
             # The store decided on windows that ended while it waited for its lock (a busy database): a
             # rolling window's newest buckets, or a new day, were not counted. Decide again, now.
-            self.store.release(reservation_id)
+            self.store.release(reservation.id)
             now = later
 
     def _moved_on(self, needs: Sequence[Need], now: float) -> bool:

@@ -81,6 +81,9 @@ def worth_sharing(
         return False
     if not _shareable(warden, store):
         return False
+    in_force = getattr(getattr(warden.budgets, "policies", None), "policies", None)
+    if in_force:
+        return False  # budget counters are derived and counted by one process, so they stay exact
     pending = [_pending(store, parser.source, path) for path in files]
     if sum(1 for size in pending if size) < 2:
         return False  # one file or none to read: nothing to share

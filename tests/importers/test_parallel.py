@@ -12,7 +12,7 @@ import pytest
 
 from costwarden.importers import ClaudeCodeParser, find_files, import_files
 from costwarden.importers.common import MemoryOffsetStore, offsets_for
-from costwarden.importers.parallel import import_shared, split, worth_sharing
+from costwarden.importers.parallel import import_shared, project_of, split, worth_sharing
 from costwarden.importers.stats import ImportStats
 from costwarden.ledger import MemoryLedger
 from costwarden.storage.sql.ledger import open_ledger
@@ -25,13 +25,13 @@ MODELS = ("claude-sonnet-4-5-20250929", "claude-opus-4-5-20251101", "claude-haik
 
 
 def _tree(root: Path, files: int = 6, messages: int = 40) -> Path:
-    """Sessions of streamed messages; the first message of each file also sits in the next file (a resumed
-    session), and each file has a malformed line."""
+    """Sessions of streamed messages, two per project; the first message of each file also sits in the
+    other file of its project (a resumed session), and each file has a malformed line."""
     for index in range(files):
         session = f"sess-{index}"
         cwd = f"/home/dev/project-{index % 3}"
         lines = [claude_user(session, cwd, "2026-11-20T09:00:00.000Z")]
-        shared = (index + files - 1) % files
+        shared = (index + files // 2) % files
         numbers = [(shared, 0), *((index, n) for n in range(messages))]
         for owner, n in numbers:
             at = f"2026-11-20T10:{n % 60:02d}:{index:02d}.000Z"
@@ -151,7 +151,7 @@ def test_a_worker_error_is_raised_by_the_import(tmp_path: Path, logs: Path) -> N
 
     with open_ledger(f"sqlite:///{tmp_path / 'l.db'}") as ledger, Warden(ledger=ledger) as warden:
         store = offsets_for(warden)
-        with pytest.raises(ValueError, match="worker could not read 3 files"):
+        with pytest.raises(ValueError, match=r"worker could not read [24] files"):
             import_shared(run, files, store, ClaudeCodeParser(), None)
 
 
@@ -204,8 +204,30 @@ def test_parsers_that_gather_state_read_in_one_process(tmp_path: Path, logs: Pat
 
 
 def test_split_balances_bytes_and_keeps_the_order() -> None:
-    sizes = dict(zip((Path(f"f{i}") for i in range(5)), [50, 10, 40, 30, 20], strict=True))
+    sizes = dict(zip((Path(f"d{i}/f{i}") for i in range(5)), [50, 10, 40, 30, 20], strict=True))
     mine, theirs = split(list(sizes.items()))
     assert sorted([*mine, *theirs]) == list(sizes)
     assert mine == sorted(mine) and theirs == sorted(theirs)
     assert abs(sum(sizes[p] for p in mine) - sum(sizes[p] for p in theirs)) <= 10
+
+
+def test_split_keeps_a_project_in_one_process() -> None:
+    root = Path("/home/dev/.claude/projects")
+    files = [
+        root / "-a" / "s1.jsonl",
+        root / "-b" / "s2.jsonl",
+        root / "-a" / "s3" / "subagents" / "agent-1.jsonl",
+        root / "-a" / "s4.jsonl",
+        root / "-b" / "s5.jsonl",
+    ]
+    mine, theirs = split([(path, 10) for path in files])
+    assert {project_of(path) for path in mine} == {root / "-a"}
+    assert {project_of(path) for path in theirs} == {root / "-b"}
+    assert mine == [files[0], files[2], files[3]]
+
+
+def test_one_project_is_read_by_one_process(tmp_path: Path, logs: Path) -> None:
+    files = [path for path in find_files([logs]) if project_of(path).name.endswith("project-0")]
+    assert len(files) == 2
+    with open_ledger(f"sqlite:///{tmp_path / 'l.db'}") as ledger, Warden(ledger=ledger) as warden:
+        assert not worth_sharing(warden, ClaudeCodeParser(), files, offsets_for(warden), 2)

@@ -8,6 +8,11 @@ budget counters and alerts included; `costwarden.forking` gives the worker its o
 ledger both processes can open is shared (a SQLite file, PostgreSQL; never memory), and only for parsers
 that say their `finish` needs nothing `parse` gathered (`parallel = True`).
 
+Files are shared out by project (the directory under `projects/`, else the file's directory), never one
+project's files between the two processes: a message copied into a resumed session or a subagent's file
+sits in the same project, and it keeps the session of the file read first, as in one process, whichever
+process runs faster. A message copied across projects may be attributed to either copy's session.
+
 What differs from one process: `ImportStats.inserted` may count a message found in files of both processes
 twice (the ledger holds it once); log lines of the worker are written by the worker.
 """
@@ -30,7 +35,7 @@ if TYPE_CHECKING:
     from costwarden.storage.offsets import OffsetStore
     from costwarden.warden import Warden
 
-__all__ = ["SHARE_MIN_BYTES", "worth_sharing", "import_shared", "split"]
+__all__ = ["SHARE_MIN_BYTES", "import_shared", "project_of", "split", "worth_sharing"]
 
 SHARE_MIN_BYTES = 32 << 20
 """Below this many bytes to read, starting a worker costs more than it saves."""
@@ -85,23 +90,35 @@ def worth_sharing(
     if in_force:
         return False  # budget counters are derived and counted by one process, so they stay exact
     pending = [_pending(store, parser.source, path) for path in files]
-    if sum(1 for size in pending if size) < 2:
-        return False  # one file or none to read: nothing to share
+    if len({project_of(path) for path, size in zip(files, pending, strict=True) if size}) < 2:
+        return False  # one project or none to read: its files are read by one process
     return processes is not None or sum(pending) >= SHARE_MIN_BYTES
 
 
+def project_of(path: Path) -> Path:
+    """The unit never split between processes: the directory right under a `projects` directory above
+    `path` (an agent's project folder, its sessions and subagents), else the file's own directory."""
+    for parent in path.parents:
+        if parent.parent.name == "projects":
+            return parent
+    return path.parent
+
+
 def split(sizes: Sequence[tuple[Path, int]]) -> tuple[list[Path], list[Path]]:
-    """Two groups of about the same number of bytes (largest first, each to the lighter group), each in
-    the order given."""
+    """Two groups of about the same number of bytes, a project's files all in one (largest project first,
+    each to the lighter group), each group in the order given."""
+    load_of: dict[Path, int] = {}
+    for path, size in sizes:
+        load_of[project_of(path)] = load_of.get(project_of(path), 0) + size
     loads = [0, 0]
-    group_of: dict[int, int] = {}
-    for index in sorted(range(len(sizes)), key=lambda i: -sizes[i][1]):
+    group_of: dict[Path, int] = {}
+    for project in sorted(load_of, key=lambda unit: -load_of[unit]):
         lighter = 0 if loads[0] <= loads[1] else 1
-        group_of[index] = lighter
-        loads[lighter] += sizes[index][1]
+        group_of[project] = lighter
+        loads[lighter] += load_of[project]
     groups: tuple[list[Path], list[Path]] = ([], [])
-    for index, (path, _) in enumerate(sizes):
-        groups[group_of[index]].append(path)
+    for path, _ in sizes:
+        groups[group_of[project_of(path)]].append(path)
     return groups
 
 

@@ -18,16 +18,15 @@ id; Amp's `credits` are kept in the `amp_credits` tag (not a cost in USD).
 from __future__ import annotations
 
 import os
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from costwarden.core.usage import Attribution, EventSource, Usage, UsageEvent
-from costwarden.errors import ValidationError
-from costwarden.importers.documents import Document, built, file_stamp
+from costwarden.core.usage import Usage, UsageEvent
+from costwarden.importers.documents import Document, WholeFile, built
+from costwarden.importers.events import agent_attribution, imported_event
 from costwarden.importers.token_split import provider_of_model
 from costwarden.importers.values import Malformed, amount, check_text, load_object, timestamp, tokens
-from costwarden.warden import Warden
 
 __all__ = ["SOURCE", "AmpParser", "default_paths", "thread_files"]
 
@@ -83,23 +82,14 @@ def _event(
     spent = amount(credits, f"{where}.credits")
     if spent is not None:
         tags["amp_credits"] = str(spent)
-    try:
-        return UsageEvent(
-            id=check_text(event_id, f"{where} id"),
-            occurred_at=timestamp(at, field=f"{where}.timestamp"),
-            provider=provider_of_model(model, "anthropic"),
-            model=model,
-            usage=usage,
-            attribution=Attribution(
-                project=(PurePath(workspace).name or workspace) if workspace else None,
-                agent=SOURCE,
-                session=thread_id,
-                tags=tags,
-            ),
-            source=EventSource.IMPORT,
-        )
-    except ValidationError as exc:
-        raise Malformed(str(exc)) from None
+    return imported_event(
+        id=check_text(event_id, f"{where} id"),
+        occurred_at=timestamp(at, field=f"{where}.timestamp"),
+        provider=provider_of_model(model, "anthropic"),
+        model=model,
+        usage=usage,
+        attribution=agent_attribution(SOURCE, place=workspace, session=thread_id, tags=tags),
+    )
 
 
 def _message_id(value: object) -> str | None:
@@ -110,16 +100,10 @@ def _message_id(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-class AmpParser:
+class AmpParser(WholeFile):
     """`DocumentParser` for Amp thread files."""
 
     source = SOURCE
-
-    def stamp(self, path: Path) -> str:
-        return file_stamp(path)
-
-    def finish(self, warden: Warden) -> None:
-        pass
 
     def read(self, path: Path, state: dict[str, Any]) -> Document:
         thread = load_object(path.read_bytes())

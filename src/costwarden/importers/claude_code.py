@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
 from costwarden.core.limits import MAX_TOKENS
@@ -29,6 +29,7 @@ from costwarden.core.usage import Attribution, EventSource, Usage, UsageEvent
 from costwarden.errors import ValidationError
 from costwarden.importers.claude_limits import limit_hit
 from costwarden.importers.common import Record, env_paths
+from costwarden.importers.events import agent_attribution
 from costwarden.importers.values import Malformed, amount, check_text, load_object, timestamp, tokens
 from costwarden.integrations.providers import adapter_named
 from costwarden.storage.quotas import QuotaSnapshot
@@ -204,9 +205,7 @@ def _attribution(cwd: str | None, branch: str | None, sidechain: bool, session: 
         tags["git_branch"] = branch
     if sidechain:
         tags["sidechain"] = "true"
-    return Attribution(
-        project=(PurePath(cwd).name or cwd) if cwd else None, agent="claude-code", session=session, tags=tags
-    )
+    return agent_attribution("claude-code", place=cwd, session=session, tags=tags)
 
 
 def _tier(usage: dict[str, Any]) -> str | None:

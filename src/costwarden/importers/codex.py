@@ -26,13 +26,13 @@ import hashlib
 import json
 import math
 from datetime import datetime, timedelta
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
 from costwarden.core.limits import MAX_DATE, MIN_DATE
-from costwarden.core.usage import Attribution, EventSource, Usage, UsageEvent
-from costwarden.errors import ValidationError
+from costwarden.core.usage import Usage, UsageEvent
 from costwarden.importers.common import Record
+from costwarden.importers.events import agent_attribution, imported_event
 from costwarden.importers.values import Malformed, check_text, load_object, timestamp, tokens
 from costwarden.storage.quotas import QuotaSnapshot, QuotaWindow
 from costwarden.warden import Warden
@@ -184,23 +184,14 @@ class CodexParser:
         tags = {"cwd": cwd} if cwd else {}
         if not state.get("model"):
             tags["model"] = "assumed"
-        try:
-            return UsageEvent(
-                id=event_id,
-                occurred_at=at,
-                provider="openai",
-                model=model,
-                usage=codex_usage(turn),
-                attribution=Attribution(
-                    project=PurePath(cwd).name or cwd if cwd else None,
-                    agent="codex",
-                    session=state.get("session"),
-                    tags=tags,
-                ),
-                source=EventSource.IMPORT,
-            )
-        except ValidationError as exc:
-            raise Malformed(str(exc)) from None
+        return imported_event(
+            id=event_id,
+            occurred_at=at,
+            provider="openai",
+            model=model,
+            usage=codex_usage(turn),
+            attribution=agent_attribution("codex", place=cwd, session=state.get("session"), tags=tags),
+        )
 
     def _rate_limits(self, limits: object, at: datetime) -> None:
         if not isinstance(limits, dict):

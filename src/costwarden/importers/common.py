@@ -55,6 +55,7 @@ __all__ = [
     "LedgerTarget",
     "built_events",
     "LINE_ERRORS",
+    "NothingToFinish",
 ]
 
 _FINGERPRINT_BYTES = 1024
@@ -96,6 +97,13 @@ class LineParser(Protocol):
     def finish(self, warden: Warden) -> None:
         """Called once after an import pass (e.g. to record the newest quota seen)."""
         ...
+
+
+class NothingToFinish:
+    """For a parser that gathers nothing to act on after an import pass."""
+
+    def finish(self, warden: Warden) -> None:
+        """Nothing to do."""
 
 
 def find_files(paths: Iterable[Path], pattern: str = "*.jsonl") -> list[Path]:

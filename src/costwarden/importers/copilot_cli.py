@@ -28,12 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from costwarden.core.limits import MAX_DATE, MIN_DATE
-from costwarden.core.usage import Attribution, EventSource, Usage, UsageEvent
+from costwarden.core.usage import Usage
 from costwarden.errors import ValidationError
-from costwarden.importers.common import Record
+from costwarden.importers.common import NothingToFinish, Record
+from costwarden.importers.events import agent_attribution, imported_event
 from costwarden.importers.token_split import output_and_reasoning, provider_of_model
 from costwarden.importers.values import Malformed, check_instant, check_text, load_object, timestamp, tokens
-from costwarden.warden import Warden
 
 __all__ = ["SOURCE", "CopilotCliParser", "default_paths"]
 
@@ -108,16 +108,13 @@ def _ids(record: dict[str, Any]) -> tuple[str, str]:
     return check_text(trace, "traceId"), check_text(span, "spanId")
 
 
-class CopilotCliParser:
+class CopilotCliParser(NothingToFinish):
     """`LineParser` for Copilot CLI's OpenTelemetry JSONL export."""
 
     source = SOURCE
 
     def new_state(self, path: Path) -> dict[str, Any]:
         return {}
-
-    def finish(self, warden: Warden) -> None:
-        pass
 
     def parse(self, line: bytes, offset: int, state: dict[str, Any]) -> list[Record]:
         if b"gen_ai.usage" not in line:
@@ -154,22 +151,22 @@ class CopilotCliParser:
         if given:
             tags["copilot_provider"] = given
         try:
-            event = UsageEvent(
-                id=event_id,
-                occurred_at=at,
-                provider=provider_of_model(model, "github-copilot"),
-                model=model,
-                usage=Usage(
-                    input_tokens=all_input - read - write,
-                    cache_read_tokens=read,
-                    cache_write_tokens=write,
-                    output_tokens=output,
-                    reasoning_tokens=reasoning,
-                ),
-                attribution=Attribution(agent=SOURCE, session=_text(attributes, *_SESSION_KEYS), tags=tags),
-                source=EventSource.IMPORT,
-                provider_response_id=_text(attributes, "gen_ai.response.id"),
+            usage = Usage(
+                input_tokens=all_input - read - write,
+                cache_read_tokens=read,
+                cache_write_tokens=write,
+                output_tokens=output,
+                reasoning_tokens=reasoning,
             )
         except ValidationError as exc:
             raise Malformed(str(exc)) from None
+        event = imported_event(
+            id=event_id,
+            occurred_at=at,
+            provider=provider_of_model(model, "github-copilot"),
+            model=model,
+            usage=usage,
+            attribution=agent_attribution(SOURCE, session=_text(attributes, *_SESSION_KEYS), tags=tags),
+            provider_response_id=_text(attributes, "gen_ai.response.id"),
+        )
         return [(event_id, lambda: event)]

@@ -24,6 +24,7 @@ from costwarden.importers.common import (
     LINE_ERRORS,
     FileOffset,
     LedgerTarget,
+    NothingToFinish,
     OffsetStore,
     offsets_for,
 )
@@ -31,7 +32,15 @@ from costwarden.importers.stats import ImportStats
 from costwarden.importers.values import check_storable
 from costwarden.warden import Warden
 
-__all__ = ["DocumentRecord", "Document", "DocumentParser", "built", "file_stamp", "import_documents"]
+__all__ = [
+    "DocumentRecord",
+    "Document",
+    "DocumentParser",
+    "WholeFile",
+    "built",
+    "file_stamp",
+    "import_documents",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +104,13 @@ def file_stamp(*paths: Path) -> str:
         else:
             parts.append(f"{stat.st_size}:{stat.st_mtime_ns}")
     return ";".join(parts)
+
+
+class WholeFile(NothingToFinish):
+    """For a whole-file parser that reads a file again when its size or modification time changes."""
+
+    def stamp(self, path: Path) -> str:
+        return file_stamp(path)
 
 
 def _import_document(

@@ -25,16 +25,15 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
-from costwarden.core.usage import Attribution, EventSource, Usage, UsageEvent
-from costwarden.errors import ValidationError
-from costwarden.importers.common import Record
-from costwarden.importers.documents import Document, built, file_stamp
+from costwarden.core.usage import Usage, UsageEvent
+from costwarden.importers.common import NothingToFinish, Record
+from costwarden.importers.documents import Document, WholeFile, built
+from costwarden.importers.events import agent_attribution, imported_event
 from costwarden.importers.token_split import gemini_slices
 from costwarden.importers.values import Malformed, check_text, load_object, timestamp, tokens
-from costwarden.warden import Warden
 
 __all__ = [
     "SOURCE",
@@ -172,23 +171,14 @@ def _event(
     root: str | None,
     tags: dict[str, str],
 ) -> UsageEvent:
-    try:
-        return UsageEvent(
-            id=event_id,
-            occurred_at=at,
-            provider="google",
-            model=model,
-            usage=usage,
-            attribution=Attribution(
-                project=(PurePath(root).name or root) if root else None,
-                agent=SOURCE,
-                session=session,
-                tags=tags,
-            ),
-            source=EventSource.IMPORT,
-        )
-    except ValidationError as exc:
-        raise Malformed(str(exc)) from None
+    return imported_event(
+        id=event_id,
+        occurred_at=at,
+        provider="google",
+        model=model,
+        usage=usage,
+        attribution=agent_attribution(SOURCE, place=root, session=session, tags=tags),
+    )
 
 
 def _records(messages: object, state: dict[str, Any], where: str) -> list[Record]:
@@ -203,16 +193,13 @@ def _records(messages: object, state: dict[str, Any], where: str) -> list[Record
     return out
 
 
-class GeminiCliParser:
+class GeminiCliParser(NothingToFinish):
     """`LineParser` for Gemini CLI's JSONL chat recordings."""
 
     source = SOURCE
 
     def new_state(self, path: Path) -> dict[str, Any]:
         return _new_state(path)
-
-    def finish(self, warden: Warden) -> None:
-        pass
 
     def parse(self, line: bytes, offset: int, state: dict[str, Any]) -> list[Record]:
         record = load_object(line)
@@ -235,16 +222,10 @@ class GeminiCliParser:
         raise Malformed("neither a message nor session metadata")
 
 
-class GeminiCliSessionParser:
+class GeminiCliSessionParser(WholeFile):
     """`DocumentParser` for the older whole-file `session-*.json` recordings."""
 
     source = SOURCE
-
-    def stamp(self, path: Path) -> str:
-        return file_stamp(path)
-
-    def finish(self, warden: Warden) -> None:
-        pass
 
     def read(self, path: Path, state: dict[str, Any]) -> Document:
         record = load_object(path.read_bytes())

@@ -37,16 +37,16 @@ import os
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
 from costwarden.core.limits import MAX_DATE, MIN_DATE
-from costwarden.core.usage import Attribution, EventSource, Usage, UsageEvent
-from costwarden.errors import ValidationError
-from costwarden.importers.documents import Document, built, file_stamp
+from costwarden.core.usage import Usage, UsageEvent
+from costwarden.importers.common import NothingToFinish
+from costwarden.importers.documents import Document, WholeFile, built, file_stamp
+from costwarden.importers.events import agent_attribution, imported_event
 from costwarden.importers.token_split import output_and_reasoning, provider_of_model
 from costwarden.importers.values import Malformed, amount, check_instant, check_text, load_object, tokens
-from costwarden.warden import Warden
 
 __all__ = [
     "SOURCE",
@@ -157,24 +157,17 @@ def usage_event(
     for value, name in ((model, "modelID"), (given_provider, "providerID"), (session, "sessionID")):
         if value is not None:
             check_text(value, f"{where}.{name}")
-    try:
-        return UsageEvent(
-            id=check_text(event_id, f"{where}.id"),
-            occurred_at=at,
-            provider=provider,
-            model=model,
-            usage=usage,
-            attribution=Attribution(
-                project=(PurePath(place).name or place) if isinstance(place, str) and place else None,
-                agent=SOURCE,
-                session=session,
-                tags=tags,
-            ),
-            source=EventSource.IMPORT,
-            provider_cost=cost if cost else None,
-        )
-    except ValidationError as exc:
-        raise Malformed(str(exc)) from None
+    return imported_event(
+        id=check_text(event_id, f"{where}.id"),
+        occurred_at=at,
+        provider=provider,
+        model=model,
+        usage=usage,
+        attribution=agent_attribution(
+            SOURCE, place=place if isinstance(place, str) else None, session=session, tags=tags
+        ),
+        provider_cost=cost if cost else None,
+    )
 
 
 def _add(document: Document, where: str, build: Callable[[], UsageEvent | None]) -> None:
@@ -208,16 +201,13 @@ def _json(text: object, where: str) -> dict[str, Any]:
     return load_object(text.encode("utf-8", "surrogatepass"))
 
 
-class OpenCodeDatabaseParser:
+class OpenCodeDatabaseParser(NothingToFinish):
     """`DocumentParser` for `opencode.db`."""
 
     source = SOURCE
 
     def stamp(self, path: Path) -> str:
         return file_stamp(path, path.with_name(path.name + "-wal"))
-
-    def finish(self, warden: Warden) -> None:
-        pass
 
     def read(self, path: Path, state: dict[str, Any]) -> Document:
         since = state.get("updated", 0)
@@ -290,16 +280,10 @@ class OpenCodeDatabaseParser:
         return document
 
 
-class OpenCodeStorageParser:
+class OpenCodeStorageParser(WholeFile):
     """`DocumentParser` for the JSON store: message files and step-finish part files."""
 
     source = SOURCE
-
-    def stamp(self, path: Path) -> str:
-        return file_stamp(path)
-
-    def finish(self, warden: Warden) -> None:
-        pass
 
     def read(self, path: Path, state: dict[str, Any]) -> Document:
         data = path.read_bytes()

@@ -20,15 +20,14 @@ the `cwd` tag), `gitBranch` -> `git_branch`, subagent records (`isSidechain`) ->
 from __future__ import annotations
 
 import os
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
-from costwarden.core.usage import Attribution, EventSource, Usage, UsageEvent
-from costwarden.errors import ValidationError
-from costwarden.importers.common import Record
+from costwarden.core.usage import Usage
+from costwarden.importers.common import NothingToFinish, Record
+from costwarden.importers.events import agent_attribution, imported_event
 from costwarden.importers.token_split import gemini_slices, provider_of_model
 from costwarden.importers.values import Malformed, check_text, load_object, timestamp, tokens
-from costwarden.warden import Warden
 
 __all__ = ["SOURCE", "QwenCodeParser", "default_paths", "chat_files"]
 
@@ -65,16 +64,13 @@ def _text(record: dict[str, Any], key: str) -> str | None:
     return check_text(value, key) if isinstance(value, str) and value else None
 
 
-class QwenCodeParser:
+class QwenCodeParser(NothingToFinish):
     """`LineParser` for Qwen Code JSONL."""
 
     source = SOURCE
 
     def new_state(self, path: Path) -> dict[str, Any]:
         return {"model": None}
-
-    def finish(self, warden: Warden) -> None:
-        pass
 
     def parse(self, line: bytes, offset: int, state: dict[str, Any]) -> list[Record]:
         if b'"usageMetadata"' not in line:
@@ -122,21 +118,12 @@ class QwenCodeParser:
         if record.get("isSidechain") is True:
             tags["sidechain"] = "true"
         event_id = check_text(f"{SOURCE}:{uuid}", "uuid")
-        try:
-            event = UsageEvent(
-                id=event_id,
-                occurred_at=at,
-                provider=provider_of_model(model, "alibaba"),
-                model=model,
-                usage=usage,
-                attribution=Attribution(
-                    project=(PurePath(cwd).name or cwd) if cwd else None,
-                    agent=SOURCE,
-                    session=session,
-                    tags=tags,
-                ),
-                source=EventSource.IMPORT,
-            )
-        except ValidationError as exc:
-            raise Malformed(str(exc)) from None
+        event = imported_event(
+            id=event_id,
+            occurred_at=at,
+            provider=provider_of_model(model, "alibaba"),
+            model=model,
+            usage=usage,
+            attribution=agent_attribution(SOURCE, place=cwd, session=session, tags=tags),
+        )
         return [(event_id, lambda: event)]

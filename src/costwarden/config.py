@@ -280,6 +280,7 @@ def settings_from_mapping(data: Mapping[str, Any], source: str | None = None) ->
             raise validation_to_config_error(exc, source) from None
         _check_unique(settings, source)
         _check_fallbacks(settings, source)
+        _check_cost_tiers(settings, source)
     except ConfigError as exc:
         origin = translation.origin_of(exc.key) if exc.key else None
         if origin is None:
@@ -347,6 +348,31 @@ def _check_fallbacks(settings: Settings, source: str | None) -> None:
                         source=source or "configuration",
                         key=f"{section}[{index}].fallback[{position}]",
                     )
+
+
+def _check_cost_tiers(settings: Settings, source: str | None) -> None:
+    """Every `cost_tier` of a provider or of one of its models names a tier of the config (built in, or
+    under `tiers.definitions`); the error names the key and the tiers there are."""
+    from costwarden.pricing.tiers import merge_tiers
+
+    known: list[str] | None = None  # merged once, only when a provider names a tier
+    for index, provider in enumerate(settings.providers):
+        named = [(f"providers[{index}].cost_tier", provider.cost_tier)]
+        named += [
+            (f"providers[{index}].models[{position}].cost_tier", model.cost_tier)
+            for position, model in enumerate(provider.models)
+        ]
+        for key, tier in named:
+            if tier is None:
+                continue
+            if known is None:
+                known = [t.id for t in merge_tiers(settings.tiers)]
+            if tier not in known:
+                raise ConfigError(
+                    f"no tier {tier!r} (known: {', '.join(known)}); define it under tiers.definitions",
+                    source=source or "configuration",
+                    key=key,
+                )
 
 
 def _check_unique(settings: Settings, source: str | None) -> None:

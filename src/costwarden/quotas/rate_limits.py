@@ -27,8 +27,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from costwarden.core.config_fields import Section
 from costwarden.core.limits import MAX_BUDGET_COUNT
 from costwarden.core.periods import format_duration
 from costwarden.core.policy import Action, BudgetConfig, Seconds
@@ -38,11 +39,7 @@ __all__ = ["RateWindow", "RateLimitConfig", "rate_limit_budgets"]
 _ACTIONS = {"wait": Action.QUEUE, "fallback": Action.FALLBACK, "refuse": Action.BLOCK}
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RateWindow(_Section):
+class RateWindow(Section):
     """One window: a number of requests or tokens per duration."""
 
     requests: int | None = Field(default=None, ge=1, le=MAX_BUDGET_COUNT)
@@ -56,7 +53,7 @@ class RateWindow(_Section):
         return self
 
 
-class RateLimitConfig(_Section):
+class RateLimitConfig(Section):
     """The rate limits of one provider (or account, or model): an item of `rate_limits:`."""
 
     provider: str = Field(min_length=1, max_length=255)

@@ -246,3 +246,18 @@ def test_long_ids_are_hashed_not_truncated(capsys: pytest.CaptureFixture[str], d
     assert code == 0, err
     assert json.loads(out)["totals"]["events"] == 5
     assert again["id"] == _record(capsys, db, "openai", "gpt-5", f"{long}0")["id"]
+
+
+def test_record_names_the_plan_and_report_plan_counts_it(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    for tokens in ("100000", "50000"):
+        code, out, err = run(
+            capsys,
+            *("--db", db, "record", "--provider", "anthropic", "--model", "claude-sonnet-4-5"),
+            *("--input-tokens", tokens, "--plan", "release-42", "--at", "2026-11-01T10:00:00Z", "--json"),
+        )
+        assert code == 0, err
+        assert json.loads(out)["plan"] == "release-42"
+    code, out, err = run(capsys, "--db", db, "report", "--plan", "release-42", "--json")
+    assert code == 0, err
+    totals = json.loads(out)["totals"]
+    assert (totals["events"], totals["cost"]) == (2, "0.45")  # 150,000 input tokens at $3 per million

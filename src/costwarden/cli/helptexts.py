@@ -80,6 +80,7 @@ TEXTS: dict[str, str] = {
         "  --run <str>\n"
         "  --task <str>\n"
         "  --user <str>\n"
+        "  --plan <str>                    The plan (work order) the call served.\n"
         "  --tag <list[str]>               NAME=VALUE, repeatable.\n"
         "  --id <str>                      Idempotency key; the same id twice is one\n"
         "                                  event.\n"

@@ -41,6 +41,7 @@ def record(
     run: Annotated[str | None, typer.Option("--run")] = None,
     task: Annotated[str | None, typer.Option("--task")] = None,
     user: Annotated[str | None, typer.Option("--user")] = None,
+    plan: Annotated[str | None, typer.Option("--plan", help="The plan (work order) the call served.")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="NAME=VALUE, repeatable.")] = None,
     event_id: Annotated[
         str | None, typer.Option("--id", help="Idempotency key; the same id twice is one event.")
@@ -74,6 +75,7 @@ def record(
         run=run,
         task=task,
         user=user,
+        plan=plan,
         tags=tags,
         source=EventSource.CLI,
     )

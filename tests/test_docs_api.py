@@ -28,7 +28,7 @@ def _calls() -> list[tuple[str, str]]:
     calls: list[tuple[str, str]] = []
     for block in _blocks():
         for command in re.split(r"\n(?=\S)|\|", block.replace("\\\n", " ")):
-            if not command.strip().startswith(("curl", "cursor=$(curl", "new_key=$(curl")):
+            if not command.strip().startswith(("curl", "cursor=$(curl", "new_key=$(curl", "alert_id=$(curl")):
                 continue
             url = re.search(r'"\$COSTWARDEN_URL(/[^"?]*)', command)
             assert url is not None, command
@@ -53,8 +53,9 @@ def test_every_endpoint_has_an_example() -> None:
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
 def test_the_examples_run_against_a_server(sqlite_url: str, tmp_path: Path) -> None:
-    with Warden(Settings(database=sqlite_url)) as warden, running(warden) as served:
-        for i in range(3):
+    watch = {"id": "watch", "period": "month", "cost_usd": "0.001", "action": "warn"}
+    with Warden(Settings(database=sqlite_url, budgets=[watch])) as warden, running(warden) as served:
+        for i in range(3):  # over the `watch` budget: alerts to read and acknowledge
             warden.record(
                 id=f"seed-{i}",
                 provider="openai",

@@ -267,3 +267,30 @@ def test_bad_thresholds_are_refused(
     code, _, err = run(capsys, "--db", sqlite_url, "alert", "set", *args)
     assert code == 2 and flag in err and message in " ".join(err.split()), err
     assert run(capsys, "--db", sqlite_url, "alert", "remove", "--threshold", "50")[0] == 2
+
+
+def test_ack_records_who_and_when_and_the_feed_shows_it(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    assert run(capsys, "--db", db, "budget", "set", "--monthly", "1")[0] == 0
+    spend(capsys, db, 5)
+    code, out, _ = run(capsys, "--db", db, "alerts", "--json")
+    assert code == 0
+    feed = json.loads(out)
+    assert feed and all(a["acknowledged"] is None for a in feed)
+    first = feed[-1]["id"]
+    code, out, err = run(capsys, "--db", db, "alert", "ack", str(first), "--by", "dana", "--note", "on it")
+    assert code == 0, err
+    assert out.startswith(f"Alert {first} acknowledged by dana at ")
+    code, out, _ = run(capsys, "--db", db, "alert", "ack", str(first), "--by", "eve", "--json")
+    assert code == 0
+    kept = json.loads(out)["acknowledged"]
+    assert (kept["by"], kept["note"]) == ("dana", "on it")  # the first acknowledgement stays
+    code, out, _ = run(capsys, "--db", db, "alerts", "--acknowledged", "--json")
+    assert [a["id"] for a in json.loads(out)] == [first]
+    code, out, _ = run(capsys, "--db", db, "alerts", "--unacknowledged", "--json")
+    assert first not in [a["id"] for a in json.loads(out)] and len(json.loads(out)) == len(feed) - 1
+    code, out, _ = run(capsys, "--db", db, "alerts")
+    assert "dana" in out
+    code, _, err = run(capsys, "--db", db, "alert", "ack", "987654")
+    assert code == 2 and "no alert 987654" in err and "ALERT_ID" in err
+    code, _, err = run(capsys, "--db", db, "alert", "ack", str(first), "--by", " ")
+    assert code == 2 and "--by" in err

@@ -4,7 +4,8 @@
 it sends over it, re-read within seconds), `alert set --threshold 80 | --amount 50` a threshold of every
 budget (or of `--budget ID`), listed by `alert thresholds`. `alert channels` lists every channel, `alert test
 NAME` sends a test message at once, `alert deliveries` shows the outbox and its attempts, `alert deliver`
-sends what is due (once, or `--watch`), `alert remove` drops a saved channel or threshold.
+sends what is due (once, or `--watch`), `alert remove` drops a saved channel or threshold, `alert ack ID`
+acknowledges an alert of the feed.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from costwarden.notify import compose, deliverer_for, new_secret, start_delivery
 from costwarden.notify.channels import Channel, new_message_id, parse_channel
 from costwarden.storage.budgets import AlertRecord, BudgetRecords
 from costwarden.storage.outbox import DELIVERY_STATES, Outbox, SavedChannel
+from costwarden.views.alerts import acknowledge_alert, alert_json
 from costwarden.views.budget_status import engine_of
 from costwarden.views.channels import book_of, channels_view
 from costwarden.views.deliveries import DeliveriesQuery, deliveries_view
@@ -531,6 +533,43 @@ def deliver(
     )
     if report.retrying or report.failed:
         raise typer.Exit(1)
+
+
+@alert_app.command("ack")
+@usage_errors
+def acknowledge(
+    ctx: typer.Context,
+    alert_id: Annotated[int, typer.Argument(min=1, help="The alert's id (`costwarden alerts --json`).")],
+    note: Annotated[str | None, typer.Option("--note", help="Why, or what is being done.")] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who acknowledges (default: your login name).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the alert as JSON.")] = False,
+) -> None:
+    """Acknowledge an alert of the feed: who and when are recorded (the first acknowledgement is kept)."""
+    state = state_of(ctx)
+    who = by.strip() if by is not None else _login()
+    if not who:
+        raise typer.BadParameter("must not be empty", param_hint="--by")
+    acked = acknowledge_alert(state.warden, alert_id, who, note)
+    if acked is None:
+        raise typer.BadParameter(f"no alert {alert_id} (see `costwarden alerts`)", param_hint="ALERT_ID")
+    if as_json:
+        typer.echo(json.dumps(alert_json(acked), indent=2))
+        return
+    ack = acked.acknowledged
+    assert ack is not None
+    when = f"{ack.at.astimezone(state.settings.tz):%Y-%m-%d %H:%M}"
+    state.console.print(f"Alert {alert_id} acknowledged by {ack.by} at {when}.", markup=False)
+
+
+def _login() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
 
 
 def register(app: typer.Typer) -> None:

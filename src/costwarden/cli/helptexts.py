@@ -95,13 +95,17 @@ TEXTS: dict[str, str] = {
         "  threshold) and exhaustions.\n"
         "\n"
         "Options:\n"
-        "  --limit <int range>  How many (newest first).  [default: 50; x>=1]\n"
-        "  --kind <list[str]>   Only these kinds: threshold, warn, block,\n"
-        "                       terminate_run, queue_timeout, fallback,\n"
-        "                       channel_failing, channel_recovered.\n"
-        "  --budget <str>       Only this budget id.\n"
-        "  --json               Print JSON.\n"
-        "  --help               Show this message and exit.\n"
+        "  --limit <int range>             How many (newest first).  [default: 50;\n"
+        "                                  x>=1]\n"
+        "  --kind <list[str]>              Only these kinds: threshold, warn, block,\n"
+        "                                  terminate_run, queue_timeout, fallback,\n"
+        "                                  channel_failing, channel_recovered.\n"
+        "  --budget <str>                  Only this budget id.\n"
+        "  --acknowledged / --unacknowledged\n"
+        "                                  Only alerts acknowledged (`alert ack`), or\n"
+        "                                  only those not yet.\n"
+        "  --json                          Print JSON.\n"
+        "  --help                          Show this message and exit.\n"
     ),
     "report": (
         "Usage: costwarden report [OPTIONS]\n"
@@ -960,6 +964,7 @@ TEXTS: dict[str, str] = {
         "  test        Send a test alert over one channel now (not through the...\n"
         "  deliveries  Show the outbox: each alert bound for a channel, its state,...\n"
         "  deliver     Send the alerts that are due (new ones and retries whose...\n"
+        "  ack         Acknowledge an alert of the feed: who and when are recorded...\n"
     ),
     "alert set": (
         "Usage: costwarden alert set [OPTIONS]\n"
@@ -1074,6 +1079,22 @@ TEXTS: dict[str, str] = {
         "  --poll <float range>  Seconds between passes (--watch).  [default: 1.0;\n"
         "                        x>=0.05]\n"
         "  --help                Show this message and exit.\n"
+    ),
+    "alert ack": (
+        "Usage: costwarden alert ack [OPTIONS] {alert_id}\n"
+        "\n"
+        "  Acknowledge an alert of the feed: who and when are recorded (the first\n"
+        "  acknowledgement is kept).\n"
+        "\n"
+        "Arguments:\n"
+        "  alert_id <int range>  The alert's id (`costwarden alerts --json`).  [x>=1;\n"
+        "                        required]\n"
+        "\n"
+        "Options:\n"
+        "  --note <str>  Why, or what is being done.\n"
+        "  --by <str>    Who acknowledges (default: your login name).\n"
+        "  --json        Print the alert as JSON.\n"
+        "  --help        Show this message and exit.\n"
     ),
     "config": (
         "Usage: costwarden config [OPTIONS] COMMAND [ARGS]...\n"

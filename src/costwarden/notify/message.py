@@ -41,6 +41,13 @@ def alert_json(alert: AlertRecord) -> dict[str, Any]:
         "resets_at": _when(alert.resets_at),
         "message": alert.message,
         "details": dict(alert.details),
+        "acknowledged": None
+        if alert.acknowledged is None
+        else {
+            "at": _when(alert.acknowledged.at),
+            "by": alert.acknowledged.by,
+            "note": alert.acknowledged.note,
+        },
     }
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "Spend",
     "Counted",
     "AlertRecord",
+    "Acknowledgement",
     "SavedBudget",
     "CounterStore",
     "BudgetRecords",
@@ -127,6 +128,15 @@ class Settling:
 
 
 @dataclass(frozen=True, slots=True)
+class Acknowledgement:
+    """Someone saw an alert: when, who (an API key's name and id, or the login of a CLI user) and a note."""
+
+    at: datetime
+    by: str
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AlertRecord:
     """One entry of the alert feed: a threshold crossing (`kind="threshold"`, once per budget, scope,
     period, dimension and threshold) or an exhaustion (`kind` = block, terminate_run, queue_timeout,
@@ -148,6 +158,8 @@ class AlertRecord:
     resets_at: datetime | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
     id: int | None = None
+    acknowledged: Acknowledgement | None = None
+    """Set once someone acknowledged the alert (`BudgetRecords.acknowledge`)."""
 
     @property
     def dedupe(self) -> str | None:
@@ -276,9 +288,23 @@ class BudgetRecords(Protocol):
         ...
 
     def alerts(
-        self, *, limit: int = 50, kinds: Sequence[str] | None = None, budget_id: str | None = None
+        self,
+        *,
+        limit: int = 50,
+        kinds: Sequence[str] | None = None,
+        budget_id: str | None = None,
+        acknowledged: bool | None = None,
     ) -> list[AlertRecord]:
-        """The feed, newest first."""
+        """The feed, newest first; `acknowledged`: only those acknowledged (True) or not (False)."""
+        ...
+
+    def alert(self, alert_id: int) -> AlertRecord | None:
+        """One alert of the feed by id (None: no such alert)."""
+        ...
+
+    def acknowledge(self, alert_id: int, ack: Acknowledgement) -> AlertRecord | None:
+        """Record `ack` on an alert unless it was acknowledged already (the first acknowledgement is kept);
+        the alert as it now stands, or None when there is no such alert."""
         ...
 
     def close(self) -> None: ...

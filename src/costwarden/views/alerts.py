@@ -11,12 +11,22 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from costwarden.budgets import AlertRecord, BudgetEngine
 from costwarden.errors import ConfigError
 from costwarden.notify.message import CHANNEL_KINDS, alert_json
+from costwarden.storage.budgets import Acknowledgement, BudgetRecords
 from costwarden.views.errors import QueryError
 
 if TYPE_CHECKING:
     from costwarden.warden import Warden
 
-__all__ = ["ALERTS_SCHEMA", "ALERT_KINDS", "AlertsQuery", "AlertsResult", "alerts_view", "alert_json"]
+__all__ = [
+    "ALERTS_SCHEMA",
+    "ALERT_KINDS",
+    "AlertsQuery",
+    "AlertsResult",
+    "alerts_view",
+    "alert_json",
+    "alert_records",
+    "acknowledge_alert",
+]
 
 ALERTS_SCHEMA = "costwarden.alerts/1"
 
@@ -39,6 +49,8 @@ class AlertsQuery:
     limit: int = 50
     kinds: tuple[str, ...] = ()
     budget: str | None = None
+    acknowledged: bool | None = None
+    """Only alerts acknowledged (True) or not yet acknowledged (False); None: both."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +72,36 @@ def alerts_view(warden: Warden, query: AlertsQuery) -> AlertsResult:
     for item in query.kinds:
         if item not in ALERT_KINDS:
             raise QueryError(f"unknown kind {item!r}; choose from {', '.join(ALERT_KINDS)}", "--kind")
-    engine = warden.budgets
-    if not isinstance(engine, BudgetEngine) or engine.records is None:
-        raise ConfigError("the alert feed needs a database ledger", key="database")
+    engine = _engine(warden)
+    assert engine.records is not None
     budget = query.budget
-    feed = engine.records.alerts(limit=query.limit, kinds=list(query.kinds) or None, budget_id=budget)
+    feed = engine.records.alerts(
+        limit=query.limit, kinds=list(query.kinds) or None, budget_id=budget, acknowledged=query.acknowledged
+    )
     unknown = budget is not None and not feed and budget not in engine.policies.by_id
     if unknown and not engine.records.alerts(limit=1, budget_id=budget):
         raise QueryError(
             f"no budget {budget!r} (see `costwarden budget list`) and no alert of one", "--budget"
         )
     return AlertsResult(list(feed))
+
+
+def _engine(warden: Warden) -> BudgetEngine:
+    engine = warden.budgets
+    if not isinstance(engine, BudgetEngine) or engine.records is None:
+        raise ConfigError("the alert feed needs a database ledger", key="database")
+    return engine
+
+
+def alert_records(warden: Warden) -> BudgetRecords:
+    """Where the feed is kept (to acknowledge an alert); without a database ledger a `ConfigError`."""
+    records = _engine(warden).records
+    assert records is not None
+    return records
+
+
+def acknowledge_alert(warden: Warden, alert_id: int, by: str, note: str | None = None) -> AlertRecord | None:
+    """Acknowledge alert `alert_id` now (by the warden's clock) as `by`; the first acknowledgement of an
+    alert is kept (a second one answers the alert as it stands). None when there is no such alert."""
+    ack = Acknowledgement(at=warden.clock.now(), by=by, note=note)
+    return alert_records(warden).acknowledge(alert_id, ack)

@@ -15,6 +15,7 @@ from costwarden.core.usage import UsageEvent
 from costwarden.errors import LedgerError
 from costwarden.forking import ForkSafeLock
 from costwarden.storage.budgets import (
+    Acknowledgement,
     AlertRecord,
     Counted,
     Derive,
@@ -235,15 +236,37 @@ class MemoryBudgetStore:
             return stored
 
     def alerts(
-        self, *, limit: int = 50, kinds: Sequence[str] | None = None, budget_id: str | None = None
+        self,
+        *,
+        limit: int = 50,
+        kinds: Sequence[str] | None = None,
+        budget_id: str | None = None,
+        acknowledged: bool | None = None,
     ) -> list[AlertRecord]:
         with self._lock:
             items = [
                 a
                 for a in reversed(self._feed.items)
-                if (kinds is None or a.kind in kinds) and (budget_id is None or a.budget_id == budget_id)
+                if (kinds is None or a.kind in kinds)
+                and (budget_id is None or a.budget_id == budget_id)
+                and (acknowledged is None or (a.acknowledged is not None) == acknowledged)
             ]
             return items[:limit]
+
+    def alert(self, alert_id: int) -> AlertRecord | None:
+        with self._lock:
+            return next((a for a in self._feed.items if a.id == alert_id), None)
+
+    def acknowledge(self, alert_id: int, ack: Acknowledgement) -> AlertRecord | None:
+        with self._lock:
+            for index, item in enumerate(self._feed.items):
+                if item.id != alert_id:
+                    continue
+                if item.acknowledged is not None:
+                    return item
+                acked = self._feed.items[index] = replace(item, acknowledged=ack)
+                return acked
+            return None
 
     def close(self) -> None:
         return None

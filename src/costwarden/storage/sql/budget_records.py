@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import SQLAlchemyError
 
 from costwarden.errors import LedgerError
-from costwarden.storage.budgets import AlertRecord, SavedBudget
+from costwarden.storage.budgets import Acknowledgement, AlertRecord, SavedBudget
 from costwarden.storage.codec import from_micros, now_micros, to_micros
 from costwarden.storage.outbox import NewDelivery
 from costwarden.storage.sql.ledger import SqlLedger
@@ -35,6 +35,13 @@ _ENQUEUE = (
     " VALUES (?, ?, ?, ?, 'pending', 0, ?)"
 )
 """One outbox row (table in `costwarden.storage.sql.outbox_store`), due at once."""
+_SELECT_ALERTS = (
+    "SELECT a.id, "
+    + ", ".join(f"a.{c.strip()}" for c in _ALERT_COLUMNS.split(","))
+    + ", k.acknowledged_at, k.acknowledged_by, k.note"
+    " FROM budget_alerts a LEFT JOIN alert_acks k ON k.alert_id = a.id"
+)
+"""The feed with each alert's acknowledgement (table `alert_acks`), if any."""
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -212,23 +219,54 @@ class BudgetSql:
         return AlertRecord(**{**_fields(alert), "id": int(found[0])})
 
     def alerts(
-        self, *, limit: int = 50, kinds: Sequence[str] | None = None, budget_id: str | None = None
+        self,
+        *,
+        limit: int = 50,
+        kinds: Sequence[str] | None = None,
+        budget_id: str | None = None,
+        acknowledged: bool | None = None,
     ) -> list[AlertRecord]:
         where: list[str] = []
         params: list[Any] = []
         if kinds:
-            where.append(f"kind IN ({', '.join(['?'] * len(kinds))})")
+            where.append(f"a.kind IN ({', '.join(['?'] * len(kinds))})")
             params.extend(kinds)
         if budget_id is not None:
-            where.append("budget_id = ?")
+            where.append("a.budget_id = ?")
             params.append(budget_id)
-        sql = f"SELECT id, {_ALERT_COLUMNS} FROM budget_alerts"
+        if acknowledged is not None:
+            where.append("k.alert_id IS NOT NULL" if acknowledged else "k.alert_id IS NULL")
+        sql = _SELECT_ALERTS
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += f" ORDER BY at DESC, id DESC LIMIT {int(limit)}"
+        sql += f" ORDER BY a.at DESC, a.id DESC LIMIT {int(limit)}"
         with self._cursor(write=False) as cursor:
             cursor.execute(self._sql(sql), params)
             return [_alert(row) for row in cursor.fetchall()]
+
+    def alert(self, alert_id: int) -> AlertRecord | None:
+        with self._cursor(write=False) as cursor:
+            cursor.execute(self._sql(_SELECT_ALERTS + " WHERE a.id = ?"), (alert_id,))
+            row = cursor.fetchone()
+        return None if row is None else _alert(row)
+
+    def acknowledge(self, alert_id: int, ack: Acknowledgement) -> AlertRecord | None:
+        def attempt() -> AlertRecord | None:
+            with self._cursor() as cursor:
+                cursor.execute(self._sql("SELECT id FROM budget_alerts WHERE id = ?"), (alert_id,))
+                if cursor.fetchone() is None:
+                    return None
+                cursor.execute(
+                    self._sql(
+                        "INSERT INTO alert_acks (alert_id, acknowledged_at, acknowledged_by, note)"
+                        " VALUES (?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING"
+                    ),
+                    (alert_id, to_micros(ack.at), ack.by, ack.note),
+                )
+                cursor.execute(self._sql(_SELECT_ALERTS + " WHERE a.id = ?"), (alert_id,))
+                return _alert(cursor.fetchone())
+
+        return self._retrying(attempt)
 
     def close(self) -> None:
         return None
@@ -244,6 +282,8 @@ def alert_from_row(row: Sequence[Any]) -> AlertRecord:
 
 
 def _alert(row: Sequence[Any]) -> AlertRecord:
+    """An alert from its row; with three more columns (at, by, note of `alert_acks`), its acknowledgement."""
+    acked = len(row) > 17 and row[17] is not None
     return AlertRecord(
         id=int(row[0]),
         at=from_micros(int(row[1])),
@@ -261,4 +301,5 @@ def _alert(row: Sequence[Any]) -> AlertRecord:
         resets_at=None if row[13] is None else from_micros(int(row[13])),
         message=row[14],
         details=json.loads(row[15]) if row[15] else {},
+        acknowledged=Acknowledgement(from_micros(int(row[17])), row[18], row[19]) if acked else None,
     )

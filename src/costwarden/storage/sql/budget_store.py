@@ -9,6 +9,7 @@ Tables (created by migration `m0002_budgets`; times are microseconds since the e
   `counted` (migration `m0010_reservation_journal`): 1 when its holds are in `budget_counters`, 0 when it
   is only recorded here (a reservation held in Redis: see `record`).
 - `budget_alerts`: the feed: threshold crossings (unique `dedupe` key: recorded once) and exhaustions.
+- `alert_acks` (migration `m0017_alert_acks`): who acknowledged an alert of the feed, when, and a note.
 - `budget_definitions`, `budget_meta`: budgets set from the CLI and a version stamp that changes with them.
 - `budget_derivations` (migration `m0006_budget_derivations`): per budget and period instance, the
   fingerprint of the definition its counters were derived from the ledger under.
@@ -71,6 +72,7 @@ __all__ = [
     "budget_counters",
     "budget_reservations",
     "budget_alerts",
+    "alert_acks",
     "budget_definitions",
     "budget_meta",
     "budget_derivations",
@@ -138,6 +140,16 @@ budget_alerts = Table(
     Column("dedupe", _key_type(), nullable=True, unique=True),
 )
 Index("ix_budget_alerts_at", budget_alerts.c.at)
+
+alert_acks = Table(
+    "alert_acks",
+    metadata,
+    Column("alert_id", BigInteger, nullable=False),
+    Column("acknowledged_at", BigInteger, nullable=False),
+    Column("acknowledged_by", text_type(), nullable=False),
+    Column("note", text_type(), nullable=True),
+    PrimaryKeyConstraint("alert_id", name="pk_alert_acks"),
+)
 
 budget_definitions = Table(
     "budget_definitions",

@@ -28,6 +28,7 @@ from costwarden.storage.sql.migrations import (
     m0014_retired_events,
     m0015_quota_readings_by_time,
     m0016_api_keys,
+    m0017_alert_acks,
 )
 
 __all__ = ["MIGRATIONS"]
@@ -49,4 +50,5 @@ MIGRATIONS: Sequence[Migration] = (
     m0014_retired_events,
     m0015_quota_readings_by_time,
     m0016_api_keys,
+    m0017_alert_acks,
 )

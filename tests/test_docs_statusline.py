@@ -99,3 +99,43 @@ def test_documented_templates_run(
 def test_every_template_field_is_documented() -> None:
     documented = re.findall(r"^\| `\{(\w+)\}` \|", DOC, flags=re.M)
     assert documented == list(FIELDS)
+
+
+def test_subscription_windows_example_prints_what_it_shows(
+    tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from costwarden.config import load_settings
+    from costwarden.storage.quotas import QuotaSnapshot, QuotaWindow
+    from costwarden.warden import Warden
+
+    section = DOC.split("## Subscription windows", 1)[1].split("\n## ", 1)[0]
+    (config,) = re.findall(r"```yaml\n(.*?)```", section, flags=re.S)
+    ((command, shown),) = [
+        block.splitlines()[:2] for block in re.findall(r"```console\n(.*?)```", section, flags=re.S)
+    ]
+    path = tmp_path / "costwarden.yaml"
+    path.write_text(config, encoding="utf-8")
+    now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    monkeypatch.setenv("COSTWARDEN_NOW", now.isoformat())
+    with Warden(load_settings(path, database=sqlite_url)) as warden:
+        for minute in range(7):  # 7 Claude Code requests in the last five hours
+            warden.record(
+                provider="anthropic",
+                model="claude-sonnet-4-5",
+                input_tokens=100,
+                output_tokens=10,
+                agent="claude-code",
+                occurred_at=now - timedelta(hours=1, minutes=minute),
+            )
+        reset = now + timedelta(hours=2)
+        windows = {
+            "unified-5h": QuotaWindow("unified-5h", utilization=0.42, reset_at=reset),
+            "unified-7d": QuotaWindow("unified-7d", utilization=0.18, reset_at=reset + timedelta(days=3)),
+        }
+        warden.quotas.record(QuotaSnapshot("anthropic", now - timedelta(minutes=3), windows))
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    args = shlex.split(command.removeprefix("$ "))
+    assert main(["--db", sqlite_url, "--config", str(path), *args[1:]]) == 0
+    assert capsys.readouterr().out == shown + "\n"

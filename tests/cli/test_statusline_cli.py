@@ -116,7 +116,7 @@ def test_claude_code_stdin_prints_session_today_and_model(
 ) -> None:
     done = console(payload(transcript), "--db", sqlite_url, "statusline", "--no-color")
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "Sonnet 4.5 | session $0.03 | today $0.03 | 5h 24% 7d 81%\n"
+    assert done.stdout == "Sonnet 4.5 | session $0.03 | today $0.03 | 5h 24% · 7d 81%\n"
     # the same line through the app, and again from the fast way
     code, out, _ = statusline(
         capsys, monkeypatch, payload(transcript), "--db", sqlite_url, "statusline", "--no-color"

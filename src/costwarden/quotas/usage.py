@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from costwarden.core.quota_percent import fraction_now, is_current, percent_of, share_of
 from costwarden.quotas.learned import LearnedCap
 from costwarden.quotas.plans import SubscriptionConfig, WindowConfig
 from costwarden.storage.ledger import Totals
@@ -26,7 +27,6 @@ from costwarden.storage.quotas import QuotaReading
 
 __all__ = ["WindowUsage", "PlanUsage", "window_bounds", "window_usage", "counted_amount"]
 
-_HUNDRED = Decimal(100)
 _UNITS = Decimal(10**10)
 
 
@@ -117,12 +117,6 @@ def _projection(
     return (percent * Decimal(repr(length / elapsed))).quantize(Decimal("0.1"))
 
 
-def _current(reading: QuotaReading | None, start: datetime | None, at: datetime) -> bool:
-    if reading is None or reading.observed_at > at:
-        return False
-    return start is None or reading.observed_at >= start
-
-
 def window_usage(
     window: WindowConfig,
     at: datetime,
@@ -135,15 +129,13 @@ def window_usage(
     """The use of one window at `at` from its newest reading and/or the ledger's totals in it."""
     start, end = window_bounds(window, at, tz)
     limit = window.limit
-    if window.reading is not None and reading is not None and _current(reading, start, at):
+    if window.reading is not None and reading is not None and is_current(reading.observed_at, start, at):
         reset = reading.reset_at
+        fraction = fraction_now(reading.used_fraction, reset, at)
         if reset is not None and reset <= at:  # it reset since: nothing used in the new window yet
-            fraction: float | None = 0.0
             reset = None
-        else:
-            fraction = reading.used_fraction
         if fraction is not None:
-            percent = (Decimal(repr(fraction)) * _HUNDRED).quantize(Decimal("0.1"))
+            percent = percent_of(fraction)
             used: Decimal | None = None
             if reading.limit is not None:
                 limit = Decimal(reading.limit)
@@ -176,7 +168,7 @@ def window_usage(
     if window.unit == "percent" or totals is None:
         return WindowUsage(window, start, end, "unknown", None, limit, None, end, None)
     counted = counted_amount(window, totals)
-    share = (counted / limit * _HUNDRED).quantize(Decimal("0.1")) if limit else None
+    share = share_of(counted, limit)
     return WindowUsage(
         window=window,
         start=start,

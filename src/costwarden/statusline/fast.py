@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from costwarden.core.money import from_units
 from costwarden.statusline.payload import Payload
+from costwarden.statusline.quotas import quota_figures
 from costwarden.statusline.render import BudgetFigure, Figures
 from costwarden.statusline.snapshot import (
     Identity,
@@ -83,14 +84,18 @@ def run_query(conn: sqlite3.Connection, query: Query, now_us: int) -> tuple[int,
         params["w_start"] = now_us - query.rolling_us
     elif query.start is not None:
         params["w_start"] = query.start
-    if query.end is not None:
+    if query.to_now:
+        params["w_end"] = now_us + 1  # an event at this very moment counts
+    elif query.end is not None:
         params["w_end"] = query.end
     cost, tokens, requests = conn.execute(query.sql, params).fetchone()
     return int(cost or 0), int(tokens or 0), int(requests or 0)
 
 
 def figures_from(conn: sqlite3.Connection, snapshot: Snapshot, payload: Payload, now_us: int) -> Figures:
-    """The figures at `now_us` from the snapshot's queries."""
+    """The figures at `now_us` from the snapshot's queries (the plans' windows only when Claude Code sent
+    none of its own)."""
+    own = payload.five_hour if payload.five_hour is not None else payload.seven_day
     today = run_query(conn, snapshot.today, now_us)
     session = run_query(conn, snapshot.session, now_us) if snapshot.session is not None else None
     budgets: list[BudgetFigure] = []
@@ -115,6 +120,7 @@ def figures_from(conn: sqlite3.Connection, snapshot: Snapshot, payload: Payload,
         claude_cost=payload.cost_usd,
         five_hour=payload.five_hour,
         seven_day=payload.seven_day,
+        quotas=quota_figures(conn, snapshot.quotas, now_us) if own is None else (),
     )
 
 

@@ -4,19 +4,20 @@ On a SQLite ledger it leaves a `Snapshot` for the fast way."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from costwarden.statusline.payload import Payload
+from costwarden.statusline.queries import conditions, sums_query
+from costwarden.statusline.quotas import plan_windows
 from costwarden.statusline.render import BudgetFigure, Figures
 from costwarden.statusline.snapshot import (
     MAX_AGE_S,
     BudgetQuery,
     Identity,
-    Query,
     Snapshot,
+    WindowQuery,
     config_signature,
     save_snapshot,
 )
@@ -25,58 +26,6 @@ from costwarden.statusline.transcripts import session_files
 __all__ = ["full_figures"]
 
 _DIMENSIONS = ("cost", "tokens", "requests")
-
-
-def _sums_query(
-    conditions: list[Any], start: datetime | None, end: datetime | None, rolling_us: int | None = None
-) -> Query:
-    """The snapshot query of `conditions` within `[start, end)` (compiled for SQLite, named parameters)."""
-    from sqlalchemy import bindparam, func, select
-    from sqlalchemy.dialects import sqlite
-
-    from costwarden.storage.codec import to_micros
-    from costwarden.storage.sql.schema import events
-
-    tokens = (
-        events.c.input_tokens
-        + events.c.cache_read_tokens
-        + events.c.cache_write_tokens
-        + events.c.cache_write_1h_tokens
-        + events.c.output_tokens
-    )
-    where = list(conditions)
-    if start is not None or rolling_us is not None:
-        where.append(events.c.occurred_at >= bindparam("w_start", type_=events.c.occurred_at.type))
-    if end is not None:
-        where.append(events.c.occurred_at < bindparam("w_end", type_=events.c.occurred_at.type))
-    stmt = select(
-        func.coalesce(func.sum(events.c.cost_units), 0),
-        func.coalesce(func.sum(tokens), 0),
-        func.coalesce(func.sum(events.c.requests), 0),
-    ).where(*where)
-    compiled = stmt.compile(dialect=sqlite.dialect(paramstyle="named"))
-    params = {k: v for k, v in compiled.params.items() if k not in ("w_start", "w_end")}
-    return Query(
-        sql=str(compiled),
-        params=params,
-        start=None if start is None or rolling_us is not None else to_micros(start),
-        end=None if end is None else to_micros(end),
-        rolling_us=rolling_us,
-    )
-
-
-def _conditions(match: Sequence[tuple[str, Collection[str | None]]]) -> list[Any]:
-    """The ledger's filter of each field (as `SqlLedger` reads `EventQuery.where`): any of its values."""
-    from sqlalchemy import or_
-
-    from costwarden.storage.sql.schema import field_column, tag_value
-
-    out: list[Any] = []
-    for name, values in match:
-        column = tag_value("sqlite", name[4:]) if name.startswith("tag:") else field_column(name)
-        options = [column.is_(None) if v is None else column == v for v in sorted(values, key=str)]
-        out.append(options[0] if len(options) == 1 else or_(*options))
-    return out
 
 
 def _budgets(
@@ -101,7 +50,7 @@ def _budgets(
             *policy.match,
             *((name, (value,)) for name, value in zip(policy.per, state.key, strict=True)),
         ]
-        query = _sums_query(_conditions(match), state.start, state.end, rolling_us)
+        query = sums_query(conditions(match), state.start, state.end, rolling_us)
         thresholds = tuple(t.percent for t in policy.thresholds)
         for dimension in _DIMENSIONS:
             limit_units = state.limits.of(dimension)
@@ -179,6 +128,8 @@ def full_figures(
                 values = event_values(last) if last is not None else {"session": session}
             policies = policies_of(settings, warden)
             budgets, queries, windows = _budgets(aggregator, policies, now, tz, values)
+            quotas, quota_queries, quota_bounds = plan_windows(warden, aggregator, now)
+            windows += quota_bounds
             folded = aggregator.coverage().events_before is not None
         path = None
         if (settings.database or "").strip().lower() != MEMORY_URL:  # memory://: nothing to snapshot
@@ -186,7 +137,17 @@ def full_figures(
             path = sqlite_path(url) if url.get_backend_name() == "sqlite" else None
         if path is not None and not folded:
             windows.append((today.start, today.end))
-            _save(identity, signature, path.resolve(), to_micros(now), windows, today, session, queries)
+            _save(
+                identity,
+                signature,
+                path.resolve(),
+                to_micros(now),
+                windows,
+                today,
+                session,
+                queries,
+                quota_queries,
+            )
     finally:
         warden.close()
     return Figures(
@@ -198,6 +159,7 @@ def full_figures(
         claude_cost=payload.cost_usd,
         five_hour=payload.five_hour,
         seven_day=payload.seven_day,
+        quotas=quotas,
     )
 
 
@@ -210,6 +172,7 @@ def _save(
     today: Any,
     session: str | None,
     queries: list[BudgetQuery],
+    quotas: list[WindowQuery],
 ) -> None:
     import sqlite3
 
@@ -228,7 +191,7 @@ def _save(
     except sqlite3.Error:
         return
     session_query = (
-        _sums_query([field_column("session") == session], None, None) if session is not None else None
+        sums_query([field_column("session") == session], None, None) if session is not None else None
     )
     save_snapshot(
         Snapshot(
@@ -239,8 +202,9 @@ def _save(
             made_at=now_us,
             valid_from=max(to_micros(start) for start, _ in windows),
             valid_until=min([now_us + MAX_AGE_S * 1_000_000, *(to_micros(end) for _, end in windows)]),
-            today=_sums_query([], today.start, today.end),
+            today=sums_query([], today.start, today.end),
             session=session_query,
             budgets=queries,
+            quotas=quotas,
         )
     )

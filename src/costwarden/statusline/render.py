@@ -1,8 +1,11 @@
 """The statusline's figures and how they are printed: one line, or a `--format` template.
 
 Colours follow thresholds: a budget is green below its first alert threshold, yellow from it, red from its
-last threshold or once exhausted (default thresholds 50/80/95 %); a rate-limit window is green below 50 %,
-yellow from 50 %, red from 80 %. `--no-color` or a non-empty `NO_COLOR` prints plain text.
+last threshold or once exhausted (default thresholds 50/80/95 %); a rate-limit or subscription window is
+green below 50 %, yellow from 50 %, red from 80 %. `--no-color` or a non-empty `NO_COLOR` prints plain text.
+
+The quota segment (`{quota}`) shows Claude Code's own 5-hour and weekly windows when its input carries
+them, else the windows of the configured subscription plans whose use is known (`5h 42% · 7d 18%`).
 """
 
 from __future__ import annotations
@@ -15,12 +18,22 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from costwarden.core.money import format_usd
 from costwarden.core.units import short_count
 
-__all__ = ["BudgetFigure", "Figures", "FIELDS", "TemplateError", "check_template", "render", "DEFAULT_LINE"]
+__all__ = [
+    "BudgetFigure",
+    "QuotaFigure",
+    "Figures",
+    "FIELDS",
+    "TemplateError",
+    "check_template",
+    "render",
+    "DEFAULT_LINE",
+]
 
 _COLOURS = {"green": "\x1b[32m", "yellow": "\x1b[33m", "red": "\x1b[31m"}
 _RESET = "\x1b[0m"
 _WINDOW_THRESHOLDS = (Decimal(50), Decimal(80))
 _TENTH = Decimal("0.1")
+_SEPARATOR = " · "
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +82,15 @@ def tightest(budgets: list[BudgetFigure]) -> BudgetFigure | None:
 
 
 @dataclass(frozen=True, slots=True)
+class QuotaFigure:
+    """One window of a subscription plan: its label (`5h`, `7d`, `messages-day`; with several plans,
+    prefixed by the plan's account or name) and the percentage used."""
+
+    label: str
+    percent: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class Figures:
     """Everything the line can show."""
 
@@ -81,6 +103,8 @@ class Figures:
     claude_cost: Decimal | None = None
     five_hour: Decimal | None = None
     seven_day: Decimal | None = None
+    quotas: tuple[QuotaFigure, ...] = ()
+    """The subscription plans' windows whose use is known (config `subscriptions:`)."""
 
     @property
     def budget(self) -> BudgetFigure | None:
@@ -117,10 +141,12 @@ FIELDS: Mapping[str, str] = {
     "claude_cost": "Claude Code's own estimate of the session cost (`cost.total_cost_usd`)",
     "five_hour": "Claude Code's 5-hour rate-limit window (`5h 24%`), coloured",
     "seven_day": "Claude Code's weekly rate-limit window (`7d 41%`), coloured",
+    "quota": "the quota windows: Claude Code's own when it sends them, else the subscription plans' "
+    "(`5h 42% · 7d 18%`), each coloured",
 }
 """The fields of a `--format` template; an absent figure is an empty string."""
 
-DEFAULT_LINE = "{model} | session {session} | today {today} | {budget} | {five_hour} {seven_day}"
+DEFAULT_LINE = "{model} | session {session} | today {today} | {budget} | {quota}"
 """What the line shows without `--format` (separators of empty fields are dropped)."""
 
 
@@ -166,10 +192,16 @@ def _values(figures: Figures, colour: bool) -> dict[str, str]:
     values["session_id"] = figures.session_id or ""
     if figures.claude_cost is not None:
         values["claude_cost"] = _usd(figures.claude_cost)
+    own: list[QuotaFigure] = []
     for name, label in (("five_hour", "5h"), ("seven_day", "7d")):
         percent: Decimal | None = getattr(figures, name)
         if percent is not None:
             values[name] = paint(f"{label} {_pct(percent)}", _window_colour(percent))
+            own.append(QuotaFigure(label, percent))
+    windows = own or figures.quotas
+    values["quota"] = _SEPARATOR.join(
+        paint(f"{w.label} {_pct(w.percent)}", _window_colour(w.percent)) for w in windows
+    )
     return values
 
 
@@ -184,6 +216,6 @@ def render(figures: Figures, template: str | None = None, *, colour: bool = True
         f"session {values['session']}" if values["session"] else "",
         f"today {values['today']}",
         values["budget"],
-        " ".join(v for v in (values["five_hour"], values["seven_day"]) if v),
+        values["quota"],
     ]
     return " | ".join(part for part in parts if part)

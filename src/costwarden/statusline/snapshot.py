@@ -2,7 +2,7 @@
 figure, the SQL that recomputes it. One JSON file per ledger, configuration and session in the user cache
 dir (`~/.cache/costwarden/statusline/`); written atomically, ignored when it cannot be read.
 
-A snapshot holds while (`fast.read_figures` checks each):
+A snapshot holds while (`fast.fast_figures` checks each):
 - the same costwarden version, the same `--db` / `--config` / `$COSTWARDEN_DATABASE_URL` /
   `$COSTWARDEN_CONFIG` and working directory, and every config file that could be read unchanged (or
   still absent);
@@ -28,6 +28,7 @@ __all__ = [
     "MAX_AGE_S",
     "Query",
     "BudgetQuery",
+    "WindowQuery",
     "Snapshot",
     "Identity",
     "config_signature",
@@ -36,7 +37,7 @@ __all__ = [
     "save_snapshot",
 ]
 
-FORMAT = 1
+FORMAT = 2
 MAX_AGE_S = 300
 """A snapshot is made again at least every five minutes (a per-value budget's busiest values can change)."""
 _CONFIG_NAMES = ("config.yaml", "config.yml", "config.toml")
@@ -72,13 +73,15 @@ class Identity:
 @dataclass(frozen=True, slots=True)
 class Query:
     """A `SELECT sum(cost_units), sum(tokens), sum(requests) FROM events WHERE ...` with named parameters;
-    `w_start` / `w_end` (micros) are filled in from `start` / `end`, or `rolling_us` before now."""
+    `w_start` / `w_end` (micros) are filled in from `start` / `end`, or `rolling_us` before now, or (with
+    `to_now`) just after now."""
 
     sql: str
     params: dict[str, Any]
     start: int | None = None
     end: int | None = None
     rolling_us: int | None = None
+    to_now: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,24 @@ class BudgetQuery:
     limit: str
     thresholds: list[str]
     query: Query
+
+
+@dataclass(frozen=True, slots=True)
+class WindowQuery:
+    """One window of a subscription plan: the provider's reading it names (the newest one counts while
+    current), else its events counted against `limit` in `unit` (`query`; none for a percent window)."""
+
+    label: str
+    provider: str
+    account: str
+    reading: str | None
+    unit: str
+    limit: str | None
+    start: int | None
+    """Fixed windows: their start (micros); the snapshot holds inside the window only."""
+    rolling_us: int | None
+    """Rolling windows: their length."""
+    query: Query | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +124,7 @@ class Snapshot:
     today: Query
     session: Query | None
     budgets: list[BudgetQuery] = field(default_factory=list)
+    quotas: list[WindowQuery] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps({"format": FORMAT, **asdict(self)}, separators=(",", ":"))
@@ -117,6 +139,10 @@ class Snapshot:
             data["today"] = Query(**data["today"])
             data["session"] = Query(**data["session"]) if data["session"] else None
             data["budgets"] = [BudgetQuery(**{**b, "query": Query(**b["query"])}) for b in data["budgets"]]
+            data["quotas"] = [
+                WindowQuery(**{**w, "query": Query(**w["query"]) if w["query"] else None})
+                for w in data["quotas"]
+            ]
             return cls(**data)
         except (ValueError, TypeError, KeyError, AttributeError):
             return None

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from costwarden.core.quota_percent import used_fraction
 from costwarden.forking import ForkSafeLock
 
 __all__ = [
@@ -158,14 +159,7 @@ class QuotaReading:
     @property
     def used_fraction(self) -> float | None:
         """Share of the window used (0..1, more when over), when known."""
-        if self.utilization is not None:
-            return self.utilization
-        if self.limit:
-            if self.used is not None:
-                return self.used / self.limit
-            if self.remaining is not None:
-                return max(0.0, (self.limit - self.remaining) / self.limit)
-        return None
+        return used_fraction(self.utilization, self.limit, self.used, self.remaining)
 
     @property
     def exhausted(self) -> bool:

@@ -420,7 +420,7 @@ TEXTS: dict[str, str] = {
         "                      Fields: {session}, {today}, {budget}, {budget_name},\n"
         "                      {budget_used}, {budget_limit}, {budget_percent},\n"
         "                      {model}, {session_id}, {claude_cost}, {five_hour},\n"
-        "                      {seven_day}\n"
+        "                      {seven_day}, {quota}\n"
         "  --session <str>     The session to show (default: session_id on stdin).\n"
         "  --transcript <str>  The transcript to import (default: transcript_path on\n"
         "                      stdin).\n"

@@ -14,18 +14,18 @@ from urllib.parse import quote
 
 from costwarden.core.money import from_units
 from costwarden.statusline.payload import Payload
+from costwarden.statusline.queries import run_query
 from costwarden.statusline.quotas import quota_figures
 from costwarden.statusline.render import BudgetFigure, Figures
 from costwarden.statusline.snapshot import (
     Identity,
-    Query,
     Snapshot,
     config_signature,
     load_snapshot,
 )
 from costwarden.statusline.transcripts import session_files
 
-__all__ = ["fast_figures", "budget_signature", "folded", "connect_read_only", "run_query"]
+__all__ = ["fast_figures", "budget_signature", "folded", "connect_read_only"]
 
 _SOURCE = "claude-code"
 _FINGERPRINT_BYTES = 1024
@@ -75,21 +75,6 @@ def _imported(conn: sqlite3.Connection, files: list[Path]) -> bool:
         if f"{len(head)}:{hashlib.sha1(head).hexdigest()}" != row[1]:
             return False
     return True
-
-
-def run_query(conn: sqlite3.Connection, query: Query, now_us: int) -> tuple[int, int, int]:
-    """`(cost units, tokens, requests)` of one snapshot query at `now_us`."""
-    params = dict(query.params)
-    if query.rolling_us is not None:
-        params["w_start"] = now_us - query.rolling_us
-    elif query.start is not None:
-        params["w_start"] = query.start
-    if query.to_now:
-        params["w_end"] = now_us + 1  # an event at this very moment counts
-    elif query.end is not None:
-        params["w_end"] = query.end
-    cost, tokens, requests = conn.execute(query.sql, params).fetchone()
-    return int(cost or 0), int(tokens or 0), int(requests or 0)
 
 
 def figures_from(conn: sqlite3.Connection, snapshot: Snapshot, payload: Payload, now_us: int) -> Figures:

@@ -1,15 +1,17 @@
 """The SQL a snapshot keeps for each figure: sums of cost, tokens and requests of the events that match,
-in a window; compiled once by the full way (SQLAlchemy), run by the fast way (`fast.run_query`)."""
+in a window; compiled once by the full way (SQLAlchemy), run by the fast way (`run_query`, the standard
+library only)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 from costwarden.statusline.snapshot import Query
 
-__all__ = ["sums_query", "conditions"]
+__all__ = ["sums_query", "conditions", "run_query"]
 
 
 def sums_query(
@@ -69,3 +71,18 @@ def conditions(match: Sequence[tuple[str, Collection[str | None]]]) -> list[Any]
         options = [column.is_(None) if v is None else column == v for v in sorted(values, key=str)]
         out.append(options[0] if len(options) == 1 else or_(*options))
     return out
+
+
+def run_query(conn: sqlite3.Connection, query: Query, now_us: int) -> tuple[int, int, int]:
+    """`(cost units, tokens, requests)` of one snapshot query at `now_us`."""
+    params = dict(query.params)
+    if query.rolling_us is not None:
+        params["w_start"] = now_us - query.rolling_us
+    elif query.start is not None:
+        params["w_start"] = query.start
+    if query.to_now:
+        params["w_end"] = now_us + 1  # an event at this very moment counts
+    elif query.end is not None:
+        params["w_end"] = query.end
+    cost, tokens, requests = conn.execute(query.sql, params).fetchone()
+    return int(cost or 0), int(tokens or 0), int(requests or 0)

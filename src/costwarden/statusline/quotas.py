@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from costwarden.core.money import from_units
 from costwarden.core.quota_percent import fraction_now, is_current, percent_of, share_of, used_fraction
+from costwarden.statusline.queries import run_query
 from costwarden.statusline.render import QuotaFigure
 from costwarden.statusline.snapshot import WindowQuery
 
@@ -152,8 +153,6 @@ def quota_figures(
     conn: sqlite3.Connection, windows: list[WindowQuery], now_us: int
 ) -> tuple[QuotaFigure, ...]:
     """The snapshot's windows at `now_us` (in the caller's read transaction)."""
-    from costwarden.statusline.fast import run_query
-
     out: list[QuotaFigure] = []
     for window in windows:
         percent = _reading_percent(conn, window, now_us) if window.reading is not None else None

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from costwarden.access import key_ring
 from costwarden.cli import main
@@ -66,7 +67,13 @@ class Running:
 @contextmanager
 def running(warden: Warden, options: ServerOptions | None = None) -> Iterator[Running]:
     """Serve `warden` on a free loopback port until the block ends (then stop and join the server)."""
-    app = create_app(warden, options=options)
+    with serving(create_app(warden, options=options), warden) as served:
+        yield served
+
+
+@contextmanager
+def serving(app: FastAPI, warden: Warden) -> Iterator[Running]:
+    """Serve `app` (over `warden`) on a free loopback port until the block ends."""
     app.state.ring.cache_seconds = 0
     sock = listening_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]

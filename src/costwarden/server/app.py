@@ -104,9 +104,11 @@ def app_from_env() -> FastAPI:
     `COSTWARDEN_DATABASE_URL`), as each `serve` worker builds it."""
     import os
 
+    from costwarden.dashboard import dashboard_router
+
     warden = Warden.from_config()
     max_body = os.environ.get(OPTIONS_ENV)
     options = ServerOptions(owns_warden=True)
     if max_body:
         options = ServerOptions(max_body_bytes=int(max_body), owns_warden=True)
-    return create_app(warden, options=options)
+    return create_app(warden, options=options, routers=[dashboard_router()])

@@ -131,8 +131,12 @@ def serve(warden: Warden, options: ServeOptions, say: Callable[[str], None]) -> 
             finally:
                 shared.close()
             return
+        from costwarden.dashboard import dashboard_router
+
         app = create_app(
-            warden, options=ServerOptions(max_body_bytes=options.max_body_bytes, owns_warden=True)
+            warden,
+            options=ServerOptions(max_body_bytes=options.max_body_bytes, owns_warden=True),
+            routers=[dashboard_router()],
         )
         config = uvicorn.Config(app, host=options.host, port=options.port, **common)  # type: ignore[arg-type]
         server = uvicorn.Server(config)

@@ -29,6 +29,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "projects": ("project",),
     "agents": ("agent",),
     "models": ("provider", "model"),
+    "providers": ("provider",),
     "runs": ("run",),
     "users": ("user",),
 }

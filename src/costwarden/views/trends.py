@@ -21,10 +21,12 @@ from costwarden.views.reader import aggregator_of, filters_of
 if TYPE_CHECKING:
     from costwarden.warden import Warden
 
-__all__ = ["TRENDS_SCHEMA", "INTERVALS", "TrendsQuery", "TrendsResult", "trends"]
+__all__ = ["TRENDS_SCHEMA", "INTERVALS", "STACKS", "TrendsQuery", "TrendsResult", "trends"]
 
 TRENDS_SCHEMA = "costwarden.trends/1"
 INTERVALS: tuple[str, ...] = ("day", "week", "month")
+STACKS: tuple[str, ...] = ("project", "agent", "model", "provider", "user")
+"""What each day's cost can be split by (`stack`, daily rows only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,8 @@ class TrendsQuery:
     interval: str = "day"
     period: PeriodFlags = NO_PERIOD
     where: Mapping[str, WhereValue] = field(default_factory=dict)
+    stack: str | None = None
+    """Also split each day by this field (one of `STACKS`): `TrendsResult.stacks`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +50,10 @@ class TrendsResult:
     period: Period
     rows: list[Totals]
     basis: Basis | None = None
+    stack: str | None = None
+    stacks: list[Totals] = field(default_factory=list)
+    """With `stack`: one row per day and value of the stack field that spent anything (key: day, value),
+    days in order, then cost descending."""
 
     @property
     def total(self) -> Decimal:
@@ -64,9 +72,21 @@ class TrendsResult:
             "total_cost": money(self.total),
             "rows": [{self.interval: r.key[0], **totals_json(r)} for r in self.rows],
             "basis": None if self.basis is None else self.basis.to_json(),
+            **(
+                {
+                    "stack": self.stack,
+                    "stacks": [
+                        {self.interval: r.key[0], self.stack: r.key[1], **totals_json(r)} for r in self.stacks
+                    ],
+                }
+                if self.stack is not None
+                else {}
+            ),
         }
 
     def to_csv(self) -> str:
+        if self.stack is not None:
+            return rows_csv(self.stacks, (self.interval, self.stack))
         return rows_csv(self.rows, (self.interval,))
 
 
@@ -74,6 +94,11 @@ def trends(warden: Warden, query: TrendsQuery) -> TrendsResult:
     """The period's cost per interval, from one snapshot of the ledger."""
     if query.interval not in INTERVALS:
         raise QueryError(f"unknown interval {query.interval!r}; choose {', '.join(INTERVALS)}", "--interval")
+    if query.stack is not None:
+        if query.stack not in STACKS:
+            raise QueryError(f"cannot stack by {query.stack!r}; choose {', '.join(STACKS)}", "--stack")
+        if query.interval != "day":
+            raise QueryError("a stack splits daily rows only (interval day)", "--stack")
     period = query.period.resolve(warden.settings.tz, default="last-30-days", at=warden.clock.now())
     aggregator = aggregator_of(warden)
     every = EventQuery(start=period.start, end=period.end, where=filters_of(warden, query.where))
@@ -81,4 +106,7 @@ def trends(warden: Warden, query: TrendsQuery) -> TrendsResult:
     with aggregator.snapshot():
         rows = series(aggregator.totals(every, by), period, query.interval)
         basis = basis_of(warden, aggregator, every, min(warden.clock.now(), period.end))
-    return TrendsResult(query.interval, period, rows, basis)
+        stacks = (
+            [r for r in aggregator.totals(every, ("day", query.stack)) if r.events] if query.stack else []
+        )
+    return TrendsResult(query.interval, period, rows, basis, query.stack, stacks)

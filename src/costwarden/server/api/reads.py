@@ -14,9 +14,10 @@ from costwarden.server.errors import ApiError
 from costwarden.server.params import Format, ReadQuery, read_query
 from costwarden.views.forecast import ForecastQuery, forecast
 from costwarden.views.insights import InsightsQuery, insights_view
+from costwarden.views.overview import OverviewQuery, overview
 from costwarden.views.session import SessionQuery, SessionUnavailable, session_view
 
-__all__ = ["router"]
+__all__ = ["router", "overview_query"]
 
 router = APIRouter(tags=["reads"])
 
@@ -41,6 +42,27 @@ def forecast_route(
         ForecastQuery(window_days=window_days, next_month=next_month, where=caller.restrict(read.where)),
     )
     return answer(result)
+
+
+def overview_query(caller: Caller, read: ReadQuery) -> OverviewQuery:
+    """The overview a caller may see: its projects' budgets only, quota windows for unrestricted keys."""
+    if not caller.restricted:
+        return OverviewQuery(where=caller.restrict(read.where))
+    scopes = tuple(f"project={p}" for p in caller.projects)
+    return OverviewQuery(where=caller.restrict(read.where), scopes=scopes, quotas=False)
+
+
+@router.get("/overview", responses=CSV_RESPONSE)
+def overview_route(
+    request: Request,
+    caller: Reader,
+    read: Read,
+    format: Annotated[Format, Query(description="json or csv.")] = Format.JSON,
+) -> Response:
+    """Today, this week and this month: spent, the budget of that period, percent used, projected at the
+    period's end, and the tightest budget or quota window with its reset (`costwarden.overview/1`, the
+    dashboard's top row); filters apply, the period does not."""
+    return answer(overview(warden_of(request), overview_query(caller, read)), format, name="overview")
 
 
 @router.get("/insights")

@@ -16,7 +16,7 @@ from costwarden.server.params import Format, ReadQuery, read_query
 from costwarden.views.analyze import AnalyzeQuery, analyze
 from costwarden.views.report import ReportQuery, summary_report
 from costwarden.views.top import KINDS, TopQuery, top
-from costwarden.views.trends import INTERVALS, TrendsQuery, trends
+from costwarden.views.trends import INTERVALS, STACKS, TrendsQuery, trends
 from costwarden.views.usage import MAX_PAGE, UsageQuery, usage_page
 
 __all__ = ["router"]
@@ -139,11 +139,20 @@ def top_spenders(
     return _ranked(request, caller, read, kind, limit, format)
 
 
+Stack = Annotated[
+    str | None,
+    Query(description=f"Also split each day by {', '.join(STACKS)} (`stacks`; CSV: those rows)."),
+]
+
+
 @router.get("/usage/daily", responses=CSV_RESPONSE)
-def daily(request: Request, caller: Reader, read: Read, format: Fmt = Format.JSON) -> Response:
+def daily(
+    request: Request, caller: Reader, read: Read, stack: Stack = None, format: Fmt = Format.JSON
+) -> Response:
     """Cost per day of the period (default the last 30 days; `start`/`end` as in seed 001), every day
-    included (`costwarden.trends/1`)."""
-    return _trends(request, caller, read, "day", format)
+    included (`costwarden.trends/1`); `stack=project` (agent, model, provider, user) adds each day's cost
+    per project."""
+    return _trends(request, caller, read, "day", format, stack)
 
 
 @router.get("/usage/trends", responses=CSV_RESPONSE)
@@ -152,17 +161,20 @@ def trends_route(
     caller: Reader,
     read: Read,
     interval: Annotated[str, Query(description=f"One of {', '.join(INTERVALS)}.")] = "day",
+    stack: Stack = None,
     format: Fmt = Format.JSON,
 ) -> Response:
     """Cost per day, week or month (`costwarden trends --json`, `costwarden.trends/1`)."""
-    return _trends(request, caller, read, interval, format)
+    return _trends(request, caller, read, interval, format, stack)
 
 
-def _trends(request: Request, caller: Caller, read: ReadQuery, interval: str, fmt: Format) -> Response:
+def _trends(
+    request: Request, caller: Caller, read: ReadQuery, interval: str, fmt: Format, stack: str | None = None
+) -> Response:
     read = named_period(read)
     result = trends(
         warden_of(request),
-        TrendsQuery(interval=interval, period=read.period, where=caller.restrict(read.where)),
+        TrendsQuery(interval=interval, period=read.period, where=caller.restrict(read.where), stack=stack),
     )
     return answer(result, fmt, name=f"trends-{interval}")
 

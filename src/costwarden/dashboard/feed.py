@@ -1,0 +1,84 @@
+"""The alert feed (newest first) and the insights: suggestions to spend less with their estimated saving per
+month and their evidence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from costwarden.dashboard.context import PageQuery
+from costwarden.dashboard.html import amount, esc, tag, when
+from costwarden.errors import ConfigError
+from costwarden.server.api.alerts import scope_visible
+from costwarden.views.alerts import AlertsQuery, alerts_view
+from costwarden.views.insights import InsightsQuery, insights_view
+
+__all__ = ["alerts_panel", "insights_panel"]
+
+_ALERTS = 20
+
+
+def alerts_panel(page: PageQuery) -> str:
+    link = tag("a", "JSON", href="/api/v1/alerts", data_download="alerts.json", class_="csv")
+    head = tag("div", tag("h2", "Alerts") + link, class_="panel-head")
+    try:
+        feed = alerts_view(page.warden, AlertsQuery(limit=_ALERTS)).alerts
+    except ConfigError:
+        return head + tag("p", "The alert feed needs a database ledger.", class_="muted")
+    shown = [a for a in feed if scope_visible(page.caller, a.scope)]
+    if not shown:
+        return head + tag("p", "No alerts.", class_="muted")
+    items = "".join(
+        tag(
+            "li",
+            tag("span", esc(a.level), class_=f"level l-{a.level}")
+            + " "
+            + when(a.at, page.tz)
+            + tag("div", esc(a.message))
+            + tag("div", esc(f"{a.kind} · {a.budget_id or ''} {a.scope or ''}".strip()), class_="muted"),
+            class_=f"alert l-{a.level}",
+            data_alert=str(a.id),
+            data_kind=a.kind,
+        )
+        for a in shown
+    )
+    return head + tag("ul", items, class_="alerts")
+
+
+def _evidence(evidence: dict[str, Any]) -> str:
+    rows = "".join(tag("dt", esc(k.replace("_", " "))) + tag("dd", esc(v)) for k, v in evidence.items())
+    return tag("dl", rows, class_="evidence")
+
+
+def insights_panel(page: PageQuery) -> str:
+    head_link = tag("a", "JSON", href=page.api("/insights"), data_download="insights.json", class_="csv")
+    if page.caller.restricted:
+        head = tag("div", tag("h2", "Insights"), class_="panel-head")
+        return head + tag("p", "Insights span every project: they need an unrestricted key.", class_="muted")
+    result = insights_view(page.warden, InsightsQuery(period=page.period_flags))
+    total = amount(result.monthly_saving)
+    head = tag(
+        "div",
+        tag("h2", "Insights")
+        + tag("span", f"up to {total} a month", class_="muted", data_field="saving")
+        + head_link,
+        class_="panel-head",
+    )
+    if not result.shown:
+        return head + tag("p", "No suggestions for this period.", class_="muted")
+    items = "".join(
+        tag(
+            "li",
+            tag(
+                "div",
+                tag("strong", esc(i.title))
+                + " "
+                + tag("span", f"save ~{amount(i.monthly_saving)}/month", class_="saving est"),
+            )
+            + tag("p", esc(i.suggestion))
+            + tag("details", tag("summary", "Evidence") + _evidence(i.evidence)),
+            class_="insight",
+            data_insight=i.id,
+        )
+        for i in result.shown
+    )
+    return head + tag("ul", items, class_="insights")

@@ -1,0 +1,90 @@
+"""The dashboard's routes over HTTP: the page and its assets (our own files, no external URL), panels behind
+a reader key once keys exist, a restricted key's panels narrowed to its projects, bad parameters named."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from costwarden.dashboard.assets import ASSETS
+
+from .world import Served, served_dashboard
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with served_dashboard(tmp_path_factory.mktemp("routes"), keys=True) as served:
+        yield served
+
+
+def test_the_page_and_assets_are_served_without_anything_external(site: Served) -> None:
+    anonymous = site.server.client()
+    page = anonymous.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    links = re.findall(r'(?:href|src)="([^"]+)"', page.text)
+    assert links and all(link.startswith(("/", "#")) for link in links), links
+    for name in ASSETS:
+        response = anonymous.get(f"/dashboard/assets/{name}")
+        assert response.status_code == 200, name
+        text = response.text.replace("http://www.w3.org/2000/svg", "")  # a namespace, not a fetch
+        assert "http://" not in text and "https://" not in text, name
+    assert anonymous.get("/dashboard/assets/../app.py").status_code == 404
+    assert anonymous.get("/dashboard/assets/nothing.js").status_code == 404
+
+
+def test_panels_need_a_reader_key(site: Served) -> None:
+    anonymous = site.server.client()
+    assert anonymous.get("/dashboard/access").json()["allowed"] is False
+    assert anonymous.get("/dashboard/panels/overview").status_code == 401
+    wrong = site.server.client("cwk_nothing")
+    assert wrong.get("/dashboard/access").json() == {
+        "allowed": False,
+        "open": False,
+        "role": None,
+        "message": "the API key is not valid",
+    }
+    reader = site.server.client(site.server.key("reader"))
+    assert reader.get("/dashboard/access").json()["allowed"] is True
+    for name in ("overview", "chart", "table", "limits", "alerts", "insights"):
+        response = reader.get(f"/dashboard/panels/{name}")
+        assert response.status_code == 200, (name, response.text)
+    gateway = site.server.client(site.server.key("gateway", "data"))
+    assert gateway.get("/dashboard/access").json()["allowed"] is False
+
+
+def test_a_restricted_key_sees_its_projects_only(site: Served) -> None:
+    reader = site.server.client(site.server.key("reader", "data"))
+    table = reader.get("/dashboard/panels/table").text
+    assert re.findall(r'data-key="([^"]*)"', table) == ["data"]
+    limits = reader.get("/dashboard/panels/limits").text
+    assert set(re.findall(r'data-scope="([^"]*)"', limits)) == {"project=data"}
+    assert "need an unrestricted key" in reader.get("/dashboard/panels/insights").text
+    assert reader.get("/dashboard/panels/chart", params={"project": "frontend"}).status_code == 403
+
+
+def test_bad_parameters_are_named(site: Served) -> None:
+    api = site.api
+    for params, parameter in (
+        ({"stack": "colour"}, "stack"),
+        ({"table": "planets"}, "table"),
+        ({"period": "decade"}, "period"),
+        ({"period": "all"}, "period"),
+    ):
+        response = api.get("/dashboard/panels/chart", params=params)
+        assert response.status_code == 400, params
+        assert response.json()["error"]["parameter"] == parameter
+    response = api.get("/dashboard/panels/nothing")
+    assert response.status_code == 404 and response.json()["error"]["parameter"] == "name"
+    assert api.get("/dashboard/sessions/no-such-session").status_code == 404
+
+
+def test_the_version_changes_when_events_land(site: Served) -> None:
+    before = site.get("/dashboard/version")["version"]
+    assert site.get("/dashboard/version")["version"] == before
+    posted = site.api.post(
+        "/api/v1/events", json={"provider": "openai", "model": "gpt-4o", "input_tokens": 10}
+    )
+    assert posted.status_code == 200
+    assert site.get("/dashboard/version")["version"] != before

@@ -456,7 +456,10 @@ TEXTS: dict[str, str] = {
         "\n"
         "  Without API keys the server listens on this machine only (loopback) and says\n"
         "  so; create keys with `costwarden keys create`. SQLite by default; PostgreSQL\n"
-        "  (and Redis) when several servers share a ledger.\n"
+        "  (and Redis) when several servers share a ledger. With `--gateway` the\n"
+        "  gateway of the config's `gateway:` section answers under `gateway.mount`\n"
+        "  (`/gateway`: OPENAI_BASE_URL=http://127.0.0.1:8787/gateway/v1,\n"
+        "  ANTHROPIC_BASE_URL=http://127.0.0.1:8787/gateway).\n"
         "\n"
         "Options:\n"
         "  --host <str>                    Address to listen on (beyond loopback only\n"
@@ -473,6 +476,8 @@ TEXTS: dict[str, str] = {
         "                                  [default: 30.0; 0<=x<=3600]\n"
         "  --log-level <str>               critical, error, warning, info, debug.\n"
         "                                  [default: info]\n"
+        "  --gateway                       Serve the OpenAI/Anthropic gateway too,\n"
+        "                                  under gateway.mount (default /gateway).\n"
         "  --help                          Show this message and exit.\n"
     ),
     "prices": (

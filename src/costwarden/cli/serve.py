@@ -33,11 +33,20 @@ def serve(
     log_level: Annotated[
         str, typer.Option("--log-level", help="critical, error, warning, info, debug.")
     ] = "info",
+    gateway: Annotated[
+        bool,
+        typer.Option(
+            "--gateway",
+            help="Serve the OpenAI/Anthropic gateway too, under gateway.mount (default /gateway).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the REST API (`/api/v1`), `/healthz`, `/readyz` and `/metrics` until Ctrl-C or SIGTERM.
 
     Without API keys the server listens on this machine only (loopback) and says so; create keys with
     `costwarden keys create`. SQLite by default; PostgreSQL (and Redis) when several servers share a ledger.
+    With `--gateway` the gateway of the config's `gateway:` section answers under `gateway.mount`
+    (`/gateway`: OPENAI_BASE_URL=http://127.0.0.1:8787/gateway/v1, ANTHROPIC_BASE_URL=http://127.0.0.1:8787/gateway).
     """
     if log_level not in ("critical", "error", "warning", "info", "debug"):
         raise typer.BadParameter(f"unknown level {log_level!r}", param_hint="--log-level")
@@ -58,6 +67,7 @@ def serve(
         graceful_seconds=graceful,
         log_level=log_level,
         config=state.config,
+        gateway=gateway,
     )
     warden = state.warden
     state._warden = None  # the server closes it on the way out

@@ -18,6 +18,7 @@
           models: [llama3.1]
       aliases:
         fast: openai/gpt-5-mini           # alias -> upstream/model
+      mount: /gateway                     # where `costwarden serve --gateway` serves it
 
 An upstream without `api_key_env` receives the client's own credentials (`Authorization` /
 `x-api-key`), e.g. Claude Code's subscription login.
@@ -31,9 +32,12 @@ from pydantic import Field, field_validator, model_validator
 
 from costwarden.core.config_fields import Section
 
-__all__ = ["API_KINDS", "GatewayConfig", "UpstreamConfig"]
+__all__ = ["API_KINDS", "GatewayConfig", "UpstreamConfig", "SERVER_PATHS"]
 
 API_KINDS = ("openai", "anthropic")
+
+SERVER_PATHS = ("/api", "/dashboard", "/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json")
+"""Paths `costwarden serve` answers itself: the gateway cannot be mounted on or under them."""
 
 
 class UpstreamConfig(Section):
@@ -85,11 +89,28 @@ class GatewayConfig(Section):
     """Whether `x-costwarden-project`, `-agent`, ... headers attribute calls."""
     require_key: bool = False
     """Refuse calls without a costwarden gateway key (`costwarden keys create --gateway`) with 401."""
+    mount: str = "/gateway"
+    """The path `costwarden serve --gateway` serves the gateway under, beside the REST API: OpenAI clients
+    use `http://host:8787/gateway/v1`, Anthropic clients `http://host:8787/gateway`. With `/v1` the URLs
+    are those of `costwarden gateway` (`http://host:8787/v1` and `http://host:8787`)."""
 
     @field_validator("upstreams", mode="before")
     @classmethod
     def _list_or_none(cls, value: object) -> object:
         return [] if value is None else value
+
+    @field_validator("mount")
+    @classmethod
+    def _mount(cls, value: str) -> str:
+        path = value.rstrip("/")
+        if not value.startswith("/") or not path:
+            raise ValueError(f"expected a path below the root such as /gateway, got {value!r}")
+        if any(c in path for c in "?#%* \t") or "//" in path:
+            raise ValueError(f"expected a plain path such as /gateway, got {value!r}")
+        for taken in SERVER_PATHS:
+            if path == taken or path.startswith(taken + "/") or taken.startswith(path + "/"):
+                raise ValueError(f"{value!r} is taken by costwarden serve's own {taken}")
+        return path
 
     @model_validator(mode="after")
     def _check(self) -> GatewayConfig:

@@ -35,8 +35,11 @@ ENDPOINTS: dict[str, Endpoint] = {
     "/responses": _RESPONSES,
     "/v1/messages": _MESSAGES,
     "/v1/messages/count_tokens": _COUNT,
+    "/messages": _MESSAGES,
+    "/messages/count_tokens": _COUNT,
 }
 """POST paths: OpenAI clients use the base URL `http://gateway/v1` (some send no `/v1`); Anthropic
-clients use the host, as their SDK does."""
+clients use the host, as their SDK does. Mounted at `/v1` in `costwarden serve` (`gateway.mount`), the
+gateway sees the paths below it (`/chat/completions`, `/messages`)."""
 
 MODELS_PATHS = frozenset({"/v1/models", "/models"})

@@ -1,6 +1,8 @@
 """The app factory: `create_app(warden)` builds the FastAPI app of one Warden from routers (health, the
-REST API, metrics, and any given, e.g. a dashboard's). `app_from_env()` is the factory `costwarden serve
---workers N` hands uvicorn (each worker builds its own Warden from the same config and database)."""
+REST API, metrics, and any given, e.g. a dashboard's), with the gateway mounted at `gateway.mount` when
+asked (`ServerOptions(gateway=True)`, `costwarden serve --gateway`). `app_from_env()` is the factory
+`costwarden serve --workers N` hands uvicorn (each worker builds its own Warden from the same config and
+database)."""
 
 from __future__ import annotations
 
@@ -20,9 +22,10 @@ from costwarden.server.errors import install_error_handlers
 from costwarden.server.metrics import ServerMetrics
 from costwarden.warden import Warden
 
-__all__ = ["ServerOptions", "create_app", "app_from_env", "OPTIONS_ENV"]
+__all__ = ["ServerOptions", "create_app", "app_from_env", "OPTIONS_ENV", "GATEWAY_ENV"]
 
 OPTIONS_ENV = "COSTWARDEN_SERVE_MAX_BODY"
+GATEWAY_ENV = "COSTWARDEN_SERVE_GATEWAY"
 _log = logging.getLogger("costwarden.server")
 
 
@@ -33,6 +36,8 @@ class ServerOptions:
     max_body_bytes: int = 16 * 1024 * 1024
     owns_warden: bool = False
     """Close the Warden when the app shuts down (the factory of `serve` builds its own)."""
+    gateway: bool = False
+    """Serve the gateway (docs/gateway.md) under `gateway.mount` of the Warden's settings."""
 
 
 def create_app(
@@ -47,6 +52,7 @@ def create_app(
     from costwarden.server.api import api_router
 
     opts = options or ServerOptions()
+    gateway = _gateway(warden) if opts.gateway else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -54,7 +60,13 @@ def create_app(
 
         await run_in_threadpool(lambda: warden.ledger)  # open and migrate before the first request
         try:
-            yield
+            if gateway is not None:  # a mounted app gets no lifespan of its own
+                await gateway.startup()
+            try:
+                yield
+            finally:
+                if gateway is not None:
+                    await gateway.aclose()
         finally:
             if opts.owns_warden:
                 await run_in_threadpool(warden.close)
@@ -73,6 +85,9 @@ def create_app(
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(api_router())
+    if gateway is not None:  # before the routers given: a dashboard may take everything under `/`
+        app.mount(warden.settings.gateway.mount, gateway, name="gateway")
+        app.state.gateway = gateway
     for router in routers:
         app.include_router(router)
     app.add_middleware(BodyLimit, max_bytes=opts.max_body_bytes)
@@ -99,6 +114,13 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
+def _gateway(warden: Warden) -> Any:
+    """The gateway of the Warden's `gateway:` settings (a `ConfigError` names an upstream key not set)."""
+    from costwarden.gateway.app import Gateway
+
+    return Gateway(warden, warden.settings.gateway, source=warden.settings.source)
+
+
 def app_from_env() -> FastAPI:
     """The app of the config file and database in the environment (`COSTWARDEN_CONFIG`,
     `COSTWARDEN_DATABASE_URL`), as each `serve` worker builds it."""
@@ -107,8 +129,8 @@ def app_from_env() -> FastAPI:
     from costwarden.dashboard import dashboard_router
 
     warden = Warden.from_config()
+    given: dict[str, Any] = {"owns_warden": True, "gateway": os.environ.get(GATEWAY_ENV) == "1"}
     max_body = os.environ.get(OPTIONS_ENV)
-    options = ServerOptions(owns_warden=True)
     if max_body:
-        options = ServerOptions(max_body_bytes=int(max_body), owns_warden=True)
-    return create_app(warden, options=options, routers=[dashboard_router()])
+        given["max_body_bytes"] = int(max_body)
+    return create_app(warden, options=ServerOptions(**given), routers=[dashboard_router()])

@@ -35,6 +35,8 @@ class ServeOptions:
     log_level: str = "info"
     config: str | None = None
     """The config file the workers read (`--workers` > 1)."""
+    gateway: bool = False
+    """Serve the gateway under `gateway.mount` too (`--gateway`)."""
 
 
 def startup_lines(warden: Warden, options: ServeOptions) -> list[str]:
@@ -58,6 +60,37 @@ def startup_lines(warden: Warden, options: ServeOptions) -> list[str]:
             "costwarden serve: no API keys: open to this machine only (loopback); "
             "create one with `costwarden keys create --role admin`"
         )
+    if options.gateway:
+        lines.extend(_gateway_lines(warden, options, f"http://{shown}:{options.port}"))
+    return lines
+
+
+def _gateway_lines(warden: Warden, options: ServeOptions, url: str) -> list[str]:
+    """Where the gateway answers and who may call it. Beyond loopback it takes gateway keys only
+    (`gateway.require_key`): the upstreams' keys are not lent to whoever reaches the port."""
+    config = warden.settings.gateway
+    source = warden.settings.source or "configuration"
+    if not is_loopback(options.host) and not config.require_key:
+        raise ConfigError(
+            f"the gateway would forward calls from anyone reaching {options.host!r} with the upstreams' "
+            "keys; "
+            "set gateway.require_key: true and give clients keys from `costwarden keys create --gateway`",
+            source=source,
+            key="gateway.require_key",
+        )
+    from costwarden.gateway.upstream import Upstreams
+
+    Upstreams(config, source=source)  # every upstream's key variable is set
+    base = url + config.mount
+    anthropic = url if config.mount == "/v1" else base
+    openai = base if config.mount == "/v1" else f"{base}/v1"
+    who = "gateway keys only" if config.require_key else "any caller on this machine"
+    lines = [
+        f"costwarden serve: gateway at {base} ({len(config.upstreams)} upstream(s); {who}): "
+        f"OPENAI_BASE_URL={openai} ANTHROPIC_BASE_URL={anthropic}"
+    ]
+    if not config.upstreams:
+        lines.append("costwarden serve: warning: no gateway upstream configured (gateway.upstreams)")
     return lines
 
 
@@ -95,7 +128,7 @@ def serve(warden: Warden, options: ServeOptions, say: Callable[[str], None]) -> 
     """Run the server until it is told to stop (the Warden is closed on the way out)."""
     import uvicorn
 
-    from costwarden.server.app import OPTIONS_ENV, ServerOptions, create_app
+    from costwarden.server.app import GATEWAY_ENV, OPTIONS_ENV, ServerOptions, create_app
 
     try:
         warden.ledger  # noqa: B018 - open and migrate now: a bad database fails before listening
@@ -117,6 +150,7 @@ def serve(warden: Warden, options: ServeOptions, say: Callable[[str], None]) -> 
             if options.config is not None:
                 os.environ[CONFIG_ENV] = options.config
             os.environ[OPTIONS_ENV] = str(options.max_body_bytes)
+            os.environ[GATEWAY_ENV] = "1" if options.gateway else "0"
             warden.close()
             shared = listening_socket(options.host, options.port)
             try:
@@ -133,11 +167,10 @@ def serve(warden: Warden, options: ServeOptions, say: Callable[[str], None]) -> 
             return
         from costwarden.dashboard import dashboard_router
 
-        app = create_app(
-            warden,
-            options=ServerOptions(max_body_bytes=options.max_body_bytes, owns_warden=True),
-            routers=[dashboard_router()],
+        served = ServerOptions(
+            max_body_bytes=options.max_body_bytes, owns_warden=True, gateway=options.gateway
         )
+        app = create_app(warden, options=served, routers=[dashboard_router()])
         config = uvicorn.Config(app, host=options.host, port=options.port, **common)  # type: ignore[arg-type]
         server = uvicorn.Server(config)
         sock = listening_socket(options.host, options.port)

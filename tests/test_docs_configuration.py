@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -58,3 +59,23 @@ def test_dialect_example_loads_and_imports(
     assert main(shlex.split(line)[1:]) == 0
     assert "limits.global.max_cost_per_day" in capsys.readouterr().out
     assert load_settings("costwarden.yaml").budgets == settings.budgets
+
+
+def test_tier_commands_run_as_documented(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```sh tiers\n(.*?)```", text, flags=re.S)
+    monkeypatch.chdir(tmp_path)
+    db = f"sqlite:///{tmp_path / 'costs.db'}"
+    for line in block.splitlines():
+        assert main(["--db", db, *shlex.split(line)[1:]]) == 0, line
+    capsys.readouterr()
+    assert main(["--db", db, "tiers", "list", "--json"]) == 0
+    tiers = json.loads(capsys.readouterr().out)
+    assert [(t["id"], t["price_range_min"], t["price_range_max"], t["origin"]) for t in tiers] == [
+        ("free", "0.00", "0.01", "cli"),
+        ("low", "0.01", "1.00", "cli"),
+        ("medium", "1.00", "5.00", "builtin"),
+        ("high", "5.00", None, "cli"),
+    ]

@@ -49,6 +49,7 @@ __all__ = [
     "default_database_url",
     "user_config_dir",
     "user_data_dir",
+    "cost_tier_keys",
 ]
 
 CONFIG_ENV = "COSTWARDEN_CONFIG"
@@ -350,29 +351,35 @@ def _check_fallbacks(settings: Settings, source: str | None) -> None:
                     )
 
 
+def cost_tier_keys(settings: Settings) -> list[tuple[str, str]]:
+    """Every tier the providers name, with its key: `(providers[1].cost_tier, premium)`,
+    `(providers[0].models[1].cost_tier, high)`, in file order."""
+    out: list[tuple[str, str]] = []
+    for index, provider in enumerate(settings.providers):
+        if provider.cost_tier is not None:
+            out.append((f"providers[{index}].cost_tier", provider.cost_tier))
+        for position, model in enumerate(provider.models):
+            if model.cost_tier is not None:
+                out.append((f"providers[{index}].models[{position}].cost_tier", model.cost_tier))
+    return out
+
+
 def _check_cost_tiers(settings: Settings, source: str | None) -> None:
     """Every `cost_tier` of a provider or of one of its models names a tier of the config (built in, or
     under `tiers.definitions`); the error names the key and the tiers there are."""
+    named = cost_tier_keys(settings)
+    if not named:
+        return
     from costwarden.pricing.tiers import merge_tiers
 
-    known: list[str] | None = None  # merged once, only when a provider names a tier
-    for index, provider in enumerate(settings.providers):
-        named = [(f"providers[{index}].cost_tier", provider.cost_tier)]
-        named += [
-            (f"providers[{index}].models[{position}].cost_tier", model.cost_tier)
-            for position, model in enumerate(provider.models)
-        ]
-        for key, tier in named:
-            if tier is None:
-                continue
-            if known is None:
-                known = [t.id for t in merge_tiers(settings.tiers)]
-            if tier not in known:
-                raise ConfigError(
-                    f"no tier {tier!r} (known: {', '.join(known)}); define it under tiers.definitions",
-                    source=source or "configuration",
-                    key=key,
-                )
+    known = [t.id for t in merge_tiers(settings.tiers)]
+    for key, tier in named:
+        if tier not in known:
+            raise ConfigError(
+                f"no tier {tier!r} (known: {', '.join(known)}); define it under tiers.definitions",
+                source=source or "configuration",
+                key=key,
+            )
 
 
 def _check_unique(settings: Settings, source: str | None) -> None:

@@ -42,6 +42,7 @@ from costwarden.pricing.book import PriceBook
 from costwarden.pricing.tiers import TierBook
 from costwarden.storage.backend import Backend, backend_for_ledger, open_backend
 from costwarden.storage.ledger import Ledger
+from costwarden.tiers_in_force import TiersInForce
 
 if TYPE_CHECKING:
     from costwarden.storage.budgets import AlertRecord
@@ -123,7 +124,7 @@ class Warden:
         """Where everything is stored: the ledger, budget counters and records, quotas, import offsets,
         dismissed insights, rollups (see `costwarden.storage`)."""
         self.pricebook = pricebook if pricebook is not None else PriceBook(self.settings.pricing)
-        self._tiers: TierBook | None = None
+        self._tiers: TiersInForce | None = None
         self._budgets = budgets
         # threads racing to the first call open one ledger, one engine; a forked worker keeps using this
         # Warden (the ledger and engine reset their own connections, see `costwarden.forking`)
@@ -149,9 +150,13 @@ class Warden:
 
     @property
     def tiers(self) -> TierBook:
+        """The cost tiers in force: the config's `tiers:` section with the tiers set from the CLI (read
+        from the database, again when they change)."""
         if self._tiers is None:
-            self._tiers = TierBook(self.settings.tiers)
-        return self._tiers
+            with self._lazy:
+                if self._tiers is None:
+                    self._tiers = TiersInForce(self.settings, self.backend.tiers)
+        return self._tiers.book()
 
     @property
     def budgets(self) -> BudgetController:

@@ -17,11 +17,15 @@ open-ended. Ranges must not overlap; a price in a gap between tiers belongs to t
           display_name: Free
           price_range_min: 0
           price_range_max: 0.01
+
+Tiers set from the CLI (`costwarden tiers add/set/remove`, stored in the database) are laid over the
+config's by `layer_tiers`: the config wins on an id it names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
@@ -42,7 +46,11 @@ __all__ = [
     "BlendWeights",
     "TiersConfig",
     "TierBook",
+    "TierLayers",
+    "CliChanges",
+    "layer_tiers",
     "merge_tiers",
+    "apply_change",
     "check_tiers",
     "classify",
 ]
@@ -231,19 +239,21 @@ def merge_tiers(config: TiersConfig | None = None) -> tuple[CostTierDefinition, 
         if change.id in defined:
             raise ValueError(f"tier {change.id!r} is defined twice")
         defined.add(change.id)
-        given = {name: getattr(change, name) for name in change.model_fields_set if name != "id"}
-        base = tiers.get(change.id)
-        if base is None:
-            if change.price_range_min is None:
-                raise ValueError(f"new tier {change.id!r} needs price_range_min")
-            given.setdefault("display_name", change.id.replace("_", " ").replace("-", " ").title())
-            tiers[change.id] = _build(change.id, given)
-        else:
-            given = {
-                name: value for name, value in given.items() if value is not None or name == "price_range_max"
-            }
-            tiers[change.id] = _build(change.id, {**base.model_dump(exclude={"id"}), **given})
+        tiers[change.id] = apply_change(tiers.get(change.id), change)
     return check_tiers(tiers.values())
+
+
+def apply_change(base: CostTierDefinition | None, change: TierChange) -> CostTierDefinition:
+    """The tier `change` makes: `base` with the fields given changed, or a new tier when `base` is None
+    (`price_range_min` required; `display_name` defaults to the id in title case). Raises ValueError."""
+    given = {name: getattr(change, name) for name in change.model_fields_set if name != "id"}
+    if base is None:
+        if change.price_range_min is None:
+            raise ValueError(f"new tier {change.id!r} needs price_range_min")
+        given.setdefault("display_name", change.id.replace("_", " ").replace("-", " ").title())
+        return _build(change.id, given)
+    given = {name: value for name, value in given.items() if value is not None or name == "price_range_max"}
+    return _build(change.id, {**base.model_dump(exclude={"id"}), **given})
 
 
 def _blend(rates: ModelRates, weights: BlendWeights) -> Decimal:
@@ -270,13 +280,110 @@ def classify(
     return _pick(tiers, price).id
 
 
-class TierBook:
-    """The effective tiers of a configuration, with classification."""
+CliChanges = Mapping[str, Mapping[str, Any] | None]
+"""Tiers set from the CLI by id: the fields given (a new tier, or a change of one), None for a removal."""
 
-    def __init__(self, config: TiersConfig | None = None) -> None:
+
+@dataclass(frozen=True, slots=True)
+class TierLayers:
+    """The effective tiers once the CLI's changes are laid over the config's (see `layer_tiers`)."""
+
+    tiers: tuple[CostTierDefinition, ...]
+    origins: Mapping[str, str]
+    """Where each tier comes from: `builtin`, `config` or `cli`."""
+    shadowed: tuple[str, ...] = ()
+    """Ids set from the CLI that the config overrides (it names them), or removals of tiers it refers to."""
+    skipped: tuple[tuple[str, str], ...] = ()
+    """Ids set from the CLI left out because they no longer fit (their reason): ranges that overlap a
+    tier the config changed since, a removal of a tier that is gone."""
+    conflict: str | None = None
+    """Why the tiers set from the CLI do not fit all together (None: they do)."""
+
+
+def layer_tiers(config: TiersConfig | None, cli: CliChanges, keep: Collection[str] = ()) -> TierLayers:
+    """The config's tiers (`merge_tiers`) with the tiers set from the CLI applied together.
+
+    The config wins on an id it names (under `tiers.definitions` or `tiers.remove`); a CLI removal of a
+    tier in `keep` (the tiers the config's providers name) is shadowed too. Every edit from the CLI was
+    checked against the others when stored, so they apply together; a change that no longer fits (the
+    config changed since) is skipped, the others still apply (taken one by one, in id order)."""
+    config = config if config is not None else TiersConfig()
+    named = set(config.remove) | {change.id for change in config.definitions}
+    base = {tier.id: tier for tier in merge_tiers(config)}
+    origins = {tier_id: ("config" if tier_id in named else "builtin") for tier_id in base}
+    shadowed = tuple(
+        tier_id for tier_id in sorted(cli) if tier_id in named or (cli[tier_id] is None and tier_id in keep)
+    )
+    applied = {tier_id: cli[tier_id] for tier_id in sorted(cli) if tier_id not in shadowed}
+    skipped: list[tuple[str, str]] = []
+    tiers = dict(base)
+    for tier_id, given in applied.items():
+        try:
+            tiers = _applied(tiers, base, tier_id, given)
+        except ValueError as exc:
+            skipped.append((tier_id, str(exc)))
+    conflict: str | None = None
+    try:
+        ordered = check_tiers(tiers.values())
+    except ValueError as exc:  # the config changed under the CLI's tiers: keep those that still fit
+        conflict = str(exc)
+        tiers, skipped = dict(base), []
+        for tier_id, given in applied.items():
+            try:
+                candidate = _applied(tiers, base, tier_id, given)
+                check_tiers(candidate.values())
+            except ValueError as exc:
+                skipped.append((tier_id, str(exc)))
+                continue
+            tiers = candidate
+        ordered = check_tiers(tiers.values())
+    left_out = {tier_id for tier_id, _ in skipped}
+    for tier_id, given in applied.items():
+        if tier_id in left_out:
+            continue
+        if given is None:
+            origins.pop(tier_id, None)
+        else:
+            origins[tier_id] = "cli"
+    return TierLayers(ordered, origins, shadowed, tuple(skipped), conflict)
+
+
+def _applied(
+    tiers: Mapping[str, CostTierDefinition],
+    base: Mapping[str, CostTierDefinition],
+    tier_id: str,
+    given: Mapping[str, Any] | None,
+) -> dict[str, CostTierDefinition]:
+    """`tiers` with one CLI edit applied: a removal, or a change of the config's tier `base[tier_id]`
+    (a new tier when there is none)."""
+    out = dict(tiers)
+    if given is None:
+        if out.pop(tier_id, None) is None:
+            raise ValueError(f"no tier {tier_id!r} to remove")
+        return out
+    try:
+        change = TierChange.model_validate({**given, "id": tier_id})
+    except pydantic.ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise ValueError(f"tier {tier_id!r}: {where}: {message}") from None
+    out[tier_id] = apply_change(base.get(tier_id), change)
+    return out
+
+
+class TierBook:
+    """The effective tiers of a configuration (and of the tiers set from the CLI), with classification."""
+
+    def __init__(self, config: TiersConfig | None = None, layers: TierLayers | None = None) -> None:
         self.config = config if config is not None else TiersConfig()
-        self._tiers = merge_tiers(self.config)
+        self.layers = layers if layers is not None else layer_tiers(self.config, {})
+        self._tiers = self.layers.tiers
         self._by_id = {tier.id: tier for tier in self._tiers}
+
+    def origin(self, tier_id: str) -> str | None:
+        """`builtin`, `config` or `cli` (None: no such tier)."""
+        return self.layers.origins.get(tier_id)
 
     def all(self) -> tuple[CostTierDefinition, ...]:
         """Every tier, cheapest first."""

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from costwarden.storage.outbox import Outbox
     from costwarden.storage.quotas import QuotaStore
     from costwarden.storage.rollups import Rollups
+    from costwarden.storage.tiers import TierStore
 
 __all__ = ["MEMORY_URL", "Backend", "open_backend", "backend_for_ledger"]
 
@@ -80,6 +81,11 @@ class Backend(Protocol):
     @property
     def api_keys(self) -> KeyStore:
         """API keys of `costwarden serve` and the gateway (hashes only)."""
+        ...
+
+    @property
+    def tiers(self) -> TierStore:
+        """Cost tiers set from the CLI (`costwarden tiers add/set/remove`)."""
         ...
 
     @property

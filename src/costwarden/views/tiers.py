@@ -4,7 +4,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -23,11 +24,17 @@ TIERS_SCHEMA = "costwarden.tiers/1"
 
 @dataclass(frozen=True, slots=True)
 class TiersResult:
-    """The tiers in effect: the built-ins changed by the config's `tiers:` section, cheapest first."""
+    """The tiers in effect, cheapest first: the built-ins changed by the config's `tiers:` section and by
+    `costwarden tiers add/set/remove`, each with where it comes from (`builtin`, `config`, `cli`)."""
 
     SCHEMA: ClassVar[str] = TIERS_SCHEMA
 
     tiers: tuple[CostTierDefinition, ...]
+    origins: Mapping[str, str] = field(default_factory=dict)
+    shadowed: tuple[str, ...] = ()
+    """Tiers set from the CLI that the config file overrides."""
+    skipped: tuple[tuple[str, str], ...] = ()
+    """Tiers set from the CLI left out, with why."""
 
     def to_json(self) -> list[dict[str, Any]]:
         return [
@@ -39,13 +46,16 @@ class TiersResult:
                 "price_range_max": money(t.price_range_max) if t.price_range_max is not None else None,
                 "color": t.color,
                 "icon": t.icon,
+                "origin": self.origins.get(t.id, "builtin"),
             }
             for t in self.tiers
         ]
 
 
 def tiers_view(warden: Warden) -> TiersResult:
-    return TiersResult(warden.tiers.all())
+    book = warden.tiers
+    layers = book.layers
+    return TiersResult(book.all(), layers.origins, layers.shadowed, layers.skipped)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from costwarden.storage.dismissals import MemoryDismissals
 from costwarden.storage.ledger import Ledger
 from costwarden.storage.offsets import MemoryOffsetStore, StoredSnapshot
 from costwarden.storage.quotas import MemoryQuotaStore
+from costwarden.storage.tiers import MemoryTierStore
 
 __all__ = ["MemoryBackend"]
 
@@ -30,6 +31,7 @@ class _SideStores:
     offsets: MemoryOffsetStore = field(default_factory=MemoryOffsetStore)
     dismissals: MemoryDismissals = field(default_factory=MemoryDismissals)
     api_keys: MemoryKeyStore = field(default_factory=MemoryKeyStore)
+    tiers: MemoryTierStore = field(default_factory=MemoryTierStore)
     token_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
 
@@ -88,6 +90,10 @@ class MemoryBackend:
     @property
     def api_keys(self) -> MemoryKeyStore:
         return self._side.api_keys
+
+    @property
+    def tiers(self) -> MemoryTierStore:
+        return self._side.tiers
 
     @property
     def rollups(self) -> None:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from costwarden.storage.sql.key_store import SqlKeyStore
     from costwarden.storage.sql.ledger import SqlLedger
     from costwarden.storage.sql.outbox_store import SqlOutbox
+    from costwarden.storage.sql.tier_store import SqlTierStore
 
 __all__ = ["SqlBackend"]
 
@@ -103,6 +104,12 @@ class SqlBackend:
         from costwarden.storage.sql.key_store import SqlKeyStore
 
         return SqlKeyStore(self.ledger.engine)
+
+    @property
+    def tiers(self) -> SqlTierStore:
+        from costwarden.storage.sql.tier_store import SqlTierStore
+
+        return SqlTierStore(self.ledger.engine)
 
     @property
     def rollups(self) -> RollupStore:

@@ -29,6 +29,7 @@ from costwarden.storage.sql.migrations import (
     m0015_quota_readings_by_time,
     m0016_api_keys,
     m0017_alert_acks,
+    m0018_cost_tiers,
 )
 
 __all__ = ["MIGRATIONS"]
@@ -51,4 +52,5 @@ MIGRATIONS: Sequence[Migration] = (
     m0015_quota_readings_by_time,
     m0016_api_keys,
     m0017_alert_acks,
+    m0018_cost_tiers,
 )

@@ -250,3 +250,39 @@ def test_screenshots(site: Served, driver: Any) -> None:
         assert console_errors(phone) == []
     for path in (wide, narrow):
         assert Path(path).stat().st_size > 10_000
+
+
+def test_acknowledge_an_alert(site: Served, driver: Any) -> None:
+    _open(driver, site)
+    feed = site.get("/api/v1/alerts", acknowledged="false")
+    assert feed, "the history raised alerts"
+    first = feed[0]["id"]
+    item = f"[data-alert='{first}']"
+    assert _one(driver, item).get_attribute("data-acked") == "false"
+    stamp = int(driver.execute_script("return Number(document.body.dataset.loaded)"))
+    _one(driver, f"{item} button.ack").click()
+    loaded(driver, stamp)
+    wait_for(lambda: _one(driver, item).get_attribute("data-acked") == "true", what="the acknowledgement")
+    acked = site.get(f"/api/v1/alerts/{first}")["acknowledged"]
+    assert acked is not None and acked["by"] in _one(driver, item).text
+    assert console_errors(driver) == []
+
+
+def test_dismiss_and_restore_an_insight(site: Served, driver: Any) -> None:
+    _open(driver, site)
+    found = site.get("/api/v1/insights", period="last-30-days")["insights"]
+    assert found, "the flaky agent is worth an insight"
+    first = found[0]["id"]
+    item = f"[data-insight='{first}']"
+    assert _one(driver, ".insights [data-field=saving], [data-field=saving]")
+    stamp = int(driver.execute_script("return Number(document.body.dataset.loaded)"))
+    _one(driver, f"{item} button.dismiss").click()
+    loaded(driver, stamp)
+    assert _one(driver, item).get_attribute("data-dismissed") == "true"
+    assert first not in {i["id"] for i in site.get("/api/v1/insights", period="last-30-days")["insights"]}
+    driver.execute_script("document.querySelector('details.dismissed').open = true")
+    stamp = int(driver.execute_script("return Number(document.body.dataset.loaded)"))
+    _one(driver, f"{item} button.dismiss").click()
+    loaded(driver, stamp)
+    assert _one(driver, item).get_attribute("data-dismissed") == "false"
+    assert first in {i["id"] for i in site.get("/api/v1/insights", period="last-30-days")["insights"]}

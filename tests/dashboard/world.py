@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ budgets:
     scope: project
     period: month
     cost_usd: 40
+    thresholds: ['10%', '25%']
   - id: daily
     period: day
     cost_usd: 5
@@ -70,6 +72,19 @@ def served_dashboard(directory: Path, *, keys: bool = False, poll_seconds: float
         history = make_history(count=600, days=90)
         warden.ledger.append_many(history)
         warden.ledger.append_many(snapshots(history))
+        for i in range(20):  # a flaky agent (6 of 20 calls fail after using input): an insight, and alerts
+            warden.record(
+                provider="openai",
+                model="gpt-5",
+                id=f"flaky-{i}",
+                agent="flaky",
+                project="backend-api",
+                session="flaky-session",
+                occurred_at=NOW - timedelta(hours=9 * i + 1),
+                input_tokens=2_000,
+                output_tokens=1_500 if i % 10 >= 3 else 0,
+                status="error" if i % 10 < 3 else "ok",
+            )
         app = create_app(warden, routers=[dashboard_router(poll_seconds=poll_seconds)])
         with serving(app, warden) as server:
             secret = server.key("admin") if keys else None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from costwarden.access import Role
 from costwarden.reports.periods import Period
 from costwarden.server.auth import Caller
 from costwarden.server.params import ReadQuery
@@ -56,6 +57,13 @@ class PageQuery:
     """The API's parameters of the page (with the default period made explicit)."""
     stack: str = "project"
     table: str = "projects"
+
+    @property
+    def admin(self) -> bool:
+        """Whether the caller may acknowledge alerts and dismiss insights (an unrestricted admin key, or
+        a loopback server without keys)."""
+        key = self.caller.key
+        return key is None or (key.grants(Role.ADMIN) and not self.caller.restricted)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -26,7 +26,7 @@ def fingerprint(page: PageQuery) -> str:
         for s in budget_status(engine_of(warden), page.now):
             parts.append(f"{s.policy.id}|{s.scope}|{s.dimension}|{s.limit}|{s.spent}|{s.reserved}")
         newest = alerts_view(warden, AlertsQuery(limit=5)).alerts
-        parts += [f"alert {a.id} {a.details.get('acknowledged_at', '')}" for a in newest]
+        parts += [f"alert {a.id} {a.acknowledged is not None}" for a in newest]
     except ConfigError:
         pass
     parts += sorted(warden.backend.dismissals.dismissed())

@@ -17,6 +17,7 @@ from functools import cache
 from typing import Any, Protocol, runtime_checkable
 
 from costwarden.core.provider_names import normalize_provider
+from costwarden.pricing.catalog_dates import CatalogFacts, catalog_facts
 from costwarden.pricing.epochs import time_of_day_micros
 from costwarden.pricing.rates import RawPrice
 
@@ -190,9 +191,9 @@ def _snapshot() -> Any:
     return DataSnapshot(providers=providers, from_auto_update=False)
 
 
-@cache
-def _price_dates() -> tuple[date, ...]:
-    """Every start date of a dated price in the bundled data, sorted."""
+def _read_facts() -> CatalogFacts:
+    """The version and every start date of a dated price in the bundled data, read from the package."""
+    import genai_prices
     from genai_prices.types import StartDateConstraint
 
     found: set[date] = set()
@@ -202,7 +203,13 @@ def _price_dates() -> tuple[date, ...]:
             constraints = [item.constraint for item in prices]
             constraints += [variant.constraint for variant in model.price_variants or ()]
             found.update(c.start_date for c in constraints if isinstance(c, StartDateConstraint))
-    return tuple(sorted(found))
+    return CatalogFacts(version=genai_prices.__version__, price_dates=tuple(sorted(found)))
+
+
+@cache
+def _facts() -> CatalogFacts:
+    """The catalog's version and price dates, kept per installed version (`pricing.catalog_dates`)."""
+    return catalog_facts(_read_facts)
 
 
 class GenaiPricesCatalog:
@@ -216,9 +223,7 @@ class GenaiPricesCatalog:
     def version(self) -> str:
         """`genai-prices 0.2.3`."""
         if self._version is None:
-            import genai_prices
-
-            self._version = f"{CATALOG_NAME} {genai_prices.__version__}"
+            self._version = f"{CATALOG_NAME} {_facts().version}"
         return self._version
 
     def is_provider(self, provider: str) -> bool:
@@ -259,7 +264,7 @@ class GenaiPricesCatalog:
     def prices_as_of(self, day: date) -> date | None:
         """The newest start date of a catalog price not after `day`: how recent the bundled prices are at
         `day` (a later release of genai-prices moves it)."""
-        starts = _price_dates()
+        starts = _facts().price_dates
         eligible = [start for start in starts if start <= day]
         return eligible[-1] if eligible else None
 

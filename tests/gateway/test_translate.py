@@ -9,7 +9,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import anthropic
-import httpx2
 import openai
 import pytest
 
@@ -129,14 +128,6 @@ def test_upstream_errors_keep_status_and_message_in_the_clients_shape(
     assert caught.value.body["error"]["type"] == "rate_limit_error"  # type: ignore[index]
     (event,) = events_of(warden, 1)
     assert event.status == EventStatus.ERROR
-
-
-def test_responses_api_is_not_translated(mixed: GatewayThread) -> None:
-    response = httpx2.post(
-        f"{mixed.openai_base_url}/responses", json={"model": "claude-sonnet-4-5", "input": "x"}
-    )
-    assert response.status_code == 400
-    assert "translates Anthropic messages and OpenAI chat completions" in response.json()["error"]["message"]
 
 
 def test_fallback_from_anthropic_to_a_local_openai_server(

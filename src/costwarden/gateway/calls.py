@@ -33,7 +33,8 @@ from costwarden.gateway.replies import Reply, error_reply, json_reply, refusal_r
 from costwarden.gateway.routes import Router, Target, UnknownModel
 from costwarden.gateway.settle import Settler
 from costwarden.gateway.sse import SseReader
-from costwarden.gateway.translate import Translation, translation_for
+from costwarden.gateway.translate import Translation, Untranslatable
+from costwarden.gateway.translations import translation_for
 from costwarden.gateway.upstream import Upstreams, request_headers, response_headers
 from costwarden.integrations.call import TrackedCall
 from costwarden.integrations.kinds import Kind
@@ -158,6 +159,11 @@ class Forwarder:
                 hide_usage = False
             else:
                 out_body, hide_usage = _outgoing(kind, body, payload, model, target.model, stream)
+        except Untranslatable as exc:
+            call.release()
+            message = f"{exc} (model {target.model!r} is served by upstream {target.upstream.name!r})"
+            await send_reply(send, error_reply(api, 400, message))
+            return
         except BaseException:
             call.release()
             raise
@@ -432,8 +438,7 @@ def _translated(translation: Translation, status: int, data: bytes) -> bytes:
 def _untranslatable(model: str, endpoint: Endpoint, target: Target) -> str:
     return (
         f"model {model!r} is served by upstream {target.upstream.name!r}, which speaks the {target.api} "
-        f"format; the gateway translates Anthropic messages and OpenAI chat completions between the two, "
-        f"not {endpoint.name}"
+        f"format; the gateway does not translate {endpoint.name} calls to it"
     )
 
 

@@ -1,5 +1,6 @@
 """Translating between the Anthropic Messages and OpenAI Chat Completions wire formats, for a call whose
-client speaks one and whose upstream (an alias or a budget fallback) speaks the other.
+client speaks one and whose upstream (an alias or a budget fallback) speaks the other (the Responses API:
+`translate_responses`; which translation a call takes: `translations.translation_for`).
 
 Requests: system prompt, text and image content, tool definitions, tool calls and their results,
 `tool_choice`, `max_tokens`, `temperature`, `top_p`, stop sequences, `stream`. Answers: text and tool
@@ -17,19 +18,28 @@ from costwarden.integrations.kinds import Kind
 from costwarden.integrations.providers.anthropic import MESSAGES
 from costwarden.integrations.providers.openai import CHAT
 
-__all__ = ["Translation", "translation_for", "AnthropicToChat", "ChatToAnthropic"]
+__all__ = [
+    "Translation",
+    "StreamTranslator",
+    "Untranslatable",
+    "AnthropicToChat",
+    "ChatToAnthropic",
+    "json_text",
+    "sse_event",
+    "text_of",
+]
 
 
-def _dump(value: Any) -> str:
+def json_text(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _sse(event: str | None, data: Any) -> bytes:
+def sse_event(event: str | None, data: Any) -> bytes:
     head = f"event: {event}\n" if event else ""
-    return f"{head}data: {_dump(data)}\n\n".encode()
+    return f"{head}data: {json_text(data)}\n\n".encode()
 
 
-def _text_of(content: Any) -> str:
+def text_of(content: Any) -> str:
     """The text of a content value: a string, or the text parts of a list of blocks."""
     if isinstance(content, str):
         return content
@@ -40,6 +50,10 @@ def _text_of(content: Any) -> str:
             if isinstance(part, dict) and part.get("type") == "text"
         )
     return ""
+
+
+class Untranslatable(ValueError):
+    """A request the upstream's wire format cannot carry; the message names the field (`tools[1]: ...`)."""
 
 
 class Translation:
@@ -105,7 +119,7 @@ def _image_url(block: dict[str, Any]) -> dict[str, Any] | None:
 
 def _chat_messages(payload: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    system = _text_of(payload.get("system"))
+    system = text_of(payload.get("system"))
     if system:
         out.append({"role": "system", "content": system})
     for message in payload.get("messages") or ():
@@ -129,7 +143,7 @@ def _chat_messages(payload: dict[str, Any]) -> list[dict[str, Any]]:
                 if image is not None:
                     parts.append(image)
             elif kind == "tool_use":
-                arguments = _dump(block.get("input") or {})
+                arguments = json_text(block.get("input") or {})
                 calls.append(
                     {
                         "id": block.get("id"),
@@ -142,7 +156,7 @@ def _chat_messages(payload: dict[str, Any]) -> list[dict[str, Any]]:
                     {
                         "role": "tool",
                         "tool_call_id": block.get("tool_use_id"),
-                        "content": _text_of(block.get("content")),
+                        "content": text_of(block.get("content")),
                     }
                 )
         if role == "assistant":
@@ -281,13 +295,13 @@ class _ChatToMessagesStream(StreamTranslator):
             "stop_sequence": None,
             "usage": {"input_tokens": 0, "output_tokens": 0},
         }
-        return _sse("message_start", {"type": "message_start", "message": message})
+        return sse_event("message_start", {"type": "message_start", "message": message})
 
     def _open(self, key: str, block: dict[str, Any]) -> bytes:
         out = self._close()
         self.index += 1
         self.block = key
-        return out + _sse(
+        return out + sse_event(
             "content_block_start",
             {"type": "content_block_start", "index": self.index, "content_block": block},
         )
@@ -296,7 +310,7 @@ class _ChatToMessagesStream(StreamTranslator):
         if self.block is None:
             return b""
         self.block = None
-        return _sse("content_block_stop", {"type": "content_block_stop", "index": self.index})
+        return sse_event("content_block_stop", {"type": "content_block_stop", "index": self.index})
 
     def feed(self, item: dict[str, Any]) -> bytes:
         out = b"" if self.started else self._start(item)
@@ -314,7 +328,7 @@ class _ChatToMessagesStream(StreamTranslator):
                     "index": self.index,
                     "delta": {"type": "text_delta", "text": text},
                 }
-                out += _sse("content_block_delta", delta_event)
+                out += sse_event("content_block_delta", delta_event)
             for call in delta.get("tool_calls") or ():
                 key = f"tool{call.get('index', 0)}"
                 function = call.get("function") or {}
@@ -328,7 +342,7 @@ class _ChatToMessagesStream(StreamTranslator):
                     out += self._open(key, block)
                 if function.get("arguments"):
                     partial = {"type": "input_json_delta", "partial_json": function["arguments"]}
-                    out += _sse(
+                    out += sse_event(
                         "content_block_delta",
                         {"type": "content_block_delta", "index": self.index, "delta": partial},
                     )
@@ -345,7 +359,11 @@ class _ChatToMessagesStream(StreamTranslator):
             "delta": {"stop_reason": self.stop_reason, "stop_sequence": None},
             "usage": self.usage,
         }
-        return self._close() + _sse("message_delta", delta) + _sse("message_stop", {"type": "message_stop"})
+        return (
+            self._close()
+            + sse_event("message_delta", delta)
+            + sse_event("message_stop", {"type": "message_stop"})
+        )
 
 
 # -- OpenAI chat client -> Anthropic upstream -------------------------------------------------------------
@@ -393,9 +411,9 @@ def _messages_of(payload: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         role = message.get("role")
         content = message.get("content")
         if role in ("system", "developer"):
-            system.append(_text_of(content) if not isinstance(content, str) else content)
+            system.append(text_of(content) if not isinstance(content, str) else content)
         elif role == "tool":
-            text = content if isinstance(content, str) else _text_of(content)
+            text = content if isinstance(content, str) else text_of(content)
             add(
                 "user", [{"type": "tool_result", "tool_use_id": message.get("tool_call_id"), "content": text}]
             )
@@ -482,7 +500,7 @@ class ChatToAnthropic(Translation):
             {
                 "id": b.get("id"),
                 "type": "function",
-                "function": {"name": b.get("name"), "arguments": _dump(b.get("input") or {})},
+                "function": {"name": b.get("name"), "arguments": json_text(b.get("input") or {})},
             }
             for b in body.get("content") or ()
             if b.get("type") == "tool_use"
@@ -553,7 +571,7 @@ class _MessagesToChatStream(StreamTranslator):
             "model": self.model,
             "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
         }
-        return _sse(None, data)
+        return sse_event(None, data)
 
     def feed(self, item: dict[str, Any]) -> bytes:
         kind = item.get("type")
@@ -604,16 +622,4 @@ class _MessagesToChatStream(StreamTranslator):
             "choices": [],
             "usage": _chat_usage(self.usage),
         }
-        return _sse(None, final) + b"data: [DONE]\n\n"
-
-
-def translation_for(
-    client_api: str, endpoint: str, upstream_api: str, default_max_tokens: int
-) -> Translation | None:
-    """The translation for a client of `client_api` on `endpoint` to an upstream of `upstream_api`, or
-    None when the gateway cannot translate it (the Responses API)."""
-    if client_api == "anthropic" and endpoint == "messages" and upstream_api == "openai":
-        return AnthropicToChat()
-    if client_api == "openai" and endpoint == "chat" and upstream_api == "anthropic":
-        return ChatToAnthropic(default_max_tokens)
-    return None
+        return sse_event(None, final) + b"data: [DONE]\n\n"

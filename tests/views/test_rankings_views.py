@@ -76,7 +76,7 @@ def test_analyze_patterns(capsys: pytest.CaptureFixture[str], world: World) -> N
     models = analyze(world.warden, AnalyzeQuery(by_model=True, where={"provider": "openai"}))
     assert models.hours is None and models.days is None and models.models is not None
     assert {r.key[0] for r in models.models} == {"openai"}
-    assert set(models.to_json()) == {"schema", "period", "totals", "by_model"}
+    assert set(models.to_json()) == {"schema", "period", "totals", "by_model", "basis"}
     assert printed(models.to_json()) == world.cli(
         capsys, "analyze", "--by-model", "--where", "provider=openai", "--json"
     )

@@ -143,6 +143,8 @@ def analyze(
     if result.models is not None:
         parts += [Text(""), _models_table(result.models, whole.cost)]
     print_wide(state.console, Group(*parts))
+    if result.basis is not None:
+        state.console.print(result.basis.line(), markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -123,6 +123,8 @@ def forecast(
     elif not result.filtered:
         parts += [Text(""), Text("No budgets with a resetting period are configured.")]
     print_wide(state.console, Group(*parts))
+    if result.basis is not None:
+        state.console.print(result.basis.line(), markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -64,6 +64,8 @@ def _session(state: CliState, query: SessionQuery, fmt: Format) -> None:
         typer.echo(result.to_csv(), nl=False)
     else:
         print_wide(state.console, session_renderable(result.detail, state.settings.tz))
+        if result.basis is not None:
+            state.console.print(result.basis.line(), markup=False)
 
 
 def plan_renderable(result: PlanResult) -> Group:

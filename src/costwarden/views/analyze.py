@@ -13,6 +13,7 @@ from costwarden.reports.charts import by_hour_of_day, by_weekday
 from costwarden.reports.formats import money, period_json, totals_json
 from costwarden.reports.periods import Period
 from costwarden.storage.ledger import EventQuery, Totals, WhereValue
+from costwarden.views.basis import Basis, basis_of
 from costwarden.views.periods import NO_PERIOD, PeriodFlags
 from costwarden.views.reader import aggregator_of, filters_of
 
@@ -53,6 +54,8 @@ class AnalyzeResult:
     """7 rows keyed by weekday, Monday first."""
     models: list[Totals] | None = None
     """Rows keyed `(provider, model)`, most expensive first."""
+    basis: Basis | None = None
+    """What the figures rest on (`costwarden.views.basis`)."""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -69,6 +72,7 @@ class AnalyzeResult:
                 {"provider": r.key[0], "model": r.key[1], **totals_json(r), **model_mix(r)}
                 for r in self.models
             ]
+        out["basis"] = None if self.basis is None else self.basis.to_json()
         return out
 
 
@@ -100,4 +104,5 @@ def analyze(warden: Warden, query: AnalyzeQuery) -> AnalyzeResult:
         hours = by_hour_of_day(aggregator.totals(asked, ("hour",))) if every or query.by_hour else None
         days = by_weekday(aggregator.totals(asked, ("day",))) if every or query.by_day else None
         models = aggregator.totals(asked, ("provider", "model")) if every or query.by_model else None
-    return AnalyzeResult(period, whole, hours, days, models)
+        basis = basis_of(warden, aggregator, asked, min(warden.clock.now(), period.end))
+    return AnalyzeResult(period, whole, hours, days, models, basis)

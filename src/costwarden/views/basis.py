@@ -9,11 +9,12 @@ disclaimer in its own words; `DISCLAIMER` keeps them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from costwarden.core.usage import CostSource
+from costwarden.core.usage import CostSource, UsageEvent
 from costwarden.pricing.catalog import DatedCatalog
 from costwarden.reports.aggregate import Aggregator
 from costwarden.storage.ledger import EventQuery
@@ -21,7 +22,15 @@ from costwarden.storage.ledger import EventQuery
 if TYPE_CHECKING:
     from costwarden.warden import Warden
 
-__all__ = ["BASIS_SCHEMA", "DISCLAIMER", "VERIFY", "Basis", "basis_of"]
+__all__ = [
+    "BASIS_SCHEMA",
+    "DISCLAIMER",
+    "VERIFY",
+    "Basis",
+    "basis_of",
+    "basis_of_events",
+    "basis_from_counts",
+]
 
 BASIS_SCHEMA = "costwarden.basis/1"
 DISCLAIMER = (
@@ -85,19 +94,36 @@ class Basis:
 def basis_of(warden: Warden, aggregator: Aggregator, query: EventQuery, at: datetime) -> Basis:
     """The basis of the figures over `query` (call inside the view's `aggregator.snapshot()`); the catalog
     is dated at `at` (the end of the period, or now when that is earlier)."""
-    counts = {source.value: 0 for source in CostSource}
+    counts: dict[str, int] = {}
     for row in aggregator.totals(query, ("cost_source",)):
         source = row.key[0]
         if source is not None:
             counts[source] = counts.get(source, 0) + row.events
+    return basis_from_counts(warden, counts, at)
+
+
+def basis_of_events(warden: Warden, events: Iterable[UsageEvent], at: datetime) -> Basis:
+    """The basis of figures read from `events` themselves (a session's calls)."""
+    counts: dict[str, int] = {}
+    for event in events:
+        if event.cost is not None:
+            source = CostSource(event.cost.source).value
+            counts[source] = counts.get(source, 0) + 1
+    return basis_from_counts(warden, counts, at)
+
+
+def basis_from_counts(warden: Warden, counts: Mapping[str, int], at: datetime) -> Basis:
+    """The basis of calls counted by cost source (`computed`, `provider_reported`, ...), the catalog dated
+    at `at`."""
+    by_source = {source.value: counts.get(source.value, 0) for source in CostSource}
     catalog = warden.pricebook.catalog
     dated = catalog.prices_as_of(at.date()) if isinstance(catalog, DatedCatalog) else None
     return Basis(
-        calls=sum(counts.values()),
-        computed=counts[CostSource.COMPUTED.value],
-        provider_reported=counts[CostSource.PROVIDER_REPORTED.value],
-        estimated=counts[CostSource.ESTIMATED.value],
-        unpriced=counts[CostSource.UNPRICED.value],
+        calls=sum(by_source.values()),
+        computed=by_source[CostSource.COMPUTED.value],
+        provider_reported=by_source[CostSource.PROVIDER_REPORTED.value],
+        estimated=by_source[CostSource.ESTIMATED.value],
+        unpriced=by_source[CostSource.UNPRICED.value],
         catalog=catalog.version,
         catalog_date=dated,
         prices_updated=warden.settings.pricing.last_updated,

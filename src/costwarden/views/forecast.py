@@ -16,6 +16,7 @@ from costwarden.reports.forecast import Projection, days_between, project, rate_
 from costwarden.reports.formats import money, period_json, unit_json
 from costwarden.reports.periods import Period, local_midnight, named_period, next_month_start, utc_iso
 from costwarden.storage.ledger import EventQuery, WhereValue
+from costwarden.views.basis import Basis, basis_of
 from costwarden.views.errors import QueryError
 from costwarden.views.reader import aggregator_of, filters_of
 
@@ -81,6 +82,8 @@ class ForecastResult:
     next_month: NextMonth | None = None
     filtered: bool = False
     """Whether the question had filters (then no budget is projected)."""
+    basis: Basis | None = None
+    """What the figures rest on: this month's calls and those of the rate window."""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -107,6 +110,7 @@ class ForecastResult:
                 "days": str(self.next_month.days.quantize(Decimal("0.01"))),
                 "projected": money(self.next_month.projected),
             }
+        out["basis"] = None if self.basis is None else self.basis.to_json()
         return out
 
 
@@ -163,6 +167,10 @@ def forecast(warden: Warden, query: ForecastQuery) -> ForecastResult:
         ).cost
         r_start, r_end = rate_window(moment, query.window_days, first_seen(aggregator))
         recent = aggregator.total(EventQuery(start=r_start, end=r_end, where=filters)).cost
+        read = EventQuery(
+            start=min(month.start, r_start), end=max(min(month.end, moment), r_end), where=filters
+        )
+        basis = basis_of(warden, aggregator, read, moment)
         budgets = (
             []
             if filters
@@ -193,4 +201,5 @@ def forecast(warden: Warden, query: ForecastQuery) -> ForecastResult:
         budgets=budgets,
         next_month=following,
         filtered=bool(filters),
+        basis=basis,
     )

@@ -12,6 +12,7 @@ from costwarden.reports.formats import money, rows_csv, totals_json
 from costwarden.reports.periods import utc_iso
 from costwarden.reports.session import SessionDetail, session_detail
 from costwarden.storage.ledger import EventQuery, Totals
+from costwarden.views.basis import Basis, basis_of_events
 from costwarden.views.periods import NO_PERIOD, PeriodFlags
 from costwarden.views.reader import aggregator_of
 
@@ -55,6 +56,8 @@ class SessionResult:
     SCHEMA: ClassVar[str] = SESSION_SCHEMA
 
     detail: SessionDetail
+    basis: Basis | None = None
+    """What the figures rest on: the session's calls by where their cost came from."""
 
     def to_json(self) -> dict[str, Any]:
         """The detail as JSON (money as decimal strings)."""
@@ -88,6 +91,7 @@ class SessionResult:
                 }
                 for call in detail.calls
             ],
+            "basis": None if self.basis is None else self.basis.to_json(),
         }
 
     def to_csv(self) -> str:
@@ -112,4 +116,6 @@ def session_view(warden: Warden, query: SessionQuery) -> SessionResult:
         with aggregator.snapshot():
             kept = aggregator.total(EventQuery(where=where))
         raise SessionUnavailable(query.session, kept)
-    return SessionResult(session_detail(query.session, events))
+    detail = session_detail(query.session, events)
+    at = min(now, detail.ended) if detail.ended is not None else now
+    return SessionResult(detail, basis_of_events(warden, events, at))

@@ -28,7 +28,14 @@ def _calls() -> list[tuple[str, str]]:
     calls: list[tuple[str, str]] = []
     for block in _blocks():
         for command in re.split(r"\n(?=\S)|\|", block.replace("\\\n", " ")):
-            starts = ("curl", "cursor=$(curl", "new_key=$(curl", "alert_id=$(curl", "insight_id=$(curl")
+            starts = (
+                "curl",
+                "cursor=$(curl",
+                "new_key=$(curl",
+                "alert_id=$(curl",
+                "insight_id=$(curl",
+                "admission=$(curl",
+            )
             if not command.strip().startswith(starts):
                 continue
             url = re.search(r'"\$COSTWARDEN_URL(/[^"?]*)', command)

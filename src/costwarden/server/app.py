@@ -22,7 +22,7 @@ from costwarden.server.errors import install_error_handlers
 from costwarden.server.metrics import ServerMetrics
 from costwarden.warden import Warden
 
-__all__ = ["ServerOptions", "create_app", "app_from_env", "OPTIONS_ENV", "GATEWAY_ENV"]
+__all__ = ["ServerOptions", "create_app", "app_from_env", "OPTIONS_ENV", "GATEWAY_ENV", "database_threads"]
 
 OPTIONS_ENV = "COSTWARDEN_SERVE_MAX_BODY"
 GATEWAY_ENV = "COSTWARDEN_SERVE_GATEWAY"
@@ -38,6 +38,24 @@ class ServerOptions:
     """Close the Warden when the app shuts down (the factory of `serve` builds its own)."""
     gateway: bool = False
     """Serve the gateway (docs/gateway.md) under `gateway.mount` of the Warden's settings."""
+    threads: int | None = None
+    """How many requests touch the database at once (the rest wait their turn, first come first served).
+    None: by database (`database_threads`)."""
+
+
+SQLITE_THREADS = 8
+"""SQLite has one writer at a time: more threads only poll its lock, and under load a writer that keeps
+losing the race waits out the busy timeout ("database is locked"). A few threads per process, queued
+fairly in the event loop, keep every write within it."""
+POOLED_THREADS = 5
+"""PostgreSQL: SQLAlchemy's pool holds 5 connections + 10 overflow, and an admission or a settlement can
+hold two or three at once (the ledger's and the budget store's): more threads than a third of the pool can
+each hold one while waiting for another, until the pool's timeout answers "storage busy"."""
+
+
+def database_threads(warden: Warden) -> int:
+    """The default `ServerOptions.threads` of a Warden's database."""
+    return SQLITE_THREADS if warden.backend.kind == "sqlite" else POOLED_THREADS
 
 
 def create_app(
@@ -56,9 +74,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        import anyio.to_thread
         from fastapi.concurrency import run_in_threadpool
 
         await run_in_threadpool(lambda: warden.ledger)  # open and migrate before the first request
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = opts.threads or database_threads(warden)
         try:
             if gateway is not None:  # a mounted app gets no lifespan of its own
                 await gateway.startup()

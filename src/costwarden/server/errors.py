@@ -11,7 +11,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from costwarden.errors import BudgetExceeded, ConfigError, LedgerError, ValidationError
+from costwarden.errors import (
+    BudgetExceeded,
+    ConfigError,
+    LedgerError,
+    QueueTimeout,
+    QuotaExhausted,
+    RunTerminated,
+    ValidationError,
+)
 from costwarden.views.errors import QueryError
 
 __all__ = ["ApiError", "ErrorBody", "ERROR_RESPONSES", "install_error_handlers", "OPTION_PARAMETERS"]
@@ -54,8 +62,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (404, "Not found."),
         (409, "The request conflicts with what is stored."),
         (413, "The request body is larger than the server accepts."),
+        (410, "The admission expired before it was settled."),
         (429, "A budget refused the call; `details.resets_at` says when it has room again."),
-        (503, "The database cannot be reached."),
+        (503, "The database cannot be reached, or was too busy (`storage_busy`: retry after `Retry-After`)."),
     )
 }
 
@@ -98,7 +107,9 @@ def when(at: datetime | None) -> str | None:
 
 
 def refusal(exc: BudgetExceeded, now: datetime) -> ApiError:
-    """A budget refusal: 429 with the notice, the budget and when it resets (`Retry-After` in seconds)."""
+    """A budget refusal: 429 with the notice, the budget and when it resets (`Retry-After` in seconds);
+    `code` says which kind (`budget_exceeded`, `queue_timeout`, `quota_exhausted`). A run a `terminate_run`
+    budget ended is 409 `run_terminated` (it has no room again: start another run)."""
     details = {
         "budget_id": exc.budget_id,
         "scope": exc.scope,
@@ -111,10 +122,24 @@ def refusal(exc: BudgetExceeded, now: datetime) -> ApiError:
         "action": exc.action,
         "resets_at": when(exc.resets_at),
     }
+    if isinstance(exc, RunTerminated):
+        return ApiError(409, "run_terminated", str(exc), parameter="run", details=details)
+    code = "budget_exceeded"
+    if isinstance(exc, QueueTimeout):
+        code = "queue_timeout"
+    elif isinstance(exc, QuotaExhausted):
+        code = "quota_exhausted"
     headers = None
     if exc.resets_at is not None:
         headers = {"Retry-After": str(max(1, int((exc.resets_at - now).total_seconds() + 0.999)))}
-    return ApiError(429, "budget_exceeded", str(exc), details=details, headers=headers)
+    return ApiError(429, code, str(exc), details=details, headers=headers)
+
+
+def busy(exc: BaseException) -> bool:
+    """Whether a storage failure is contention that ends by itself (SQLite's lock not won within its busy
+    timeout, no pooled connection free in time), so the same request can be sent again."""
+    text = f"{exc} {exc.__cause__ or ''}".lower()
+    return "database is locked" in text or "queuepool limit" in text
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -136,6 +161,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def ledger(request: Request, exc: Exception) -> JSONResponse:
         _log.warning("%s %s: storage failed: %s", request.method, request.url.path, exc)
+        if busy(exc):
+            return ApiError(
+                503,
+                "storage_busy",
+                "the database was too busy to answer in time; nothing was changed: retry the request",
+                headers={"Retry-After": "1"},
+            ).response()
         return ApiError(503, "storage_unavailable", "the database cannot be reached or failed").response()
 
     app.add_exception_handler(ApiError, api_error)

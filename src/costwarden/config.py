@@ -13,6 +13,7 @@ Every error names the file, the key path and what was expected, e.g.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -262,10 +263,17 @@ def validation_to_config_error(exc: pydantic.ValidationError, source: str | None
     errors = exc.errors()
     first = errors[0]
     message = _describe(first)
+    key = _key_path(tuple(first["loc"]))
+    inner = _INNER_KEY.match(message)
+    if inner is not None:  # a section's check naming an item of it: `alerts` + `channels[2]: ...`
+        key, message = f"{key}.{inner.group(1)}", message[inner.end() :]
     if len(errors) > 1:
         more = "; ".join(f"{_key_path(tuple(e['loc']))}: {_describe(e)}" for e in errors[1:4])
         message += f" (also: {more})"
-    return ConfigError(message, source=source or "configuration", key=_key_path(tuple(first["loc"])))
+    return ConfigError(message, source=source or "configuration", key=key)
+
+
+_INNER_KEY = re.compile(r"^([a-z_]+\[\d+\](?:\.[a-z_]+)*): ")
 
 
 def settings_from_mapping(data: Mapping[str, Any], source: str | None = None) -> Settings:

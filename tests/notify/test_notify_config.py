@@ -36,7 +36,7 @@ def config_error(channels: list[dict[str, Any]], **alerts: Any) -> str:
         ([{"type": "slack"}], "alerts.channels[0].slack: a slack channel needs url or url_env"),
         (
             [{"type": "email", "to": "ops@example.com"}],
-            "alerts: channels[0]: an email channel needs an SMTP server",
+            "alerts.channels[0]: an email channel needs an SMTP server",
         ),
         (
             [{"type": "webhook", "url": "https://x", "secret_env": "A", "rate_limit": "often"}],

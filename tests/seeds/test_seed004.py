@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -212,3 +213,94 @@ def test_budget_commands(seed: Walk) -> None:
         "monthly",
         "project-backend-api-monthly",
     }
+
+
+# The seed's `~/.config/coi/config.toml`, as written.
+SEED_TOML = """\
+# ~/.config/coi/config.toml
+[cost]
+enabled = true
+database = "~/.coi/costs.db"
+[cost.budget]
+daily = 10.00
+monthly = 200.00
+[cost.budget.projects.backend-api]
+monthly = 50.00
+[cost.alert]
+threshold = 80 # Alert at 80% of budget
+webhook = "https://hooks.slack.com/..."
+email = "team@company.com"
+[cost.pricing]
+# Override default pricing if needed
+claude-sonnet-4-input = 0.000003
+claude-sonnet-4-output = 0.000015
+"""
+MAIL_SERVER = """
+[alerts.smtp]
+host = "127.0.0.1"
+from = "costwarden@company.com"
+"""
+
+
+def test_the_seed_toml_without_a_mail_server_is_refused_naming_the_email_key(seed: Walk) -> None:
+    path = seed.write_config("config.toml", SEED_TOML)
+    ran = seed.run("budget", "list")
+    assert ran.code == 2
+    assert ran.err.startswith(
+        f"costwarden: configuration error: {path}: cost.alert.email: an email channel needs an SMTP server: "
+        "`alerts.smtp:`"
+    )
+    assert ran.out == ""
+
+
+def test_the_seed_toml_with_a_mail_server_loads_as_the_seed_describes(seed: Walk) -> None:
+    seed.write_config("config.toml", SEED_TOML + MAIL_SERVER)
+    with seed.warden() as warden:
+        settings = warden.settings
+    budgets = {b.id: b for b in settings.budgets}
+    assert set(budgets) == {"daily", "monthly", "project-backend-api-monthly"}
+    assert (budgets["daily"].period.label, budgets["daily"].cost_usd) == ("day", 10)
+    assert (budgets["monthly"].period.label, budgets["monthly"].cost_usd) == ("month", 200)
+    project = budgets["project-backend-api-monthly"]
+    assert (project.scope, project.value, project.cost_usd) == ("project", "backend-api", 50)
+    assert {b.action.value for b in budgets.values()} == {"warn"}  # the seed: warning by default
+    assert [str(t.percent) for t in settings.alerts.thresholds] == ["80"]
+    assert [c.type for c in settings.alerts.channels] == ["log", "slack", "email"]
+    assert settings.alerts.channels[2].to == ["team@company.com"]  # type: ignore[union-attr]
+    (override,) = settings.pricing.overrides
+    # USD per token x 1,000,000 = USD per million tokens
+    assert (override.model, override.input, override.output) == ("claude-sonnet-4", 3, 15)
+    status = {r["id"]: r for r in seed.run("budget", "status", "--json").json()}
+    assert status["monthly"]["spent"] == "127.50" and status["monthly"]["remaining"] == "72.50"
+    assert status["project-backend-api-monthly"]["spent"] == "0.00"
+
+
+def test_the_alert_webhook_receives_the_threshold_crossing(seed: Walk) -> None:
+    from costwarden.testing.webhooks import WebhookReceiver
+
+    with WebhookReceiver() as hook:
+        seed.write_config(
+            "config.toml",
+            SEED_TOML.replace("https://hooks.slack.com/...", hook.url).replace(
+                'email = "team@company.com"\n', ""
+            ),
+        )
+        # claude-sonnet-4 at the file's prices: 1,000,000 x $0.000003 + 400,000 x $0.000015 = $3 + $6 = $9,
+        # 90 % of the $10 daily budget: the 80 % threshold is crossed once
+        out = seed.ok(
+            "record",
+            "--provider", "anthropic",
+            "--model", "claude-sonnet-4",
+            "--input-tokens", "1000000",
+            "--output-tokens", "400000",
+            "--project", "backend-api",
+            "--json",
+        )  # fmt: skip
+        assert json.loads(out)["cost"] == "9.00"
+        # delivered by the recording process before it ended (the outbox's inline delivery)
+        (request,) = hook.requests
+    assert "webhook-signature" not in request.headers
+    text = request.json()["text"]
+    assert "Budget 'daily' (global, day) reached 80% of its $10.00 limit: $9.00 spent" in text
+    alerts = seed.run("alerts", "--json").json()
+    assert [(a["budget_id"], a["threshold"]) for a in alerts] == [("daily", "80")]

@@ -19,8 +19,10 @@
 Budgets warn at the limit by default (the seed's "warning by default, configurable blocking");
 `action = "block"` under `[cost.budget]` blocks instead. Their ids are those `costwarden budget set` gives
 (`daily`, `monthly`, `project-backend-api-monthly`), so the file's budget wins over one set from the CLI.
-Prices under `[cost.pricing]` are USD per token, `MODEL-input`, `MODEL-output`, `MODEL-cache-read`,
-`MODEL-cache-write`; they replace the catalog's rates of that model.
+`webhook` is an incoming webhook as Slack's (Slack, Mattermost, Rocket.Chat or your own receiver get
+`{"text": ...}`, unsigned: the table has no room for a signing secret); `email` needs an SMTP server
+(`[alerts.smtp]` beside the table). Prices under `[cost.pricing]` are USD per token, `MODEL-input`,
+`MODEL-output`, `MODEL-cache-read`, `MODEL-cache-write`; they replace the catalog's rates of that model.
 """
 
 from __future__ import annotations
@@ -101,10 +103,14 @@ def _alert(build: Builder, section: Mapping[str, Any]) -> None:
     channels: list[dict[str, Any]] = []
     if "webhook" in section:
         url = build.text(section["webhook"], "cost.alert.webhook")
-        kind = "slack" if url.startswith("https://hooks.slack.com/") else "webhook"
-        channels.append({"type": kind, "url": url})
+        # the table has no room for a signing secret: an incoming webhook as Slack's (`{"text": ...}`)
+        channels.append({"type": "slack", "url": url})
         build.result.origins[f"alerts.channels[{len(channels)}]"] = "cost.alert.webhook"
-        build.mapped("cost.alert.webhook", f"alerts.channels[{len(channels)}]", f"a {kind} channel")
+        build.mapped(
+            "cost.alert.webhook",
+            f"alerts.channels[{len(channels)}]",
+            'a Slack-compatible incoming webhook (POST {"text": ...}, unsigned)',
+        )
     if "email" in section:
         address = build.text(section["email"], "cost.alert.email")
         channels.append({"type": "email", "to": [address]})

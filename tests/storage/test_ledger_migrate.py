@@ -292,3 +292,35 @@ def test_upgrade_counts_the_events_stored_before_the_retention_cut(
         assert sum(r.cost for r in store.totals(None, None, {}, ["session"], utc)) == Decimal(17)
         assert sum(r.cost for r in store.totals(None, None, {}, [], utc)) == Decimal(17)
         assert store.verify() == []
+
+
+def test_a_sessions_rollup_totals_use_the_session_index(planned: SqlLedger) -> None:
+    """The statement the rollup store runs for one session's totals over all time reads that session's
+    rows, not every rollup row of the ledger's history."""
+    from sqlalchemy import event
+
+    statements: list[tuple[str, object]] = []
+
+    def keep(conn: object, cursor: object, sql: str, params: object, context: object, many: bool) -> None:
+        if "FROM rollups" in sql:
+            statements.append((sql, params))
+
+    engine = planned.engine
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        RollupStore(engine).totals(
+            datetime(1970, 1, 1, tzinfo=UTC), T0, {"session": "s-1"}, (), ZoneInfo("UTC")
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    ((sql, params),) = statements
+    with engine.connect() as conn, conn.begin():
+        if conn.dialect.name == "sqlite":
+            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params).all()  # type: ignore[arg-type]
+            plan = " ".join(str(r[-1]) for r in rows)
+            assert "ix_rollups_session" in plan, plan
+        else:
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            rows = conn.exec_driver_sql(f"EXPLAIN {sql}", params).all()  # type: ignore[arg-type]
+            plan = " ".join(str(r[0]) for r in rows)
+            assert "ix_rollups_session" in plan, plan

@@ -69,6 +69,7 @@ def _rollup_table(name: str, dimensions: tuple[str, ...]) -> Table:
 
 
 rollups = _rollup_table("rollups", DIMENSIONS)
+Index("ix_rollups_session", rollups.c.session)  # a session's totals without a scan of every row
 
 # The dimensions of `rollup_totals` (a subset of DIMENSIONS).
 TOTALS_DIMENSIONS: Final[tuple[str, ...]] = (

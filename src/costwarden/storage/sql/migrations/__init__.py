@@ -30,6 +30,7 @@ from costwarden.storage.sql.migrations import (
     m0016_api_keys,
     m0017_alert_acks,
     m0018_cost_tiers,
+    m0019_rollups_by_session,
 )
 
 __all__ = ["MIGRATIONS"]
@@ -53,4 +54,5 @@ MIGRATIONS: Sequence[Migration] = (
     m0016_api_keys,
     m0017_alert_acks,
     m0018_cost_tiers,
+    m0019_rollups_by_session,
 )

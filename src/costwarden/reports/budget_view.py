@@ -375,6 +375,24 @@ def live_counts(engine: Any) -> dict[tuple[str, str], int] | None:
     return out
 
 
+def _line_name(row: BudgetStatus) -> str:
+    """`Name`, or `Name [value]` for a budget scoped per value."""
+    name = row.policy.name or row.policy.id
+    return name if row.scope in ("global", "") else f"{name} [{row.scope}]"
+
+
+def _most_used(rows: Sequence[BudgetStatus], per_budget: int) -> list[BudgetStatus]:
+    """The `per_budget` rows of each budget that `engine_lines` lists (highest percentage used, then name),
+    chosen before any line is built: a budget scoped per session can have a row for every session."""
+    grouped: dict[str, list[BudgetStatus]] = {}
+    for row in rows:
+        grouped.setdefault(row.policy.id, []).append(row)
+    out: list[BudgetStatus] = []
+    for group in grouped.values():
+        out.extend(sorted(group, key=lambda r: (-r.percent, _line_name(r)))[:per_budget])
+    return out
+
+
 def engine_lines(
     engine: Any,
     aggregator: Aggregator,
@@ -392,15 +410,16 @@ def engine_lines(
     if not isinstance(engine, BudgetEngine):
         return None
     rows = budget_status(engine, now)
+    if per_budget is not None:
+        rows = _most_used(rows, per_budget)
     projections = row_projections(rows, aggregator, now, window_days=window_days)
     grouped: dict[str, list[BudgetLine]] = {}
     for row, projection in zip(rows, projections, strict=True):
         policy = row.policy
-        name = policy.name or policy.id
         unit = row.unit
         line = BudgetLine(
             id=policy.id,
-            name=name if row.scope in ("global", "") else f"{name} [{row.scope}]",
+            name=_line_name(row),
             scope=policy.scope,
             period=policy.period.label,
             unit=unit,

@@ -1,4 +1,5 @@
-"""`costwarden statusline` on a ledger of 1M events, against a bare Python start in the same run.
+"""`costwarden statusline` and `costwarden report --today` on a ledger of 1M events, against a bare Python
+start in the same run.
 
     python bench/bench_statusline.py [--events 1000000] [--runs 20] [--keep DIR]
 
@@ -11,10 +12,12 @@ Code's statusline JSON on stdin, interleaved round by round for `--runs` rounds:
 - `python -c pass`: the interpreter alone (the baseline);
 - `statusline (nothing new)`: the transcript is imported already (the warm case: the fast way);
 - `statusline (1 new line)`: one line appended to the transcript before each run (import, then every figure
-  from the Warden and the budget views: the full way).
+  from the Warden and the budget views: the full way);
+- `report --today`: today's report with the same config (its four budgets, one of them per session).
 
 Prints the median in milliseconds and the ratio to the baseline, and checks that the fast way prints
-exactly what the full way prints. The goal is <= 100 ms warm.
+exactly what the full way prints. The goals: statusline <= 100 ms warm and with new lines, `report
+--today` <= 250 ms.
 """
 
 from __future__ import annotations
@@ -156,6 +159,7 @@ def main() -> None:
             "python -c pass": [],
             "statusline (nothing new)": [],
             "statusline (1 new line)": [],
+            "report --today": [],
         }
         for round_no in range(args.runs):
             started = time.perf_counter()
@@ -168,6 +172,9 @@ def main() -> None:
             started = time.perf_counter()
             line()
             times["statusline (1 new line)"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            subprocess.run([*command, "report", "--today"], check=True, env=env, capture_output=True)
+            times["report --today"].append(time.perf_counter() - started)
         final = line()
         base = _median_ms(times["python -c pass"])
         print(f"ledger: {args.events:,} events; last line: {final.strip()}")

@@ -36,6 +36,9 @@ OPTION_PARAMETERS = {
     "--budget": "budget",
     "--window-days": "window_days",
     "--limit": "limit",
+    "--status": "status",
+    "--channel": "channel",
+    "--alert": "alert",
 }
 """The API parameter a CLI flag named in a view's `QueryError` stands for."""
 

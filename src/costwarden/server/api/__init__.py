@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from costwarden.server.api import admissions, alerts, events, insights, keys, limit_set, limits, reads, usage
+from costwarden.server.api import (
+    admissions,
+    alerts,
+    channels,
+    events,
+    insights,
+    keys,
+    limit_set,
+    limits,
+    reads,
+    usage,
+)
 from costwarden.server.errors import ERROR_RESPONSES
 
 __all__ = ["api_router", "PREFIX"]
@@ -14,6 +25,6 @@ PREFIX = "/api/v1"
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=PREFIX, responses=ERROR_RESPONSES)
-    for module in (usage, reads, insights, alerts, limits, limit_set, events, admissions, keys):
+    for module in (usage, reads, insights, alerts, channels, limits, limit_set, events, admissions, keys):
         router.include_router(module.router)
     return router

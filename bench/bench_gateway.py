@@ -14,13 +14,18 @@ chosen storage), and this load generator (aiohttp, keep-alive connections). Meas
   else shares the machine).
 
 Goals: <= 1 ms p50 and <= 3 ms p99 added, >= 1,300 req/s per worker. With `--profile FILE` the one-worker
-gateway runs under cProfile and its top functions are printed.
+gateway runs under cProfile and its top functions are printed. With `--baseline-src DIR` (the `src` folder
+of another checkout, e.g. the main branch's) a second one-worker gateway runs that code beside this one, its
+requests interleaved with the others', for before/after figures measured in the same run. `--parts`
+measures in this process what the per-call steps cost on their own (CPU time): admission, settlement,
+reading the rate-limit headers, the input estimate, parsing the body.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import pstats
@@ -29,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -44,6 +49,7 @@ BODY = json.dumps(
 ).encode()
 STREAM_BODY = json.dumps({**json.loads(BODY), "stream": True}).encode()
 HEADERS = {"content-type": "application/json", "authorization": "Bearer bench"}
+LIMITS = ("--rate-limit-requests", str(10**12), "--rate-limit-tokens", str(10**15))
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -75,7 +81,11 @@ def cpu_seconds(pid: int) -> float:
 @contextmanager
 def fake_upstream() -> Iterator[str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "costwarden.testing"], stdout=subprocess.PIPE, text=True, env=_env()
+        # limits its rate-limit headers never run out of (the gateway feeds them to the quotas)
+        [sys.executable, "-m", "costwarden.testing", *LIMITS],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_env(),
     )
     try:
         assert proc.stdout is not None
@@ -147,13 +157,18 @@ def serve_profiled(config: str, port: int, out: str) -> None:
 
 
 @contextmanager
-def gateway(config: Path, port: int, workers: int, profile: str | None = None) -> Iterator[tuple[str, int]]:
+def gateway(
+    config: Path, port: int, workers: int, profile: str | None = None, source: str | None = None
+) -> Iterator[tuple[str, int]]:
+    env = _env()
+    if source is not None:  # another checkout's code
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))
     if profile:
         command = [sys.executable, __file__, "--serve-profiled", str(config), str(port), profile]
     else:
         command = [sys.executable, "-m", "costwarden", "--config", str(config), "gateway"]
         command += ["--port", str(port), "--workers", str(workers)]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, env=_env())
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         asyncio.run(_wait_healthy(url))
@@ -193,20 +208,19 @@ async def _one(session: aiohttp.ClientSession, url: str, body: bytes, stream: bo
         return time.perf_counter() - started
 
 
-async def latency(direct: str, via: str, requests: int, stream: bool) -> tuple[list[float], list[float]]:
+async def latency(urls: list[str], requests: int, stream: bool) -> list[list[float]]:
+    """Seconds per request of each of `urls`, their requests interleaved (the order rotating)."""
     body = STREAM_BODY if stream else BODY
-    out: tuple[list[float], list[float]] = ([], [])
-    connector = aiohttp.TCPConnector(limit=2)
+    out: list[list[float]] = [[] for _ in urls]
+    connector = aiohttp.TCPConnector(limit=len(urls))
     async with aiohttp.ClientSession(connector=connector) as session:
-        for _ in range(50):  # warm both paths and their connections
-            await _one(session, direct, body, stream)
-            await _one(session, via, body, stream)
+        for _ in range(50):  # warm every path and its connections
+            for url in urls:
+                await _one(session, url, body, stream)
         for index in range(requests):
-            first, second = (direct, via) if index % 2 else (via, direct)
-            a = await _one(session, first, body, stream)
-            b = await _one(session, second, body, stream)
-            (out[0] if first == direct else out[1]).append(a)
-            (out[1] if first == direct else out[0]).append(b)
+            for step in range(len(urls)):
+                which = (index + step) % len(urls)
+                out[which].append(await _one(session, urls[which], body, stream))
     return out
 
 
@@ -234,16 +248,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def report_latency(label: str, direct: list[float], via: list[float]) -> None:
+def report_latency(label: str, direct: list[float], via: list[float], baseline: list[float] | None) -> None:
     d50, d99 = percentiles(direct)
-    v50, v99 = percentiles(via)
     print(f"{label}")
-    print(f"  direct   p50 {d50:6.3f} ms   p99 {d99:6.3f} ms")
-    print(f"  gateway  p50 {v50:6.3f} ms   p99 {v99:6.3f} ms")
-    print(
-        f"  added    p50 {v50 - d50:6.3f} ms   p99 {v99 - d99:6.3f} ms   (goal <= 1 ms / <= 3 ms; "
-        f"gateway/direct {v50 / d50:.2f}x at p50)"
-    )
+    print(f"  direct             p50 {d50:6.3f} ms   p99 {d99:6.3f} ms")
+    rows = [("gateway", via)] + ([("baseline gateway", baseline)] if baseline is not None else [])
+    for name, samples in rows:
+        v50, v99 = percentiles(samples)
+        print(
+            f"  {name:18s} p50 {v50:6.3f} ms   p99 {v99:6.3f} ms   added p50 {v50 - d50:6.3f} ms   "
+            f"p99 {v99 - d99:6.3f} ms   ({v50 / d50:.2f}x direct at p50; goal <= 1 ms / <= 3 ms added)"
+        )
 
 
 AREAS = (
@@ -282,6 +297,62 @@ def profile_areas(path: str) -> None:
         print(f"  {label:50s} {100 * own / whole:5.1f}%")
 
 
+def parts(db: str, count: int = 1000) -> None:
+    """CPU time per call of the steps the gateway runs around its HTTP work, each measured alone."""
+    from multidict import CIMultiDict
+
+    from costwarden.config import settings_from_mapping
+    from costwarden.core.calls import CallRequest
+    from costwarden.core.usage import Attribution, Usage
+    from costwarden.warden import Warden
+
+    headers = CIMultiDict(
+        {
+            "x-request-id": "req_1",
+            "x-ratelimit-limit-requests": "10000",
+            "x-ratelimit-remaining-requests": "9999",
+            "x-ratelimit-reset-requests": "6ms",
+            "x-ratelimit-limit-tokens": "2000000",
+            "x-ratelimit-remaining-tokens": "1999000",
+            "x-ratelimit-reset-tokens": "1m30s",
+            "content-type": "application/json",
+        }
+    )
+    payload = json.loads(BODY)
+
+    def request() -> CallRequest:
+        return CallRequest(
+            provider="openai", model="gpt-5-mini", attribution=Attribution(), input_tokens=20, max_tokens=64
+        )
+
+    def timed(label: str, step: Callable[[], object]) -> None:
+        step()
+        started = time.process_time()
+        for _ in range(count):
+            step()
+        print(f"  {label:52s} {(time.process_time() - started) / count * 1e6:8.1f} us")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        database = "memory://" if db == "memory" else f"sqlite:///{Path(tmp) / 'parts.db'}"
+        budgets = [{"id": "bench", "period": "month", "cost_usd": "1000000"}]
+        settings = settings_from_mapping({"database": database, "budgets": budgets})
+        with Warden(settings) as warden:
+            print(f"CPU time per call of each step alone, storage {db}, {count} calls each:")
+            timed("body JSON parse", lambda: json.loads(BODY))
+            timed("input estimate", lambda: warden.estimator.estimate("gpt-5-mini", payload))
+            timed("rate-limit headers read into the quotas", lambda: warden.quotas.observe("openai", headers))
+            admitted = [warden.admit(request()) for _ in range(count + 1)]
+            timed(
+                "admission (worst case reserved on the budget)",
+                lambda: admitted.append(warden.admit(request())),
+            )
+            pending = iter(admitted)
+            timed(
+                "settlement (event appended, reservation replaced)",
+                lambda: warden.settle(next(pending), Usage(input_tokens=20, output_tokens=9)),
+            )
+
+
 def main() -> None:
     if len(sys.argv) == 5 and sys.argv[1] == "--serve-profiled":
         serve_profiled(sys.argv[2], int(sys.argv[3]), sys.argv[4])
@@ -294,30 +365,53 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--db", choices=("memory", "sqlite"), default="sqlite")
     parser.add_argument("--profile", default=None)
+    parser.add_argument("--baseline-src", default=None, help="another checkout's src, run beside this one")
+    parser.add_argument("--parts", action="store_true", help="the per-call steps' CPU time, each alone")
     args = parser.parse_args()
+    if args.parts:
+        parts(args.db)
+        return
     with tempfile.TemporaryDirectory() as tmp, fake_upstream() as upstream:
         folder = Path(tmp)
         database = "memory://" if args.db == "memory" else f"sqlite:///{folder / 'bench.db'}"
         config = write_config(folder, upstream, database)
         print(f"fake upstream {upstream}; storage {args.db}; one budget on every call")
-        with gateway(config, free_port(), 1, args.profile) as (url, pid):
-            direct, via = asyncio.run(latency(upstream, url, args.requests, stream=False))
-            report_latency(f"plain chat completion, {args.requests} sequential requests each", direct, via)
-            direct, via = asyncio.run(latency(upstream, url, args.requests // 2, stream=True))
-            report_latency(f"stream, time to first byte, {args.requests // 2} requests each", direct, via)
+        with contextlib.ExitStack() as stack:
+            url, pid = stack.enter_context(gateway(config, free_port(), 1, args.profile))
+            urls = [upstream, url]
+            if args.baseline_src:
+                (folder / "baseline").mkdir()
+                base_db = "memory://" if args.db == "memory" else f"sqlite:///{folder / 'baseline.db'}"
+                base_config = write_config(folder / "baseline", upstream, base_db)
+                base_url, base_pid = stack.enter_context(
+                    gateway(base_config, free_port(), 1, source=args.baseline_src)
+                )
+                urls.append(base_url)
+            plain = asyncio.run(latency(urls, args.requests, stream=False))
+            label = f"plain chat completion, {args.requests} requests each, interleaved"
+            report_latency(label, plain[0], plain[1], plain[2] if args.baseline_src else None)
+            streams = asyncio.run(latency(urls, args.requests // 2, stream=True))
+            label = f"stream, time to first byte, {args.requests // 2} requests each, interleaved"
+            report_latency(label, streams[0], streams[1], streams[2] if args.baseline_src else None)
             base = asyncio.run(throughput(upstream, args.seconds, args.concurrency))
-            cpu0 = cpu_seconds(pid)
-            served = asyncio.run(throughput(url, args.seconds, args.concurrency))
-            cpu = cpu_seconds(pid) - cpu0
-        print(f"throughput at concurrency {args.concurrency}, {args.seconds:.0f} s each")
-        print(f"  direct               {base / args.seconds:8.0f} req/s")
-        rate1 = served / args.seconds
-        per_request = cpu / served * 1e3
-        print(
-            f"  gateway, 1 worker    {rate1:8.0f} req/s   ({rate1 / (base / args.seconds):.2f}x direct; "
-            f"gateway CPU {per_request:.3f} ms per request = {1000 / per_request:.0f} req/s per busy core; "
-            "goal >= 1,300)"
-        )
+            print(f"throughput at concurrency {args.concurrency}, {args.seconds:.0f} s each")
+            print(f"  direct               {base / args.seconds:8.0f} req/s")
+            measured = [("gateway, 1 worker", url, pid)]
+            if args.baseline_src:
+                measured.append(("baseline, 1 worker", base_url, base_pid))
+            rate1 = 0.0
+            for name, where, process in measured:
+                cpu0 = cpu_seconds(process)
+                served = asyncio.run(throughput(where, args.seconds, args.concurrency))
+                cpu = cpu_seconds(process) - cpu0
+                rate = served / args.seconds
+                rate1 = rate1 or rate
+                per_request = cpu / served * 1e3
+                print(
+                    f"  {name:20s} {rate:8.0f} req/s   ({rate / (base / args.seconds):.2f}x direct; gateway "
+                    f"CPU {per_request:.3f} ms per request = {1000 / per_request:.0f} req/s per busy core; "
+                    "goal >= 1,300)"
+                )
         if not args.profile:
             with gateway(config, free_port(), 2) as (url2, pid2):
                 cpu0 = cpu_seconds(pid2)

@@ -93,3 +93,31 @@ def test_reused_response_ids_like_ollama() -> None:
         assert seen == {"chatcmpl-0", "chatcmpl-1", "chatcmpl-2"}
     with pytest.raises(ValueError, match="response_ids"):
         FakeProvider(response_ids=0)
+
+
+def test_run_from_the_command_line_with_the_limits_its_headers_announce() -> None:
+    import signal
+    import subprocess
+    import sys
+
+    command = [
+        sys.executable,
+        "-m",
+        "costwarden.testing",
+        "--rate-limit-requests",
+        "50",
+        "--rate-limit-tokens",
+        "7000",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        body = {"model": "gpt-5", "messages": [{"role": "user", "content": "hi"}]}
+        status, headers, _ = post(f"{url}/v1/chat/completions", body)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=10)
+    assert status == 200
+    assert (headers["x-ratelimit-limit-requests"], headers["x-ratelimit-remaining-requests"]) == ("50", "49")
+    assert (headers["x-ratelimit-limit-tokens"], headers["x-ratelimit-remaining-tokens"]) == ("7000", "6000")

@@ -11,8 +11,8 @@ arrives, and settle exactly one event.
 4. A plain response is passed back with the upstream's status and headers; a stream is forwarded chunk by
    chunk as it arrives. A client that hangs up mid-stream cancels the upstream request.
 5. Settlement: the reported usage (or, for a broken or abandoned stream, what was used as far as known),
-   the upstream's request id and rate-limit headers; an upstream error is passed back unchanged and
-   recorded as a failed call.
+   the upstream's request id and rate-limit headers (read once the answer is on its way, off the event
+   loop on a database); an upstream error is passed back unchanged and recorded as a failed call.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from costwarden.gateway.sse import SseReader
 from costwarden.gateway.translate import Translation, Untranslatable
 from costwarden.gateway.translations import translation_for
 from costwarden.gateway.upstream import Upstreams, request_headers, response_headers
-from costwarden.integrations.call import TrackedCall
+from costwarden.integrations.call import TrackedCall, request_id_of_headers
 from costwarden.integrations.kinds import Kind
 from costwarden.integrations.providers.openai import CHAT
 
@@ -221,10 +221,9 @@ class Forwarder:
             raise
         try:
             status = response.status
-            try:
-                call.headers(response.headers, status)
-            except Exception:  # rate-limit bookkeeping never breaks a call
-                log.exception("could not read the upstream's rate-limit headers")
+            request_id = request_id_of_headers(response.headers)
+            if request_id is not None:
+                call.provider_request_id = request_id
             content_type = response.headers.get("content-type", "")
             if status < 400 and content_type.startswith("text/event-stream"):
                 await self._stream(plan, call, response, receive, send)
@@ -247,6 +246,7 @@ class Forwarder:
         headers.append((b"content-length", str(len(client_data)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": client_data, "more_body": False})
+        self.settler.submit(_observe_quota, call, response.headers, status)
         if status >= 400:
             self.settler.submit(call.settle, Usage(), status=EventStatus.ERROR)
         else:
@@ -263,11 +263,15 @@ class Forwarder:
         watch = _DisconnectWatch(receive, task)
         reason = "done"
         error: BaseException | None = None
+        observed = False
         try:
             async for chunk in response.content.iter_any():
                 out = reader.feed(chunk)
                 if out:
                     await send({"type": "http.response.body", "body": out, "more_body": True})
+                if not observed:  # once the first bytes are on their way
+                    observed = True
+                    self.settler.submit(_observe_quota, call, response.headers, response.status)
             tail = reader.flush()
             watch.stop()
             await send({"type": "http.response.body", "body": tail, "more_body": False})
@@ -401,6 +405,15 @@ def _outgoing(
     if rewrite:
         return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode(), hide
     return body, hide
+
+
+def _observe_quota(call: TrackedCall, headers: Any, status: int) -> None:
+    """Feed an upstream answer's rate-limit headers (and a 429) to the quotas: after the answer has gone
+    out, on the settlement thread when there is one, before the call is settled."""
+    try:
+        call.headers(headers, status)
+    except Exception:  # rate-limit bookkeeping never breaks a call
+        log.exception("could not read the upstream's rate-limit headers")
 
 
 def _settle_plain(kind: Kind, call: TrackedCall, data: bytes) -> None:

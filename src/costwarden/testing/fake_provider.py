@@ -317,8 +317,18 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(description="A fake OpenAI/Anthropic provider on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--rate-limit-requests", type=int, default=None, help="the request limit its headers announce"
+    )
+    parser.add_argument(
+        "--rate-limit-tokens", type=int, default=None, help="the token limit its headers announce"
+    )
     args = parser.parse_args(argv)
     with FakeProvider(port=args.port) as fake:
+        if args.rate_limit_requests is not None:
+            fake.rate_limit_requests = args.rate_limit_requests
+        if args.rate_limit_tokens is not None:
+            fake.rate_limit_tokens = args.rate_limit_tokens
         print(fake.base_url, flush=True)
         try:
             while True:

@@ -73,3 +73,24 @@ def test_the_cli_exits_2_naming_the_key(tmp_path: Path, capsys: pytest.CaptureFi
     err = capsys.readouterr().err
     assert code == 2
     assert f"{path}: providers[0].cost_tier: no tier 'x'" in err
+
+
+def test_a_fallback_to_a_tier_names_a_tier_of_the_providers(tmp_path: Path) -> None:
+    providers = [
+        {"name": "anthropic", "models": ["claude-sonnet-4-5"], "cost_tier": "high"},
+        {"name": "openai", "models": [{"name": "gpt-5-mini", "cost_tier": "low"}, "gpt-5"]},
+    ]
+    budget = {"id": "b", "period": "day", "cost_usd": 1, "action": "fallback", "fallback": ["tier:low"]}
+    settings = settings_from_mapping({"providers": providers, "budgets": [budget]})
+    assert settings.budgets[0].fallback == ["tier:low"]
+    path = tmp_path / "c.yaml"
+    import yaml
+
+    budget["fallback"] = ["local", "tier:medium"]
+    path.write_text(yaml.safe_dump({"providers": providers, "budgets": [budget]}), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value) == (
+        f"{path}: budgets[0].fallback[1]: fallback 'tier:medium' names a tier no provider or model under "
+        "`providers:` has as its cost_tier (named: high, low)"
+    )

@@ -311,6 +311,15 @@ def _fallback_problem(item: str, settings: Settings, catalog: list[Any]) -> str 
         if item[5:] in _PROVIDER_KINDS:
             return None
         return f"unknown provider kind in {item!r}; use kind:{', kind:'.join(_PROVIDER_KINDS)}"
+    if item.startswith("tier:"):
+        named = sorted({tier for _, tier in cost_tier_keys(settings)})
+        if item[5:] in named:
+            return None
+        listed_tiers = f" (named: {', '.join(named)})" if named else ""
+        return (
+            f"fallback {item!r} names a tier no provider or model under `providers:` has as its "
+            f"cost_tier{listed_tiers}"
+        )
     if "/" not in item:
         if item in listed:
             return None

@@ -63,6 +63,8 @@ def test_spec_expansion() -> None:
         ("ollama", "llama3"),
     ]
     assert len(reg.expand(["chain"])) == 4
+    assert pairs(reg.expand(["tier:high"])) == [("anthropic", "claude-sonnet-4-5")]
+    assert reg.expand(["tier:low"]) == []
 
 
 def test_candidates_filter_capabilities_context_and_the_refused_route() -> None:

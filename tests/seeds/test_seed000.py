@@ -204,7 +204,8 @@ subscriptions:
 
 
 def test_an_exhausted_quota_degrades_to_a_cheaper_provider_and_tells_the_user(seed: Walk) -> None:
-    """Requests per minute on the premium route; past it, calls go to the cheap one and an alert says so."""
+    """Requests per minute on the high-tier route; past it, calls go to a route of the low tier (cost tiers
+    bridge the routes and their economics) and an alert says so."""
     seed.write_config(
         "config.yaml",
         """\
@@ -212,7 +213,7 @@ providers:
   - {name: anthropic, models: [claude-sonnet-4-5], cost_tier: high}
   - {name: openai, models: [gpt-5-mini], cost_tier: low}
 rate_limits:
-  - {provider: anthropic, requests_per_minute: 2, action: fallback, fallback: [openai/gpt-5-mini]}
+  - {provider: anthropic, requests_per_minute: 2, action: fallback, fallback: ["tier:low"]}
 """,
     )
     ask = CallRequest(provider="anthropic", model="claude-sonnet-4-5", input_tokens=1_000, max_tokens=500)

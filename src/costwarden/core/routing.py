@@ -10,7 +10,8 @@
         priority: 10              # lower comes first in a chain
 
 A fallback spec (a budget's `fallback:` list) names routes: `provider/model`, `provider` (its first model),
-`local` (every local provider), `kind:subscription`, or `chain` (every route, by priority). A candidate is
+`local` (every local provider), `kind:subscription`, `tier:low` (every route whose `cost_tier` is `low`), or
+`chain` (every route, by priority). A candidate is
 skipped when it lacks a capability the call needs, cannot hold the call's tokens, or is the route that was
 refused; the budgets then decide which of the remaining candidates has room.
 """
@@ -174,6 +175,8 @@ class ProviderRegistry:
                 found = [r for r in self.routes if r.local]
             elif item.startswith("kind:"):
                 found = [r for r in self.routes if r.kind == item[5:]]
+            elif item.startswith("tier:"):
+                found = [r for r in self.routes if r.cost_tier == item[5:]]
             elif "/" in item:
                 provider, _, model = item.partition("/")
                 found = [self.route(provider, model)]

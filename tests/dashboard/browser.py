@@ -1,6 +1,6 @@
 """A real headless Chromium (Debian's `chromium` and `chromium-driver`) driven by Selenium; a missing browser
 skips the page tests locally and fails them under `CI=true`. Screenshots go to `build/screenshots/` of the
-checkout (`COSTWARDEN_SCREENSHOTS` to choose another folder)."""
+checkout (`DASHBOARD_SCREENSHOTS` to choose another folder)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def _in_ci() -> bool:
 
 
 def screenshot_dir() -> Path:
-    folder = Path(os.environ.get("COSTWARDEN_SCREENSHOTS") or ROOT / "build" / "screenshots")
+    folder = Path(os.environ.get("DASHBOARD_SCREENSHOTS") or ROOT / "build" / "screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

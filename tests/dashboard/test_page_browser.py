@@ -1,10 +1,13 @@
 """The dashboard in a real headless Chromium: it loads without console errors, its figures equal the API's
 for the same question, a filter updates the chart and the URL, a budget pushed past its limit turns red
 without a reload, a session's drill-down lists its calls; screenshots at 1280x800 and 390x844 are saved to
-`build/screenshots/` (see `browser.py`)."""
+`build/screenshots/` (see `browser.py`); with `DASHBOARD_DOCS_SCREENSHOT=1` the wide one also becomes
+docs/dashboard.png."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +20,8 @@ from costwarden.reports.formats import usd
 
 from .browser import chrome, console_errors, loaded, screenshot_dir, wait_for
 from .world import Served, served_dashboard
+
+DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +70,29 @@ def test_loads_without_console_errors(site: Served, driver: Any) -> None:
     assert console_errors(driver) == []
 
 
+def test_screenshots(site: Served, driver: Any) -> None:
+    folder = screenshot_dir()
+    _open(driver, site)
+    wide = folder / "dashboard-1280x800.png"
+    assert driver.save_screenshot(str(wide))
+    with chrome(390, 844) as phone:
+        phone.get(f"{site.url}/")
+        loaded(phone)
+        width = phone.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 390, f"the page is {width}px wide at 390px"
+        narrow = folder / "dashboard-390x844.png"
+        assert phone.save_screenshot(str(narrow))
+        height = phone.execute_script("return document.documentElement.scrollHeight")
+        metrics = {"width": 390, "height": height, "deviceScaleFactor": 1, "mobile": True}
+        phone.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+        assert phone.save_screenshot(str(folder / "dashboard-390-whole-page.png"))
+        assert console_errors(phone) == []
+    for path in (wide, narrow):
+        assert Path(path).stat().st_size > 10_000
+    if os.environ.get("DASHBOARD_DOCS_SCREENSHOT"):  # docs/dashboard.png is this run's wide screenshot
+        shutil.copyfile(wide, DOCS_SCREENSHOT)
+
+
 def test_top_row_equals_the_api_to_the_cent(site: Served, driver: Any) -> None:
     _open(driver, site)
     overview = site.get("/api/v1/overview")
@@ -107,6 +135,17 @@ def test_chart_and_table_equal_the_api(site: Served, driver: Any) -> None:
     assert [r.find_elements("css selector", "td")[0].get_attribute("data-v") for r in rows] == [
         r["cost"] for r in ranked["rows"]
     ]
+
+
+def test_a_day_is_drawn_by_the_hour(site: Served, driver: Any) -> None:
+    _open(driver, site, "?period=today&stack=model")
+    hourly = site.get("/api/v1/usage/trends", period="today", interval="hour", stack="model")
+    columns = _css(driver, "svg.chart rect.col")
+    assert len(columns) == 24
+    assert [c.get_attribute("data-day") for c in columns] == [r["hour"] for r in hourly["rows"]]
+    assert [c.get_attribute("data-exact") for c in columns] == [r["cost"] for r in hourly["rows"]]
+    assert _exact(_one(driver, "[data-field=range-total]")) == hourly["total_cost"]
+    assert not _css(driver, "svg.chart line.budget"), "no daily budget line on hourly bars"
 
 
 def test_hover_shows_the_day_figures(site: Served, driver: Any) -> None:
@@ -233,23 +272,6 @@ def test_sorting_and_keyboard(site: Served, driver: Any) -> None:
     driver.execute_script("arguments[0].focus()", column)
     tip = _one(driver, "#tip")
     wait_for(tip.is_displayed, what="the tip on focus")
-
-
-def test_screenshots(site: Served, driver: Any) -> None:
-    folder = screenshot_dir()
-    _open(driver, site)
-    wide = folder / "dashboard-1280x800.png"
-    assert driver.save_screenshot(str(wide))
-    with chrome(390, 844) as phone:
-        phone.get(f"{site.url}/")
-        loaded(phone)
-        width = phone.execute_script("return document.documentElement.scrollWidth")
-        assert width <= 390, f"the page is {width}px wide at 390px"
-        narrow = folder / "dashboard-390x844.png"
-        assert phone.save_screenshot(str(narrow))
-        assert console_errors(phone) == []
-    for path in (wide, narrow):
-        assert Path(path).stat().st_size > 10_000
 
 
 def test_acknowledge_an_alert(site: Served, driver: Any) -> None:

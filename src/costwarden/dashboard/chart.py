@@ -1,6 +1,6 @@
-"""The cost-over-time chart as SVG, drawn on the server: one bar per day stacked by the values of one field
-(the most expensive few by name, the rest as `other`), the budget line, and per day a focusable column
-whose tip gives the exact figures."""
+"""The cost-over-time chart as SVG, drawn on the server: one bar per day (or hour) stacked by the values of
+one field (the most expensive few by name, the rest as `other`), the budget line, and per bar a focusable
+column whose tip gives the exact figures."""
 
 from __future__ import annotations
 
@@ -77,6 +77,11 @@ def series_of(stacks: list[Totals]) -> list[Series]:
     return out
 
 
+def _short(label: str) -> str:
+    """An axis label: `11-23` for a day, `14h` for an hour."""
+    return f"{label[11:13]}h" if "T" in label else label[5:]
+
+
 def _nice_top(largest: Decimal) -> Decimal:
     """A round axis maximum at or above `largest`."""
     if largest <= 0:
@@ -103,6 +108,7 @@ def stacked_bars(days: list[Totals], series: list[Series], budget: BudgetLine | 
     def y(value: Decimal) -> float:
         return TOP + plot_h - float(value / top) * plot_h
 
+    labels: list[str] = []
     parts: list[str] = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="group" aria-label="{esc(title)}" '
         'preserveAspectRatio="none">'
@@ -141,19 +147,19 @@ def stacked_bars(days: list[Totals], series: list[Series], budget: BudgetLine | 
             f'data-exact="{money(day.cost)}"/>'
         )
         if index % label_every == 0:
-            parts.append(
-                f'<text class="axis" x="{x0 + step / 2:.1f}" y="{HEIGHT - 10}" text-anchor="middle">'
-                f"{esc(label[5:])}</text>"
-            )
+            labels.append(_label("xlab", x0 + step / 2, HEIGHT - BOTTOM + 4, _short(label)))
     if budget is not None:
         by = y(budget.amount)
         parts.append(
             f'<line class="budget" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{by:.1f}" y2="{by:.1f}" '
             f'data-exact="{money(budget.amount)}"/>'
         )
-        parts.append(
-            f'<text class="budget-label" x="{LEFT + 6}" y="{by - 5:.1f}" text-anchor="start">'
-            f"{esc(budget.label)} {esc(usd(budget.amount))}</text>"
-        )
+        labels.append(_label("blab", LEFT + 6, by, f"{budget.label} {usd(budget.amount)}"))
     parts.append("</svg>")
-    return "".join(parts)
+    return "".join(parts) + "".join(labels)
+
+
+def _label(kind: str, x: float, y: float, text: str) -> str:
+    """An axis or budget label as HTML over the SVG (which stretches to the width; text must not)."""
+    where = f"left:{x * 100 / WIDTH:.2f}%;top:{y * 100 / HEIGHT:.2f}%"
+    return f'<span class="{kind}" aria-hidden="true" style="{where}">{esc(text)}</span>'

@@ -16,7 +16,7 @@ from costwarden.storage.ledger import WhereValue
 from costwarden.views.periods import PeriodFlags
 from costwarden.warden import Warden
 
-__all__ = ["PageQuery", "DEFAULT_PERIOD", "API_PARAMS", "TABLES", "FILTER_FIELDS"]
+__all__ = ["PageQuery", "DEFAULT_PERIOD", "API_PARAMS", "TABLES"]
 
 DEFAULT_PERIOD = "last-30-days"
 API_PARAMS: tuple[str, ...] = (
@@ -35,7 +35,6 @@ API_PARAMS: tuple[str, ...] = (
     "where",
 )
 """The page's query parameters that are the API's (passed on as they are to the CSV links)."""
-FILTER_FIELDS: tuple[str, ...] = ("project", "agent", "model", "provider", "user", "tag")
 TABLES: dict[str, str] = {
     "projects": "Projects",
     "agents": "Agents",
@@ -43,6 +42,7 @@ TABLES: dict[str, str] = {
     "providers": "Providers",
     "users": "Users",
     "sessions": "Sessions",
+    "runs": "Runs",
 }
 
 

@@ -97,10 +97,7 @@ def _budgets(page: PageQuery) -> tuple[str, int]:
             "p", "No budgets. Set one with `costwarden budget set` or PUT /api/v1/limits.", class_="muted"
         ), 0
     rows.sort(key=lambda r: (r.status.state != "exhausted", -r.status.percent, r.status.policy.id))
-    head = "".join(
-        tag("th", esc(h), scope="col")
-        for h in ("Budget", "Period", "Used", "Reserved", "Projected", "Resets", "State")
-    )
+    head = "".join(tag("th", esc(h), scope="col") for h in ("Budget", "Used", "State · resets"))
     table = tag(
         "table",
         tag("thead", tag("tr", head)) + tag("tbody", "".join(_budget_row(r, page) for r in rows)),

@@ -67,6 +67,9 @@ def session_panel(page: PageQuery, session: str) -> str:
             tag("td", when(c.occurred_at, page.tz))
             + tag("td", esc(f"{c.provider} / {c.model}"))
             + tag("td", esc(c.status), class_="status" + (" failed" if c.status != "ok" else ""))
+            + tag("td", count(c.input_tokens))
+            + tag("td", count(c.output_tokens))
+            + tag("td", "—" if c.duration_ms is None else esc(f"{c.duration_ms / 1000:.1f} s"))
             + tag("td", amount(c.cost))
             + tag("td", tag("code", esc(c.provider_response_id or "—")))
             + tag("td", tag("code", esc(c.provider_request_id or "—"))),
@@ -83,7 +86,17 @@ def session_panel(page: PageQuery, session: str) -> str:
                 "tr",
                 "".join(
                     tag("th", h, scope="col")
-                    for h in ("Time", "Model", "Status", "Cost", "Response id", "Request id")
+                    for h in (
+                        "Time",
+                        "Model",
+                        "Status",
+                        "In",
+                        "Out",
+                        "Duration",
+                        "Cost",
+                        "Response id",
+                        "Request id",
+                    )
                 ),
             ),
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from costwarden.budgets.status import budget_status
 from costwarden.core.periods import PeriodKind
 from costwarden.dashboard.chart import BudgetLine, series_of, stacked_bars
 from costwarden.dashboard.context import TABLES, PageQuery
@@ -14,7 +15,7 @@ from costwarden.dashboard.html import amount, count, esc, pct, tag
 from costwarden.errors import ConfigError
 from costwarden.reports.formats import money
 from costwarden.storage.ledger import Totals
-from costwarden.views.budget_status import budget_status_view
+from costwarden.views.budget_status import BudgetStatusRow, engine_of
 from costwarden.views.overview import card_budget
 from costwarden.views.periods import PeriodFlags
 from costwarden.views.top import TopQuery, TopResult, top
@@ -49,8 +50,8 @@ def _switch(name: str, choices: dict[str, str], current: str, label: str) -> str
 
 
 def _daily_budget(page: PageQuery) -> BudgetLine | None:
-    try:
-        rows = budget_status_view(page.warden, page.now).rows
+    try:  # the counters alone (no projection): the line is the limit
+        rows = [BudgetStatusRow(s, None) for s in budget_status(engine_of(page.warden), page.now)]
     except ConfigError:
         return None
     if page.caller.restricted:
@@ -63,14 +64,19 @@ def _daily_budget(page: PageQuery) -> BudgetLine | None:
 
 
 def chart_panel(page: PageQuery) -> str:
+    period = page.period()
+    interval = "hour" if period.end - period.start <= timedelta(days=1, hours=1) else "day"
     result = trends(
         page.warden,
-        TrendsQuery(interval="day", period=page.period_flags, where=page.where, stack=page.stack),
+        TrendsQuery(interval=interval, period=page.period_flags, where=page.where, stack=page.stack),
     )
     series = series_of(result.stacks)
-    title = f"Cost per day, {result.period.label}, by {page.stack}"
-    svg = stacked_bars(result.rows, series, _daily_budget(page), title=title)
+    title = f"Cost per {interval}, {result.period.label}, by {page.stack}"
+    budget = _daily_budget(page) if interval == "day" else None
+    svg = stacked_bars(result.rows, series, budget, title=title)
     unpriced = sum(r.unpriced_events for r in result.rows)
+    csv_path = "/usage/daily" if interval == "day" else "/usage/trends"
+    csv_extra = () if interval == "day" else (("interval", "hour"),)
     legend = "".join(
         tag(
             "li",
@@ -97,8 +103,8 @@ def chart_panel(page: PageQuery) -> str:
     csv = tag(
         "a",
         "CSV",
-        href=page.api("/usage/daily", ("stack", page.stack), ("format", "csv")),
-        data_download=f"daily-by-{page.stack}.csv",
+        href=page.api(csv_path, *csv_extra, ("stack", page.stack), ("format", "csv")),
+        data_download=f"{interval}-by-{page.stack}.csv",
         class_="csv",
     )
     head = tag(

@@ -41,6 +41,10 @@ class SessionCall:
     cost: Decimal
     provider_response_id: str | None
     provider_request_id: str | None
+    input_tokens: int = 0
+    """Every input token (cache reads and writes included)."""
+    output_tokens: int = 0
+    duration_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +112,9 @@ def session_detail(session: str, events: Iterable[UsageEvent]) -> SessionDetail:
                 cost=event.cost_total,
                 provider_response_id=event.provider_response_id,
                 provider_request_id=event.provider_request_id,
+                input_tokens=event.usage.total_input_tokens,
+                output_tokens=event.usage.output_tokens,
+                duration_ms=event.duration_ms,
             )
         )
         a = event.attribution

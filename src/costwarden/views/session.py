@@ -88,6 +88,9 @@ class SessionResult:
                     "cost": money(call.cost),
                     "provider_response_id": call.provider_response_id,
                     "provider_request_id": call.provider_request_id,
+                    "input_tokens": call.input_tokens,
+                    "output_tokens": call.output_tokens,
+                    "duration_ms": call.duration_ms,
                 }
                 for call in detail.calls
             ],

@@ -1,4 +1,5 @@
-"""Cost over time: one row per local day, week or month of a period (default: the last 30 days).
+"""Cost over time: one row per local hour (periods of up to 7 days), day, week or month of a period
+(default: the last 30 days).
 `trends(warden, TrendsQuery(...))` answers `costwarden trends`; `TrendsResult.to_json()` is
 `costwarden.trends/1`."""
 
@@ -6,13 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from costwarden.reports.charts import series
 from costwarden.reports.formats import money, period_json, rows_csv, totals_json
-from costwarden.reports.periods import Period
+from costwarden.reports.periods import Period, local_bucket
 from costwarden.storage.ledger import EventQuery, Totals, WhereValue
+from costwarden.storage.totals import empty_totals
 from costwarden.views.basis import Basis, basis_of
 from costwarden.views.errors import QueryError
 from costwarden.views.periods import NO_PERIOD, PeriodFlags
@@ -24,9 +28,11 @@ if TYPE_CHECKING:
 __all__ = ["TRENDS_SCHEMA", "INTERVALS", "STACKS", "TrendsQuery", "TrendsResult", "trends"]
 
 TRENDS_SCHEMA = "costwarden.trends/1"
-INTERVALS: tuple[str, ...] = ("day", "week", "month")
+INTERVALS: tuple[str, ...] = ("hour", "day", "week", "month")
+MAX_HOURLY = timedelta(days=7)
+"""The longest period `hour` rows are given for."""
 STACKS: tuple[str, ...] = ("project", "agent", "model", "provider", "user")
-"""What each day's cost can be split by (`stack`, daily rows only)."""
+"""What each day's (or hour's) cost can be split by (`stack`, daily and hourly rows only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +96,22 @@ class TrendsResult:
         return rows_csv(self.rows, (self.interval,))
 
 
+def hourly(rows_by_hour: list[Totals], period: Period, tz: ZoneInfo) -> list[Totals]:
+    """Rows keyed by local hour (`YYYY-MM-DDTHH`), one per local hour of the period in time order (zeros
+    where nothing was spent; an hour that repeats when clocks go back is one row)."""
+    summed = {row.key: row for row in rows_by_hour}
+    out: list[Totals] = []
+    seen: set[str] = set()
+    at = period.start
+    while at < period.end:
+        label = local_bucket(at, "hour", tz)
+        if label not in seen:
+            seen.add(label)
+            out.append(summed.get((label,), empty_totals((label,))))
+        at += timedelta(hours=1)
+    return out
+
+
 def trends(warden: Warden, query: TrendsQuery) -> TrendsResult:
     """The period's cost per interval, from one snapshot of the ledger."""
     if query.interval not in INTERVALS:
@@ -97,16 +119,23 @@ def trends(warden: Warden, query: TrendsQuery) -> TrendsResult:
     if query.stack is not None:
         if query.stack not in STACKS:
             raise QueryError(f"cannot stack by {query.stack!r}; choose {', '.join(STACKS)}", "--stack")
-        if query.interval != "day":
-            raise QueryError("a stack splits daily rows only (interval day)", "--stack")
-    period = query.period.resolve(warden.settings.tz, default="last-30-days", at=warden.clock.now())
+        if query.interval not in ("hour", "day"):
+            raise QueryError("a stack splits daily or hourly rows only (interval day or hour)", "--stack")
+    tz = warden.settings.tz
+    period = query.period.resolve(tz, default="last-30-days", at=warden.clock.now())
+    if query.interval == "hour" and (period.is_unbounded or period.end - period.start > MAX_HOURLY):
+        raise QueryError("hourly rows are for periods of at most 7 days", "--interval")
     aggregator = aggregator_of(warden)
     every = EventQuery(start=period.start, end=period.end, where=filters_of(warden, query.where))
     by = ("month",) if query.interval == "month" else ("day",)  # old months may be kept only as months
+    bucket = "hour" if query.interval == "hour" else "day"
     with aggregator.snapshot():
-        rows = series(aggregator.totals(every, by), period, query.interval)
+        if query.interval == "hour":
+            rows = hourly(aggregator.totals(every, ("hour",)), period, tz)
+        else:
+            rows = series(aggregator.totals(every, by), period, query.interval)
         basis = basis_of(warden, aggregator, every, min(warden.clock.now(), period.end))
-        stacks = (
-            [r for r in aggregator.totals(every, ("day", query.stack)) if r.events] if query.stack else []
-        )
+        stacks = []
+        if query.stack is not None:
+            stacks = [r for r in aggregator.totals(every, (bucket, query.stack)) if r.events]
     return TrendsResult(query.interval, period, rows, basis, query.stack, stacks)

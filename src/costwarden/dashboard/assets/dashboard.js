@@ -3,7 +3,7 @@
 "use strict";
 (() => {
   const KEY = "costwarden.key";
-  const FILTERS = ["project", "agent", "model", "provider", "user", "tag"];
+  const FILTERS = ["project", "agent", "model", "provider", "user", "run", "tag"];
   const PAGE = ["period", "start", "end", ...FILTERS, "stack", "table"];
   const POLL_MS = Number(document.documentElement.dataset.pollMs || 0) || 5000;
   const $ = (sel, root = document) => root.querySelector(sel);
@@ -123,9 +123,11 @@
       $("#login").hidden = true;
       $("#main").hidden = false;
       $("#logout").hidden = !key();
-      const panels = $$("[data-panel]");
+      // the figures first; the slower suggestions after them
+      const panels = $$("[data-panel]:not([data-later])");
       await Promise.all([...panels.map(loadPanel), loadSession()]);
       restoreSorts();
+      await Promise.all($$("[data-panel][data-later]").map(loadPanel));
       document.body.dataset.loaded = String(Date.now());
       say("");
       if (version === null) version = await currentVersion();

@@ -1,4 +1,4 @@
-"""Config values that used to be accepted and then misbehaved (issue 8, item 7): fallback routes naming no
+"""Config values that used to be accepted and then misbehaved: fallback routes naming no
 provider, thresholds written as fractions, notice templates that only fail when a call is refused."""
 
 from __future__ import annotations

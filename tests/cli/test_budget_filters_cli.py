@@ -1,4 +1,4 @@
-"""Every filter of a budget is shown wherever the budget is listed (issue 8, item 7)."""
+"""Every filter of a budget is shown wherever the budget is listed."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """An event recorded after `costwarden maintain` with a time before its cut counts everywhere: `report`
 (totals, `--by`, days), `budget status`, `budget check`, `budget rebuild`, `maintain --check`, and still
-once after the next `maintain` folds it (issue 9.9), on SQLite, PostgreSQL and Redis counters."""
+once after the next `maintain` folds it, on SQLite, PostgreSQL and Redis counters."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Codex event ids are a turn's identity, not a byte offset or a file (issue 9, item 5).
+"""Codex event ids are a turn's identity, not a byte offset or a file.
 
 A rollout file whose first bytes change is read again from the start; a forked (branched) session replays
 its parent's `turn_context` and cumulative `token_count` lines with their original timestamps. Neither may

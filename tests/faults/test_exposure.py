@@ -1,4 +1,4 @@
-"""Owner-only files, masked secrets, and read commands that do not create a database (issue 9, item 11)."""
+"""Owner-only files, masked secrets, and read commands that do not create a database."""
 
 from __future__ import annotations
 

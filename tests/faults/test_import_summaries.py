@@ -1,4 +1,4 @@
-"""Honest import summaries (issue 9, item 9): inserted, replaced and unchanged events are counted
+"""Honest import summaries: inserted, replaced and unchanged events are counted
 separately, the summary's cost is the ledger's change, and events older than the retention horizon are
 refused and said so (they would never appear in reports)."""
 

@@ -1,4 +1,4 @@
-"""Random bytes and random JSON fed to every importer (issue 9, "Tests"): never an exception, and every good
+"""Random bytes and random JSON fed to every importer: never an exception, and every good
 line is imported.
 
 Each example is one log file mixing good lines (each with a unique id and a marker output count) with

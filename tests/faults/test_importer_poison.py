@@ -1,4 +1,4 @@
-"""One bad log line never stops an importer (issue 9, item 3).
+"""One bad log line never stops an importer.
 
 Poison corpora for every importer: each poison line sits between good lines in the middle of the second of
 three files. Every good line before and after it, in that file and the next, is imported; the poison is

@@ -1,4 +1,4 @@
-"""Every numeric and date input is range-checked at the door (issue 9, items 4 and 10).
+"""Every numeric and date input is range-checked at the door.
 
 Each input is tried through the Python API, the config file and the CLI: a value outside the documented
 range (`costwarden.core.limits`) is a clear error naming where it came from (a `ValidationError` naming the

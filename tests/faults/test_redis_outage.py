@@ -1,4 +1,4 @@
-"""A Redis outage never loses ledger events, and Redis is brought back in step (issue 9, items 1 and 2).
+"""A Redis outage never loses ledger events, and Redis is brought back in step.
 
 Each test starts its own `redis-server` on a free port (no persistence) and kills it: events recorded,
 settled or imported meanwhile are in the ledger, admission goes on on the SQL counters, status reads SQL,

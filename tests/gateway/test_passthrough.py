@@ -16,6 +16,7 @@ import pytest
 
 from costwarden.core.usage import EventSource, EventStatus
 from costwarden.gateway.app import Gateway
+from costwarden.gateway.config import GatewayConfig
 from costwarden.gateway.server import GatewayThread
 from costwarden.testing import FakeProvider, Reply
 from costwarden.warden import Warden
@@ -230,3 +231,24 @@ def test_mounted_under_a_path_in_another_asgi_app(
     finally:
         gw.close()
     assert len(events_of(warden, 1)) == 1
+
+
+def test_an_upstream_cookie_never_reaches_another_client(
+    fake: FakeProvider, start_gateway: Callable[..., GatewayThread], warden: Warden
+) -> None:
+    """The gateway is shared by many clients: a cookie one answer sets must not ride on the next call."""
+    by_name = fake.openai_base_url.replace("127.0.0.1", "localhost")  # cookies are kept for names, not IPs
+    config = GatewayConfig.model_validate(
+        {
+            "upstreams": [
+                {"name": "openai", "api": "openai", "base_url": by_name, "api_key_env": "TEST_OPENAI_KEY"}
+            ]
+        }
+    )
+    gateway = start_gateway(warden, config)
+    fake.enqueue(Reply(headers={"set-cookie": "session=client-a-secret; Path=/"}))
+    with openai_client(gateway.openai_base_url) as first, openai_client(gateway.openai_base_url) as second:
+        first.chat.completions.create(model="gpt-5", messages=MESSAGES)
+        second.chat.completions.create(model="gpt-5", messages=MESSAGES)
+    assert len(fake.requests) == 2
+    assert "cookie" not in fake.requests[1].headers

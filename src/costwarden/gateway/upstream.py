@@ -130,5 +130,6 @@ def _new_session() -> aiohttp.ClientSession:
         "auto_decompress": True,
         "skip_auto_headers": ("User-Agent",),
         "timeout": aiohttp.ClientTimeout(total=None, sock_connect=30),
+        "cookie_jar": aiohttp.DummyCookieJar(),  # one client's cookies never ride on another client's call
     }
     return aiohttp.ClientSession(**kwargs)

@@ -140,6 +140,18 @@ def test_wait_queues_until_the_window_frees_and_is_bounded(make_warden: MakeWard
     warden.release(held)
 
 
+def test_refuse_refuses_a_call_over_the_concurrency_limit_at_once(make_warden: MakeWarden) -> None:
+    warden = make_warden(rate_limits=[{"provider": "cloud", "max_concurrent": 1, "action": "refuse"}])
+    held = warden.admit(call())
+    started = time.monotonic()
+    with pytest.raises(BudgetExceeded) as info:
+        warden.admit(call())
+    assert time.monotonic() - started < 5  # not queued for the default 60 s max_wait
+    assert info.value.budget_id == "rate:cloud:concurrent", str(info.value)
+    warden.release(held)
+    warden.release(warden.admit(call()))  # the slot is free again
+
+
 def test_config_errors_name_the_key() -> None:
     with pytest.raises(ConfigError) as info:
         settings_from_mapping({"rate_limits": [{"provider": "cloud"}]}, "c.yaml")

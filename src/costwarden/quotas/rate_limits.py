@@ -169,6 +169,8 @@ def rate_limit_budgets(limits: list[RateLimitConfig]) -> list[BudgetConfig]:
                         "period": "total",
                         "max_concurrent": limit.max_concurrent,
                         **common,
+                        # a full concurrency budget queues its calls; `refuse` gives them no time to wait
+                        **({"queue_timeout": 0.001} if limit.action == "refuse" else {}),
                     }
                 )
             )

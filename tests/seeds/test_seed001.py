@@ -314,3 +314,43 @@ def test_usage_by_agent_carries_run_count_and_per_run_averages(seed: Walk) -> No
         ("clarifier", 0, "0.00"),
     ]
     assert "feature-dev" in seed.ok("top", "--agents")
+
+
+NOTIFICATIONS = """\
+alerts:
+  notifications:
+    - type: in_app  # Always enabled
+    - type: email
+      enabled: true
+      recipients:
+        - admin@example.com
+    - type: webhook
+      enabled: false
+      url: https://hooks.example.com/alerts
+  smtp:
+    host: 127.0.0.1
+    from: costwarden@example.com
+"""
+
+
+def test_notifications_as_written_and_a_webhook_turned_on(seed: Walk) -> None:
+    seed.write_config("config.yaml", NOTIFICATIONS)
+    with seed.warden() as warden:
+        channels = warden.settings.alerts.channels
+        assert [channel.type for channel in channels] == ["log", "email"]  # the disabled webhook is left out
+    turned_on = NOTIFICATIONS.replace("enabled: false", "enabled: true")
+    seed.write_config("config.yaml", turned_on)
+    with seed.warden() as warden:  # no secret to sign with: an unsigned incoming webhook
+        (webhook,) = [c for c in warden.settings.alerts.channels if c.type not in ("log", "email")]
+        assert webhook.type == "slack"
+    imported = seed.run("config", "import", str(seed.config))
+    assert imported.code == 0, imported.err
+    assert "unsigned; add secret: to sign" in imported.out + imported.err
+    secret = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    seed.write_config("config.yaml", turned_on.replace("alerts\n", f"alerts\n      secret: {secret}\n"))
+    with seed.warden() as warden:
+        (webhook,) = [c for c in warden.settings.alerts.channels if c.type not in ("log", "email")]
+        assert webhook.type == "webhook"
+    seed.write_config("config.yaml", turned_on.replace("alerts\n", "alerts\n      sekret: x\n"))
+    ran = seed.run("alerts")
+    assert ran.code == 2 and "alerts.notifications[2].sekret" in ran.err, ran.err

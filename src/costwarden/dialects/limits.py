@@ -189,11 +189,16 @@ def _apply_notifications(build: Builder) -> None:
             continue
         if kind not in ("email", "webhook"):
             build.fail(f"{key}.type", f"expected in_app, email or webhook, got {kind!r}")
-        allowed = ("type", "enabled", "recipients") if kind == "email" else ("type", "enabled", "url")
+        allowed = (
+            ("type", "enabled", "recipients")
+            if kind == "email"
+            else ("type", "enabled", "url", "secret", "secret_env")
+        )
         build.only(body, allowed, key)
         if not build.flag(body.get("enabled", True), f"{key}.enabled"):
             build.mapped(key, "", "enabled: false: not configured")
             continue
+        note = ""
         if kind == "email":
             recipients = body.get("recipients")
             if not isinstance(recipients, list) or not recipients:
@@ -201,9 +206,21 @@ def _apply_notifications(build: Builder) -> None:
             to = [build.text(r, f"{key}.recipients[{i}]") for i, r in enumerate(recipients)]
             channels.append({"type": "email", "to": to})
         else:
-            channels.append({"type": "webhook", "url": build.text(body.get("url"), f"{key}.url")})
+            url = build.text(body.get("url"), f"{key}.url")
+            signing = {
+                name: build.text(body[name], f"{key}.{name}")
+                for name in ("secret", "secret_env")
+                if name in body
+            }
+            if signing:  # signed JSON alerts (Standard Webhooks)
+                channels.append({"type": "webhook", "url": url, **signing})
+            else:
+                channels.append({"type": "slack", "url": url})
+                note = (
+                    'a Slack-compatible incoming webhook (POST {"text": ...}, unsigned; add secret: to sign)'
+                )
         build.result.origins[f"alerts.channels[{len(channels) - 1}]"] = key
-        build.mapped(key, f"alerts.channels[{len(channels) - 1}]")
+        build.mapped(key, f"alerts.channels[{len(channels) - 1}]", note)
     if "channels" in alerts:
         build.fail("alerts.notifications", "also given as alerts.channels; keep one of them")
     alerts["channels"] = channels

@@ -88,3 +88,27 @@ def test_the_version_changes_when_events_land(site: Served) -> None:
     )
     assert posted.status_code == 200
     assert site.get("/dashboard/version")["version"] != before
+
+
+def test_every_panel_links_its_data_as_csv(site: Served) -> None:
+    """Each CSV link of the page answers CSV whose rows are the API's JSON rows."""
+    api = site.api
+    links: dict[str, str] = {}
+    for panel in ("overview", "chart", "table", "limits", "alerts", "insights"):
+        html = api.get(f"/dashboard/panels/{panel}").text
+        found = re.findall(r'<a class="csv"[^>]*href="([^"]+)"|<a[^>]*href="([^"]+)"[^>]*class="csv"', html)
+        hrefs = [a or b for a, b in found]
+        assert hrefs, f"the {panel} panel has no CSV link"
+        links[panel] = hrefs[0].replace("&amp;", "&")
+    for panel, href in links.items():
+        response = api.get(href)
+        assert response.status_code == 200, (panel, href, response.text)
+        assert response.headers["content-type"].startswith("text/csv"), (panel, href)
+    status = api.get("/api/v1/limits/status").json()
+    rows = api.get(links["limits"]).text.splitlines()
+    assert len(rows) == len(status) + 1 and rows[0].startswith("id,scope,period,unit,limit,spent")
+    alerts = api.get("/api/v1/alerts").json()
+    assert len(api.get(links["alerts"]).text.splitlines()) == len(alerts) + 1
+    ranked = api.get("/api/v1/usage/top", params={"kind": "projects", "period": "last-30-days"}).json()
+    table = api.get(links["table"]).text.splitlines()
+    assert [line.split(",")[0] for line in table[1:]] == [r["key"]["project"] for r in ranked["rows"]]

@@ -19,7 +19,7 @@ _ALERTS = 20
 
 
 def alerts_panel(page: PageQuery) -> str:
-    link = tag("a", "JSON", href="/api/v1/alerts", data_download="alerts.json", class_="csv")
+    link = tag("a", "CSV", href="/api/v1/alerts?format=csv", data_download="alerts.csv", class_="csv")
     head = tag("div", tag("h2", "Alerts") + link, class_="panel-head")
     try:
         feed = alerts_view(page.warden, AlertsQuery(limit=_ALERTS)).alerts
@@ -68,7 +68,9 @@ def _evidence(evidence: dict[str, Any]) -> str:
 
 
 def insights_panel(page: PageQuery) -> str:
-    head_link = tag("a", "JSON", href=page.api("/insights"), data_download="insights.json", class_="csv")
+    head_link = tag(
+        "a", "CSV", href=page.api("/insights", ("format", "csv")), data_download="insights.csv", class_="csv"
+    )
     if page.caller.restricted:
         head = tag("div", tag("h2", "Insights"), class_="panel-head")
         return head + tag("p", "Insights span every project: they need an unrestricted key.", class_="muted")

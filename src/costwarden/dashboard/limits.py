@@ -155,6 +155,8 @@ def _quotas(page: PageQuery) -> str:
 
 def limits_panel(page: PageQuery) -> str:
     budgets, _ = _budgets(page)
-    link = tag("a", "JSON", href="/api/v1/limits/status", data_download="limits-status.json", class_="csv")
+    link = tag(
+        "a", "CSV", href="/api/v1/limits/status?format=csv", data_download="limits-status.csv", class_="csv"
+    )
     head = tag("div", tag("h2", "Budgets and quotas") + link, class_="panel-head")
     return head + budgets + _quotas(page)

@@ -4,6 +4,7 @@ and cost by slice; failures stand out."""
 from __future__ import annotations
 
 from decimal import Decimal
+from urllib.parse import quote
 
 from costwarden.dashboard.context import PageQuery
 from costwarden.dashboard.html import amount, count, esc, tag, when
@@ -27,9 +28,9 @@ def session_panel(page: PageQuery, session: str) -> str:
     close = tag("button", "Close", type="button", class_="close", data_close_session="1")
     csv = tag(
         "a",
-        "JSON",
-        href=f"/api/v1/sessions/{esc(session)}",
-        data_download=f"session-{session}.json",
+        "CSV",
+        href=f"/api/v1/usage?period=all&session={quote(session)}&limit=1000&format=csv",
+        data_download=f"session-{session}.csv",
         class_="csv",
     )
     head = tag("div", tag("h2", f"Session {esc(session)}") + csv + close, class_="panel-head")

@@ -39,14 +39,13 @@ def _switch(name: str, choices: dict[str, str], current: str, label: str) -> str
             "button",
             esc(text),
             type="button",
-            role="tab",
-            aria_selected="true" if value == current else "false",
+            aria_pressed="true" if value == current else "false",
             data_param=name,
             data_value=value,
         )
         for value, text in choices.items()
     )
-    return tag("div", buttons, class_="switch", role="tablist", aria_label=label)
+    return tag("div", buttons, class_="switch", role="group", aria_label=label)
 
 
 def _daily_budget(page: PageQuery) -> BudgetLine | None:

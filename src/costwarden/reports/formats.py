@@ -30,6 +30,7 @@ __all__ = [
     "budget_json",
     "unit_json",
     "rows_csv",
+    "records_csv",
     "report_csv",
     "CSV_DEFAULT_GROUPING",
 ]
@@ -144,6 +145,25 @@ def rows_csv(rows: Iterable[Totals], keys: Sequence[str]) -> str:
                 *(money(v) if isinstance(v, Decimal) else v for v in values),
             ]
         )
+    return buffer.getvalue()
+
+
+def records_csv(records: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
+    """JSON records as plain CSV: one header line of `columns`, a nested `{...}` value by its `at` or as
+    JSON text, None as an empty cell."""
+    import json
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for record in records:
+        cells: list[Any] = []
+        for name in columns:
+            value = record.get(name)
+            if isinstance(value, dict | list):
+                value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+            cells.append("" if value is None else value)
+        writer.writerow(cells)
     return buffer.getvalue()
 
 

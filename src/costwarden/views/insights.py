@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from costwarden.reports.formats import period_json
+from costwarden.reports.formats import period_json, records_csv
 from costwarden.reports.insights import Insight, find_insights, insight_json
 from costwarden.reports.periods import Period
 from costwarden.views.errors import QueryError
@@ -30,6 +30,16 @@ __all__ = [
 ]
 
 INSIGHTS_SCHEMA = "costwarden.insights/1"
+INSIGHT_CSV_COLUMNS = (
+    "id",
+    "kind",
+    "title",
+    "estimated_monthly_saving",
+    "suggestion",
+    "dismissed",
+    "subject",
+    "evidence",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +71,11 @@ class InsightsResult:
     def monthly_saving(self) -> Decimal:
         """The estimated saving per month of the shown suggestions not dismissed."""
         return sum((i.monthly_saving for i in self.shown if not i.dismissed), start=Decimal(0))
+
+    def to_csv(self) -> str:
+        """One row per suggestion shown: id, kind, title, saving per month, suggestion, subject, evidence."""
+        rows = [insight_json(i) for i in self.shown]
+        return records_csv(rows, INSIGHT_CSV_COLUMNS)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -6,13 +6,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from costwarden.access import Role
-from costwarden.server.api.common import warden_of
+from costwarden.reports.formats import records_csv
+from costwarden.server.api.common import CSV_RESPONSE, csv_response, warden_of
 from costwarden.server.auth import Caller, require
 from costwarden.server.errors import ApiError
+from costwarden.server.params import Format
 from costwarden.storage.budgets import AlertRecord
 from costwarden.views.alerts import (
     ALERT_KINDS,
@@ -27,6 +29,20 @@ __all__ = ["router", "scope_visible", "AckIn"]
 
 router = APIRouter(tags=["alerts"])
 
+ALERT_CSV_COLUMNS = (
+    "id",
+    "at",
+    "kind",
+    "level",
+    "budget_id",
+    "scope",
+    "period",
+    "unit",
+    "threshold",
+    "resets_at",
+    "message",
+    "acknowledged",
+)
 AlertId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The alert's `id` (as in the feed).")]
 
 
@@ -61,7 +77,7 @@ def _who(caller: Caller) -> str:
     return f"{key.name} (key {key.id})" if key.name and key.name != key.id else f"key {key.id}"
 
 
-@router.get("/alerts")
+@router.get("/alerts", responses=CSV_RESPONSE)
 def alerts_route(
     request: Request,
     caller: Annotated[Caller, Depends(require(Role.READER))],
@@ -73,12 +89,16 @@ def alerts_route(
     acknowledged: Annotated[
         bool | None, Query(description="Only acknowledged alerts (true) or those not yet (false).")
     ] = None,
-) -> JSONResponse:
+    format: Annotated[Format, Query(description="json or csv.")] = Format.JSON,
+) -> Response:
     """The alert feed (a list, as `costwarden alerts --json`); a project-restricted key sees its projects'
-    budgets' alerts only. Each alert's `acknowledged` is null or `{at, by, note}`."""
+    budgets' alerts only. Each alert's `acknowledged` is null or `{at, by, note}`. CSV: one row per alert."""
     query = AlertsQuery(limit=limit, kinds=tuple(kind or ()), budget=budget, acknowledged=acknowledged)
     result = alerts_view(warden_of(request), query)
-    return JSONResponse([alert_json(a) for a in result.alerts if scope_visible(caller, a.scope)])
+    rows = [alert_json(a) for a in result.alerts if scope_visible(caller, a.scope)]
+    if format == Format.CSV:
+        return csv_response(records_csv(rows, ALERT_CSV_COLUMNS), "alerts")
+    return JSONResponse(rows)
 
 
 @router.get("/alerts/{alert_id}")

@@ -11,7 +11,7 @@ from costwarden.server.errors import ApiError
 from costwarden.server.params import Format, ReadQuery
 from costwarden.warden import Warden
 
-__all__ = ["warden_of", "answer", "CSV_RESPONSE", "named_period"]
+__all__ = ["warden_of", "answer", "csv_response", "CSV_RESPONSE", "named_period"]
 
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/json": {}, "text/csv": {"schema": {"type": "string"}}}}
@@ -23,17 +23,22 @@ def warden_of(request: Request) -> Warden:
     return warden
 
 
+def csv_response(text: str, name: str) -> Response:
+    """A CSV download named `name.csv`."""
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
 def answer(result: Any, fmt: Format = Format.JSON, *, name: str = "costwarden") -> Response:
     """The result's JSON (`to_json()`), or its CSV (`to_csv()`) for `format=csv`."""
     if fmt == Format.CSV:
         to_csv = getattr(result, "to_csv", None)
         if to_csv is None:
             raise ApiError(400, "bad_parameter", "this answer has no CSV form", parameter="format")
-        return Response(
-            to_csv(),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-        )
+        return csv_response(to_csv(), name)
     return JSONResponse(result.to_json())
 
 

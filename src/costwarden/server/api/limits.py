@@ -6,16 +6,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import pydantic
-from fastapi import APIRouter, Body, Depends, Path, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from costwarden.access import Role
 from costwarden.budgets import SavedBudget
 from costwarden.core.policy import BudgetConfig
+from costwarden.reports.formats import records_csv
 from costwarden.server.api.alerts import scope_visible
-from costwarden.server.api.common import warden_of
+from costwarden.server.api.common import CSV_RESPONSE, csv_response, warden_of
 from costwarden.server.auth import Caller, require
 from costwarden.server.errors import ApiError
+from costwarden.server.params import Format
 from costwarden.views.budget_list import budget_rows
 from costwarden.views.budget_status import budget_status_view, engine_of
 
@@ -38,12 +40,36 @@ def list_limits(request: Request, caller: Reader) -> JSONResponse:
     return JSONResponse(rows)
 
 
-@router.get("/limits/status")
-def limits_status(request: Request, caller: Reader) -> JSONResponse:
+STATUS_CSV_COLUMNS = (
+    "id",
+    "scope",
+    "period",
+    "unit",
+    "limit",
+    "spent",
+    "reserved",
+    "remaining",
+    "percent",
+    "resets_at",
+    "projected",
+    "state",
+    "action",
+)
+
+
+@router.get("/limits/status", responses=CSV_RESPONSE)
+def limits_status(
+    request: Request,
+    caller: Reader,
+    format: Annotated[Format, Query(description="json or csv.")] = Format.JSON,
+) -> Response:
     """Where each budget stands now: limit, spent, reserved, remaining, percent, reset time, projection (a
-    list, as `costwarden budget status --json`)."""
+    list, as `costwarden budget status --json`; CSV: one row per budget, scope and limit)."""
     result = budget_status_view(warden_of(request))
-    return JSONResponse([row.to_json() for row in result.rows if scope_visible(caller, row.status.scope)])
+    rows = [row.to_json() for row in result.rows if scope_visible(caller, row.status.scope)]
+    if format == Format.CSV:
+        return csv_response(records_csv(rows, STATUS_CSV_COLUMNS), "limits-status")
+    return JSONResponse(rows)
 
 
 def _plain(value: Any) -> Any:

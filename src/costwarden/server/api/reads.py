@@ -65,18 +65,20 @@ def overview_route(
     return answer(overview(warden_of(request), overview_query(caller, read)), format, name="overview")
 
 
-@router.get("/insights")
+@router.get("/insights", responses=CSV_RESPONSE)
 def insights_route(
     request: Request,
     caller: Reader,
     read: Read,
     show_all: Annotated[bool, Query(description="Include dismissed suggestions.")] = False,
+    format: Annotated[Format, Query(description="json or csv.")] = Format.JSON,
 ) -> Response:
     """Suggestions to spend less (`costwarden insights --json`, `costwarden.insights/1`); over every project,
     so not for project-restricted keys."""
     caller.unrestricted("insights")
     read = named_period(read)
-    return answer(insights_view(warden_of(request), InsightsQuery(period=read.period, show_all=show_all)))
+    result = insights_view(warden_of(request), InsightsQuery(period=read.period, show_all=show_all))
+    return answer(result, format, name="insights")
 
 
 @router.get("/sessions/{session_id}", responses=CSV_RESPONSE)

@@ -11,6 +11,7 @@
   let version = null;
   let polling = null;
   let loading = false;
+  let generation = 0; // bumped by every navigation: a poll answered for an older view is dropped
 
   const key = () => sessionStorage.getItem(KEY);
   const headers = () => (key() ? { Authorization: `Bearer ${key()}` } : {});
@@ -29,6 +30,7 @@
     change(next);
     const text = next.toString();
     history.pushState(null, "", text ? `?${text}` : location.pathname);
+    generation += 1;
     version = null;
     load();
   }
@@ -110,8 +112,13 @@
     panel.hidden = false;
   }
 
+  let again = false; // asked to load while loading: once more when done
+
   async function load() {
-    if (loading) return;
+    if (loading) {
+      again = true;
+      return;
+    }
     loading = true;
     renderFilters();
     try {
@@ -123,19 +130,25 @@
       $("#login").hidden = true;
       $("#main").hidden = false;
       $("#logout").hidden = !key();
+      // the version asked first: the panels are at least as new as it
+      const seen = currentVersion();
       // the figures first; the slower suggestions after them
       const panels = $$("[data-panel]:not([data-later])");
       await Promise.all([...panels.map(loadPanel), loadSession()]);
       restoreSorts();
       await Promise.all($$("[data-panel][data-later]").map(loadPanel));
+      version = await seen;
       document.body.dataset.loaded = String(Date.now());
       say("");
-      if (version === null) version = await currentVersion();
     } catch (error) {
       say(`Could not load: ${error.message}`);
       if (error.status === 401) showLogin(error.message);
     } finally {
       loading = false;
+      if (again) {
+        again = false;
+        load();
+      }
     }
   }
 
@@ -145,16 +158,13 @@
   }
 
   async function poll() {
-    if (loading || document.hidden || !$("#login").hidden) return;
+    if (loading || document.hidden || !$("#login").hidden || version === null) return;
+    const asked = generation;
     try {
       const now = await currentVersion();
       $("#live").classList.remove("stale");
-      if (version !== null && now !== version) {
-        version = now;
-        await load();
-      } else {
-        version = now;
-      }
+      if (asked !== generation || loading) return;
+      if (now !== version) await load();
     } catch (error) {
       $("#live").classList.add("stale");
     }
@@ -255,7 +265,7 @@
       target.disabled = true;
       post(data.post)
         .then(() => {
-          version = null;
+          generation += 1;
           return load();
         })
         .catch((error) => {
@@ -296,6 +306,7 @@
   });
 
   window.addEventListener("popstate", () => {
+    generation += 1;
     version = null;
     load();
   });

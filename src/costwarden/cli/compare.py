@@ -74,7 +74,7 @@ def compare_renderable(result: CompareResult) -> Group:
             f"{item.totals.events:,}",
             f"{item.sessions:,}",
             usd(item.average_per_call),
-            usd(item.average_per_session),
+            usd(item.average_per_session) if item.sessions else "-",
             models,
             "-" if result.previous_period is None else usd(item.previous.cost),
             _change(result, index),

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from costwarden.dashboard.assets import ASSETS
+from costwarden.views.overview import state_of
 
 from .world import Served, served_dashboard
 
@@ -112,3 +114,31 @@ def test_every_panel_links_its_data_as_csv(site: Served) -> None:
     ranked = api.get("/api/v1/usage/top", params={"kind": "projects", "period": "last-30-days"}).json()
     table = api.get(links["table"]).text.splitlines()
     assert [line.split(",")[0] for line in table[1:]] == [r["key"]["project"] for r in ranked["rows"]]
+
+
+PLANS = """
+subscriptions:
+  - provider: anthropic
+    plan: team-max
+    price_usd: 200
+    where: {agent: [feature-dev]}
+    windows:
+      - {name: messages-day, unit: messages, limit: 40, reset: daily 00:00}
+      - {name: messages-month, unit: messages, limit: 100000, reset: monthly 1}
+"""
+
+
+def test_quota_windows_and_the_floor(tmp_path: Path) -> None:
+    with served_dashboard(tmp_path, extra_config=PLANS) as site:
+        html = site.api.get("/dashboard/panels/limits").text
+        assert "data-plan=" in html and "team-max" in html
+        windows = re.findall(r'data-window="([^"]+)" data-state="([^"]+)"', html)
+        assert {w for w, _ in windows} == {"messages-day", "messages-month"}
+        from costwarden.views.quota_status import QuotaQuery, quota_status_view
+
+        plan = quota_status_view(site.warden, QuotaQuery()).plans[0]
+        day = next(w for w in plan.windows if w.window.name == "messages-day")
+        assert dict(windows)["messages-day"] == ("red" if day.exhausted else state_of(day.percent))
+        assert 'data-flag="under_floor"' in html, "a $200 plan used a sliver of its monthly window"
+        overview = site.get("/api/v1/overview")["tightest"]
+        assert overview["kind"] in ("budget", "quota")

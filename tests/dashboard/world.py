@@ -60,11 +60,13 @@ class Served:
 
 
 @contextmanager
-def served_dashboard(directory: Path, *, keys: bool = False, poll_seconds: float = 0.3) -> Iterator[Served]:
+def served_dashboard(
+    directory: Path, *, keys: bool = False, poll_seconds: float = 0.3, extra_config: str = ""
+) -> Iterator[Served]:
     """A server with the dashboard over a fresh SQLite database holding the history; `keys`: an admin key
     exists (the page then needs one)."""
     config = directory / "costwarden.yaml"
-    config.write_text(BUDGETS, encoding="utf-8")
+    config.write_text(BUDGETS + extra_config, encoding="utf-8")
     warden = Warden(
         load_settings(config, database=f"sqlite:///{directory / 'ledger.db'}"), clock=FixedClock(NOW)
     )

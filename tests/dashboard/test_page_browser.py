@@ -308,3 +308,24 @@ def test_dismiss_and_restore_an_insight(site: Served, driver: Any) -> None:
     loaded(driver, stamp)
     assert _one(driver, item).get_attribute("data-dismissed") == "false"
     assert first in {i["id"] for i in site.get("/api/v1/insights", period="last-30-days")["insights"]}
+
+
+def test_a_table_of_one_tag(site: Served, driver: Any) -> None:
+    _open(driver, site, "?table=tags")
+    box = _one(driver, "#tag-name")
+    box.send_keys("team")
+    stamp = int(driver.execute_script("return Number(document.body.dataset.loaded)"))
+    _one(driver, "form[data-tag-form] button").click()
+    loaded(driver, stamp)
+    assert parse_qs(urlparse(driver.current_url).query)["table"] == ["tag:team"]
+    ranked = site.get("/api/v1/usage/top", kind="tag:team", period="last-30-days")
+    rows = _css(driver, "table[data-table='tag:team'] tbody tr")
+    assert [r.get_attribute("data-key") for r in rows] == [r["key"]["tag:team"] for r in ranked["rows"]]
+    assert {r["key"]["tag:team"] for r in ranked["rows"]} == {"red", "blue"}
+    stamp = int(driver.execute_script("return Number(document.body.dataset.loaded)"))
+    _one(driver, "table[data-table='tag:team'] button[data-value='team:red']").click()
+    loaded(driver, stamp)
+    assert parse_qs(urlparse(driver.current_url).query)["tag"] == ["team:red"]
+    daily = site.get("/api/v1/usage/daily", period="last-30-days", tag="team:red")
+    assert _exact(_one(driver, "[data-field=range-total]")) == daily["total_cost"]
+    assert console_errors(driver) == []

@@ -107,3 +107,15 @@ def test_state_thresholds() -> None:
     assert state_of(Decimal("80")) == "amber"
     assert state_of(Decimal("10"), projected_over=True) == "amber"
     assert state_of(Decimal("79.9")) == "green"
+
+
+def test_ranking_the_values_of_a_tag(world: World) -> None:
+    from costwarden.views.top import TopQuery, top
+
+    result = top(world.warden, TopQuery(kind="tag:team", limit=10, period=PeriodFlags(last_30_days=True)))
+    period = result.period
+    truth = [r for r in oracle(world.truth, ("tag:team",), BERLIN, period.start, period.end) if r.key[0]]
+    assert [(r.key, r.cost) for r in result.rows] == [(r.key, r.cost) for r in truth]
+    assert result.to_json()["rows"][0]["key"] == {"tag:team": truth[0].key[0]}
+    with pytest.raises(QueryError):
+        top(world.warden, TopQuery(kind="tag:"))

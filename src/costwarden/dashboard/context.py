@@ -43,6 +43,7 @@ TABLES: dict[str, str] = {
     "users": "Users",
     "sessions": "Sessions",
     "runs": "Runs",
+    "tags": "Tags",
 }
 
 

@@ -53,10 +53,9 @@ def _page(request: Request, caller: Caller, read: ReadQuery, stack: str, table: 
         raise ApiError(
             400, "bad_parameter", f"cannot stack by {stack!r}; choose {', '.join(STACKS)}", parameter="stack"
         )
-    if table not in TABLES:
-        raise ApiError(
-            400, "bad_parameter", f"no table {table!r}; choose {', '.join(TABLES)}", parameter="table"
-        )
+    if table not in TABLES and not (table.startswith("tag:") and table[4:].strip()):
+        choices = f"{', '.join(TABLES)} or tag:NAME"
+        raise ApiError(400, "bad_parameter", f"no table {table!r}; choose {choices}", parameter="table")
     params = [(k, v) for k, v in request.query_params.multi_items() if k in API_PARAMS]
     if not read.period.given and not read.all_time:
         read = ReadQuery(PeriodFlags(last_30_days=True), read.where)

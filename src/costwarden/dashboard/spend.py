@@ -160,18 +160,48 @@ def _name_cell(result: TopResult, row: Totals) -> str:
         )
     field = result.keys[0]
     value = str(row.key[0])
+    if field.startswith("tag:"):
+        return tag(
+            "button",
+            esc(value),
+            type="button",
+            class_="link",
+            data_filter="tag",
+            data_value=f"{field[4:]}:{value}",
+        )
     return tag("button", esc(value), type="button", class_="link", data_filter=field, data_value=value)
+
+
+def _tag_form(page: PageQuery) -> str:
+    """The tag whose values the table ranks: a name to type (the page's `tag` filter's name to start)."""
+    current = page.table[4:] if page.table.startswith("tag:") else ""
+    if not current:
+        for name, value in page.api_params:
+            if name == "tag":
+                current = value.partition(":")[0]
+                break
+    value = f' value="{esc(current)}"' if current else ""
+    field = f'<input id="tag-name" name="tag_name" required autocomplete="off"{value}>'
+    return tag(
+        "form",
+        tag("label", f"Rank the values of the tag {field}") + tag("button", "Show", type="submit"),
+        class_="tag-form",
+        data_tag_form="1",
+    )
 
 
 def table_panel(page: PageQuery) -> str:
     kind = page.table
+    if kind == "tags":
+        head_html = tag("div", tag("h2", "Breakdown"), class_="panel-head")
+        return head_html + _switch("table", _tabs(page), kind, "Break down by") + _tag_form(page)
     result = top(page.warden, TopQuery(kind=kind, limit=_ROWS, period=page.period_flags, where=page.where))
     before = top(
         page.warden, TopQuery(kind=kind, limit=10_000, period=previous_flags(page), where=page.where)
     )
     earlier = {row.key: row.cost for row in before.rows}
     headers = (
-        ("name", "text", TABLES[kind][:-1]),
+        ("name", "text", f"Tag {kind[4:]}" if kind.startswith("tag:") else TABLES[kind][:-1]),
         ("cost", "num", "Cost"),
         ("share", "num", "Share"),
         ("tokens", "num", "Tokens"),
@@ -210,7 +240,7 @@ def table_panel(page: PageQuery) -> str:
         body.append(tag("tr", "".join(cells), data_key=name))
     table = tag(
         "table",
-        tag("caption", esc(f"{TABLES[kind]}, {result.period.label}"), class_="sr-only")
+        tag("caption", esc(f"{_tabs(page).get(kind, kind)}, {result.period.label}"), class_="sr-only")
         + tag("thead", tag("tr", head))
         + tag("tbody", "".join(body)),
         class_="data",
@@ -226,5 +256,15 @@ def table_panel(page: PageQuery) -> str:
         class_="csv",
     )
     head_html = tag("div", tag("h2", "Breakdown") + csv, class_="panel-head")
-    switch = _switch("table", TABLES, kind, "Break down by")
-    return head_html + switch + tag("div", table, class_="table-box")
+    switch = _switch("table", _tabs(page), kind, "Break down by")
+    extra = _tag_form(page) if kind.startswith("tag:") else ""
+    return head_html + switch + extra + tag("div", table, class_="table-box")
+
+
+def _tabs(page: PageQuery) -> dict[str, str]:
+    tabs = dict(TABLES)
+    if page.table.startswith("tag:"):
+        tabs[page.table] = f"Tag {page.table[4:]}"
+    else:
+        tabs["tags"] = "Tags"
+    return tabs

@@ -21,7 +21,7 @@ from costwarden.views.reader import aggregator_of, filters_of
 if TYPE_CHECKING:
     from costwarden.warden import Warden
 
-__all__ = ["TOP_SCHEMA", "KINDS", "TopQuery", "TopResult", "top"]
+__all__ = ["TOP_SCHEMA", "KINDS", "TopQuery", "TopResult", "top", "kind_keys"]
 
 TOP_SCHEMA = "costwarden.top/1"
 KINDS: dict[str, tuple[str, ...]] = {
@@ -35,6 +35,13 @@ KINDS: dict[str, tuple[str, ...]] = {
 }
 """What can be ranked, and the keys a row of each is grouped by."""
 _WITH_PROJECT = ("sessions", "runs", "agents")
+
+
+def kind_keys(kind: str) -> tuple[str, ...] | None:
+    """The group keys of a kind: one of `KINDS`, or `tag:NAME` (the values of one tag); None: neither."""
+    if kind.startswith("tag:") and kind[4:].strip():
+        return (kind,)
+    return KINDS.get(kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +74,7 @@ class TopResult:
 
     @property
     def keys(self) -> tuple[str, ...]:
-        return KINDS[self.kind]
+        return kind_keys(self.kind) or ()
 
     def share(self, row: Totals) -> Decimal:
         """The row's share of the period's cost, in percent (one decimal)."""
@@ -102,9 +109,9 @@ class TopResult:
 
 def top(warden: Warden, query: TopQuery) -> TopResult:
     """The `query.limit` biggest spenders of the period, from one snapshot of the ledger."""
-    keys = KINDS.get(query.kind)
+    keys = kind_keys(query.kind)
     if keys is None:
-        raise QueryError(f"cannot rank {query.kind!r}; choose one of {', '.join(KINDS)}")
+        raise QueryError(f"cannot rank {query.kind!r}; choose one of {', '.join(KINDS)} or tag:NAME")
     period = query.period.resolve(warden.settings.tz, at=warden.clock.now())
     aggregator = aggregator_of(warden)
     every = EventQuery(start=period.start, end=period.end, where=filters_of(warden, query.where))

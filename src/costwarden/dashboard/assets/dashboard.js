@@ -275,6 +275,13 @@
     }
   });
 
+  document.addEventListener("submit", (event) => {
+    if (!event.target.matches("[data-tag-form]")) return;
+    event.preventDefault();
+    const name = event.target.querySelector("input").value.trim();
+    if (name) navigate((p) => p.set("table", `tag:${name}`));
+  });
+
   $("#f-period").addEventListener("change", (event) => {
     navigate((p) => {
       p.delete("start");

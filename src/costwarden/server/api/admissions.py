@@ -23,6 +23,7 @@ from costwarden.core.calls import Admission, CallRequest
 from costwarden.core.usage import Attribution, Usage, UsageEvent
 from costwarden.errors import AdmissionTokenError, BudgetExceeded, ValidationError
 from costwarden.reports.formats import money
+from costwarden.server.api.bodies import AttributedIn, Count, Text
 from costwarden.server.api.common import warden_of
 from costwarden.server.auth import Caller, require
 from costwarden.server.errors import ApiError, refusal, when
@@ -36,8 +37,6 @@ SETTLEMENT_SCHEMA = "costwarden.settlement/1"
 
 router = APIRouter(tags=["write"])
 
-_Count = Annotated[int, Field(ge=0, le=10**12)]
-_Text = Annotated[str, Field(min_length=1, max_length=1024)]
 Writer = Annotated[Caller, Depends(require(Role.WRITER))]
 AdmissionId = Annotated[
     str,
@@ -59,11 +58,11 @@ _TOKEN_ERRORS = {
 class Route(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    provider: _Text
-    model: _Text
+    provider: Text
+    model: Text
 
 
-class AdmissionIn(BaseModel):
+class AdmissionIn(AttributedIn):
     """A call about to be made: where to (`provider`, `model`), how big it can get (`input_tokens`: the
     estimate of all input; `max_tokens`: the output cap, default the configured one), what a fallback must
     support (`capabilities`), which routes the caller accepts instead (`fallbacks`), and whom it serves.
@@ -71,24 +70,15 @@ class AdmissionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    provider: _Text
-    model: _Text
-    id: _Text | None = None
-    input_tokens: _Count = 0
-    max_tokens: _Count | None = None
-    capabilities: list[_Text] = Field(default_factory=list, max_length=64)
+    provider: Text
+    model: Text
+    id: Text | None = None
+    input_tokens: Count = 0
+    max_tokens: Count | None = None
+    capabilities: list[Text] = Field(default_factory=list, max_length=64)
     fallbacks: list[Route] = Field(default_factory=list, max_length=64)
     allow_fallback: bool = True
-    service_tier: _Text | None = None
-    project: _Text | None = None
-    agent: _Text | None = None
-    session: _Text | None = None
-    run: _Text | None = None
-    task: _Text | None = None
-    task_type: _Text | None = None
-    plan: _Text | None = None
-    user: _Text | None = None
-    tags: dict[str, str] | None = None
+    service_tier: Text | None = None
 
 
 class SettleIn(BaseModel):
@@ -97,25 +87,25 @@ class SettleIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    input_tokens: _Count = 0
-    cache_read_tokens: _Count = 0
-    cache_write_tokens: _Count = 0
-    cache_write_1h_tokens: _Count = 0
-    output_tokens: _Count = 0
-    reasoning_tokens: _Count = 0
-    requests: _Count = 1
-    web_search_requests: _Count = 0
+    input_tokens: Count = 0
+    cache_read_tokens: Count = 0
+    cache_write_tokens: Count = 0
+    cache_write_1h_tokens: Count = 0
+    output_tokens: Count = 0
+    reasoning_tokens: Count = 0
+    requests: Count = 1
+    web_search_requests: Count = 0
     status: str = "ok"
-    model: _Text | None = None
+    model: Text | None = None
     occurred_at: datetime | None = None
-    duration_ms: _Count | None = None
+    duration_ms: Count | None = None
     estimated: bool = False
-    service_tier: _Text | None = None
+    service_tier: Text | None = None
     provider_cost: str | None = Field(
         default=None, description="USD the provider reported, as a decimal string."
     )
-    provider_response_id: _Text | None = None
-    provider_request_id: _Text | None = None
+    provider_response_id: Text | None = None
+    provider_request_id: Text | None = None
 
 
 _USAGE = tuple(Usage.__dataclass_fields__)

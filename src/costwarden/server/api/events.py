@@ -20,6 +20,7 @@ from costwarden.access import Role
 from costwarden.core.usage import UsageEvent
 from costwarden.errors import CostwardenError, ValidationError
 from costwarden.reports.formats import money
+from costwarden.server.api.bodies import AttributedIn, Count, Text
 from costwarden.server.api.common import warden_of
 from costwarden.server.auth import Caller, require
 from costwarden.server.errors import ApiError
@@ -32,46 +33,34 @@ MAX_BATCH = 10_000
 
 router = APIRouter(tags=["write"])
 
-_Count = Annotated[int, Field(ge=0, le=10**12)]
-_Text = Annotated[str, Field(min_length=1, max_length=1024)]
 
-
-class EventIn(BaseModel):
+class EventIn(AttributedIn):
     """One call's usage. `provider`, `model` and the token counts are what it is priced from; `id` makes a
     retry idempotent (default: a new id); `occurred_at` defaults to arrival (ISO 8601 with an offset)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    provider: _Text
-    model: _Text
-    id: _Text | None = None
+    provider: Text
+    model: Text
+    id: Text | None = None
     occurred_at: datetime | None = None
-    input_tokens: _Count = 0
-    cache_read_tokens: _Count = 0
-    cache_write_tokens: _Count = 0
-    cache_write_1h_tokens: _Count = 0
-    output_tokens: _Count = 0
-    reasoning_tokens: _Count = 0
-    requests: _Count = 1
-    web_search_requests: _Count = 0
-    project: _Text | None = None
-    agent: _Text | None = None
-    session: _Text | None = None
-    run: _Text | None = None
-    task: _Text | None = None
-    task_type: _Text | None = None
-    plan: _Text | None = None
-    user: _Text | None = None
-    tags: dict[str, str] | None = None
+    input_tokens: Count = 0
+    cache_read_tokens: Count = 0
+    cache_write_tokens: Count = 0
+    cache_write_1h_tokens: Count = 0
+    output_tokens: Count = 0
+    reasoning_tokens: Count = 0
+    requests: Count = 1
+    web_search_requests: Count = 0
     source: str = "api"
     status: str = "ok"
-    duration_ms: _Count | None = None
-    service_tier: _Text | None = None
+    duration_ms: Count | None = None
+    service_tier: Text | None = None
     provider_cost: str | None = Field(
         default=None, description="USD the provider reported, as a decimal string."
     )
-    provider_response_id: _Text | None = None
-    provider_request_id: _Text | None = None
+    provider_response_id: Text | None = None
+    provider_request_id: Text | None = None
 
 
 class EventBatch(BaseModel):

@@ -107,6 +107,23 @@ def sqlite_path(url: URL) -> Path | None:
     return Path(database)
 
 
+def _set_wal(cursor: Any) -> None:
+    """`PRAGMA journal_mode = WAL`, which SQLite answers "database is locked" at once (no busy handler) while
+    another connection creates or migrates a new file: tried again until the busy timeout."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+
+
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _sqlite_on_begin)
     cursor = dbapi_connection.cursor()
@@ -114,7 +131,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     gate.enter()  # a new connection's first statements: not across a fork either
     try:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _set_wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_AUTOCHECKPOINT_PAGES}")
